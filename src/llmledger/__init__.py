@@ -1,0 +1,53 @@
+"""llmledger: token usage and exact, cache-aware USD cost for every LLM call.
+
+The public API mirrors MLflow's tracing (``import llmledger as mlflow`` runs the MLflow token
+usage and cost samples unchanged). Heavy parts (SQLAlchemy, the price catalog) load on first
+use, so ``import llmledger`` stays fast.
+"""
+
+from __future__ import annotations
+
+from llmledger.attributes import SpanAttributeKey, SpanType
+from llmledger.tracing.fluent import (
+    bind_context,
+    get_current_active_span,
+    get_last_active_trace_id,
+    start_span,
+    trace,
+    update_current_trace,
+)
+from llmledger.tracing.span import Span, SpanStatus
+from llmledger.tracing.trace import Trace, TraceData, TraceInfo
+from llmledger.tracking import (
+    flush,
+    get_trace,
+    get_tracking_uri,
+    search_traces,
+    set_experiment,
+    set_tracking_uri,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Span",
+    "SpanAttributeKey",
+    "SpanStatus",
+    "SpanType",
+    "Trace",
+    "TraceData",
+    "TraceInfo",
+    "__version__",
+    "bind_context",
+    "flush",
+    "get_current_active_span",
+    "get_last_active_trace_id",
+    "get_trace",
+    "get_tracking_uri",
+    "search_traces",
+    "set_experiment",
+    "set_tracking_uri",
+    "start_span",
+    "trace",
+    "update_current_trace",
+]

@@ -1,0 +1,87 @@
+"""Tables (SQLAlchemy Core). Token and cost columns are real columns for fast filtering."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("creation_time_ms", BigInteger, nullable=False),
+)
+
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_tokens",
+)
+COST_COLUMNS = ("input_cost", "output_cost", "total_cost")
+
+traces = Table(
+    "traces",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(512)),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("execution_time_ms", BigInteger),
+    Column("status", String(16), nullable=False),
+    *(Column(c, BigInteger) for c in TOKEN_COLUMNS),
+    *(Column(c, Float) for c in COST_COLUMNS),
+    Column("info", Text, nullable=False),  # the full TraceInfo as JSON (usage, cost, tags...)
+    Index("ix_traces_experiment_time", "experiment_id", "timestamp_ms"),
+    Index("ix_traces_experiment_cost", "experiment_id", "total_cost"),
+)
+
+spans = Table(
+    "spans",
+    metadata,
+    Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
+    Column("span_id", String(32), primary_key=True),
+    Column("parent_id", String(32)),
+    Column("name", String(512)),
+    Column("span_type", String(32)),
+    Column("start_time_ns", BigInteger, nullable=False),
+    Column("end_time_ns", BigInteger),
+    Column("status", String(16)),
+    Column("model", String(256)),
+    Column("input_tokens", BigInteger),
+    Column("output_tokens", BigInteger),
+    Column("total_cost", Float),
+    Column("content", Text, nullable=False),  # the span dict as JSON
+)
+
+trace_tags = Table(
+    "trace_tags",
+    metadata,
+    Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text),
+    Index("ix_trace_tags_key_value", "key", "value"),
+)
+
+trace_models = Table(
+    "trace_models",
+    metadata,
+    Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
+    Column("model", String(256), primary_key=True),
+    Index("ix_trace_models_model", "model"),
+)

@@ -1,0 +1,288 @@
+"""SqlTraceStore: traces in SQLite (embedded default, WAL) or PostgreSQL, via SQLAlchemy."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, create_engine, delete, event, exists, func, insert, select
+from sqlalchemy.engine import Engine
+
+from llmledger.store import schema as t
+from llmledger.store.base import TraceFilter, TraceRecord, parse_order
+
+logger = logging.getLogger("llmledger.store")
+
+DEFAULT_EXPERIMENT_NAME = "Default"
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _engine(uri: str) -> Engine:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(uri)
+        if engine is not None:
+            return engine
+        if uri.startswith("sqlite"):
+            path = uri.split(":///", 1)[1] if ":///" in uri else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(uri, connect_args={"timeout": 30, "check_same_thread": False})
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+        else:
+            if uri.startswith(("postgresql://", "postgres://")):
+                uri_ = "postgresql+psycopg://" + uri.split("://", 1)[1]
+            else:
+                uri_ = uri
+            engine = create_engine(uri_, pool_pre_ping=True)
+        _ENGINES[uri] = engine
+        return engine
+
+
+class SqlTraceStore:
+    """TraceStore on SQLAlchemy Core. Thread-safe; one engine per URI per process."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.engine = _engine(uri)
+        self._ensure_schema()
+
+    def _ensure_schema(self) -> None:
+        t.metadata.create_all(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            has_default = conn.execute(
+                select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == 0)
+            ).first()
+            if has_default is None:
+                try:
+                    conn.execute(
+                        insert(t.experiments).values(
+                            experiment_id=0,
+                            name=DEFAULT_EXPERIMENT_NAME,
+                            creation_time_ms=int(time.time() * 1000),
+                        )
+                    )
+                except Exception:  # another process created it first
+                    logger.debug("default experiment already created", exc_info=True)
+
+    # -- experiments ------------------------------------------------------------------
+    def get_or_create_experiment(self, name: str) -> str:
+        name = name.strip()
+        if not name:
+            raise ValueError("experiment name must not be empty")
+        found = self.get_experiment_by_name(name)
+        if found is not None:
+            return found["experiment_id"]
+        try:
+            with self.engine.begin() as conn:
+                res = conn.execute(
+                    insert(t.experiments).values(
+                        name=name, creation_time_ms=int(time.time() * 1000)
+                    )
+                )
+                return str(res.inserted_primary_key[0])
+        except Exception:
+            found = self.get_experiment_by_name(name)  # created concurrently
+            if found is None:
+                raise
+            return found["experiment_id"]
+
+    def _experiment(self, where: Any) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.experiments).where(where)).mappings().first()
+        if row is None:
+            return None
+        return {
+            "experiment_id": str(row["experiment_id"]),
+            "name": row["name"],
+            "creation_time_ms": row["creation_time_ms"],
+        }
+
+    def get_experiment(self, experiment_id: str) -> dict[str, Any] | None:
+        try:
+            eid = int(experiment_id)
+        except (TypeError, ValueError):
+            return None
+        return self._experiment(t.experiments.c.experiment_id == eid)
+
+    def get_experiment_by_name(self, name: str) -> dict[str, Any] | None:
+        return self._experiment(t.experiments.c.name == name)
+
+    def list_experiments(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.experiments).order_by(t.experiments.c.experiment_id))
+            return [
+                {"experiment_id": str(r.experiment_id), "name": r.name,
+                 "creation_time_ms": r.creation_time_ms}
+                for r in rows
+            ]  # fmt: skip
+
+    # -- traces -----------------------------------------------------------------------
+    def log_traces(self, records: Sequence[TraceRecord]) -> None:
+        if not records:
+            return
+        trace_rows, span_rows, tag_rows, model_rows = [], [], [], []
+        known_experiments: set[int] = set()
+        for rec in records:
+            info = rec["info"]
+            usage = info.get("token_usage") or {}
+            cost = info.get("cost") or {}
+            eid = int(info.get("experiment_id") or 0)
+            known_experiments.add(eid)
+            trace_rows.append(
+                {
+                    "trace_id": info["trace_id"],
+                    "experiment_id": eid,
+                    "name": info.get("name"),
+                    "timestamp_ms": info["timestamp_ms"],
+                    "execution_time_ms": info.get("execution_time_ms"),
+                    "status": info.get("status", "OK"),
+                    **{c: usage.get(c) for c in t.TOKEN_COLUMNS},
+                    **{c: cost.get(c) for c in t.COST_COLUMNS},
+                    "info": _dumps(info),
+                }
+            )
+            for key, value in (info.get("tags") or {}).items():
+                tag_rows.append({"trace_id": info["trace_id"], "key": key, "value": value})
+            for model in info.get("models") or []:
+                model_rows.append({"trace_id": info["trace_id"], "model": model})
+            for s in rec["spans"]:
+                attrs = s.get("attributes") or {}
+                s_usage = attrs.get("llmledger.chat.tokenUsage") or {}
+                s_cost = attrs.get("llmledger.llm.cost") or {}
+                span_rows.append(
+                    {
+                        "trace_id": info["trace_id"],
+                        "span_id": s["span_id"],
+                        "parent_id": s.get("parent_id"),
+                        "name": s.get("name"),
+                        "span_type": s.get("span_type"),
+                        "start_time_ns": s["start_time_ns"],
+                        "end_time_ns": s.get("end_time_ns"),
+                        "status": s.get("status"),
+                        "model": attrs.get("llmledger.llm.model"),
+                        "input_tokens": s_usage.get("input_tokens") if isinstance(s_usage, dict) else None,
+                        "output_tokens": s_usage.get("output_tokens") if isinstance(s_usage, dict) else None,
+                        "total_cost": s_cost.get("total_cost") if isinstance(s_cost, dict) else None,
+                        "content": _dumps(s),
+                    }
+                )  # fmt: skip
+        ids = [r["trace_id"] for r in trace_rows]
+        with self.engine.begin() as conn:
+            self._ensure_experiments(conn, known_experiments)
+            for chunk in _chunks(ids, 500):
+                for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
+                    conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
+            conn.execute(insert(t.traces), trace_rows)
+            if span_rows:
+                conn.execute(insert(t.spans), span_rows)
+            if tag_rows:
+                conn.execute(insert(t.trace_tags), tag_rows)
+            if model_rows:
+                conn.execute(insert(t.trace_models), model_rows)
+
+    def _ensure_experiments(self, conn: Any, ids: set[int]) -> None:
+        ids = ids - {0}
+        if not ids:
+            return
+        present = set(
+            conn.execute(
+                select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id.in_(ids))
+            ).scalars()
+        )
+        for eid in ids - present:  # an id set by env var that this store has not seen
+            conn.execute(
+                insert(t.experiments).values(
+                    experiment_id=eid, name=f"experiment-{eid}",
+                    creation_time_ms=int(time.time() * 1000),
+                )
+            )  # fmt: skip
+
+    def get_trace(self, trace_id: str) -> TraceRecord | None:
+        with self.engine.connect() as conn:
+            info = conn.execute(
+                select(t.traces.c.info).where(t.traces.c.trace_id == trace_id)
+            ).scalar()
+            if info is None:
+                return None
+            contents = conn.execute(
+                select(t.spans.c.content)
+                .where(t.spans.c.trace_id == trace_id)
+                .order_by(t.spans.c.start_time_ns)
+            ).scalars()
+            return {"info": json.loads(info), "spans": [json.loads(c) for c in contents]}
+
+    def search_traces(self, flt: TraceFilter) -> list[TraceRecord]:
+        c = t.traces.c
+        where = []
+        if flt.experiment_ids is not None:
+            where.append(c.experiment_id.in_([int(e) for e in flt.experiment_ids]))
+        if flt.start_time_ms is not None:
+            where.append(c.timestamp_ms >= flt.start_time_ms)
+        if flt.end_time_ms is not None:
+            where.append(c.timestamp_ms < flt.end_time_ms)
+        if flt.min_cost is not None:
+            where.append(c.total_cost >= flt.min_cost)
+        if flt.max_cost is not None:
+            where.append(c.total_cost <= flt.max_cost)
+        if flt.min_tokens is not None:
+            where.append(c.total_tokens >= flt.min_tokens)
+        if flt.max_tokens is not None:
+            where.append(c.total_tokens <= flt.max_tokens)
+        if flt.status is not None:
+            where.append(c.status == flt.status.upper())
+        if flt.name is not None:
+            where.append(c.name == flt.name)
+        if flt.model is not None:
+            m = t.trace_models.c
+            where.append(exists().where(and_(m.trace_id == c.trace_id, m.model == flt.model)))
+        for key, value in flt.tags.items():
+            g = t.trace_tags.c
+            where.append(
+                exists().where(and_(g.trace_id == c.trace_id, g.key == key, g.value == str(value)))
+            )
+        query = select(c.trace_id, c.info).where(*where)
+        for clause in flt.order_by:
+            column, desc = parse_order(clause)
+            col = getattr(c, column)
+            query = query.order_by(col.desc() if desc else col.asc())
+        query = query.order_by(c.trace_id).limit(flt.max_results).offset(flt.offset)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            records = {r.trace_id: {"info": json.loads(r.info), "spans": []} for r in rows}
+            for chunk in _chunks(list(records), 500):
+                for tid, content in conn.execute(
+                    select(t.spans.c.trace_id, t.spans.c.content)
+                    .where(t.spans.c.trace_id.in_(chunk))
+                    .order_by(t.spans.c.start_time_ns)
+                ):
+                    records[tid]["spans"].append(json.loads(content))
+        return [records[r.trace_id] for r in rows]
+
+    def count_traces(self, experiment_id: str | None = None) -> int:
+        q = select(func.count()).select_from(t.traces)
+        if experiment_id is not None:
+            q = q.where(t.traces.c.experiment_id == int(experiment_id))
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,52 @@
+"""Cost of one span: kept as set by hand, else computed from usage, model and prices."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from llmledger.attributes import SERVICE_TIER_KEYS
+from llmledger.attributes import SpanAttributeKey as K
+
+if TYPE_CHECKING:
+    from llmledger.pricing import Cost
+    from llmledger.tracing.span import Span
+
+logger = logging.getLogger("llmledger.tracing")
+
+
+def cost_from_attributes(value: Any, breakdown: Any = None) -> Cost | None:
+    """Rebuild a :class:`Cost` from the ``llmledger.llm.cost`` attribute (and breakdown)."""
+    from llmledger.pricing import Cost
+
+    if not isinstance(value, dict):
+        return None
+    try:
+        data = dict(value)
+        if isinstance(breakdown, dict):
+            data.update(breakdown)
+        return Cost.from_json(data)
+    except Exception:
+        logger.debug("unusable cost attribute %r", value, exc_info=True)
+        return None
+
+
+def span_cost(span: Span) -> Cost | None:
+    """The span's cost. Precedence: set by hand or by an integration, then computed."""
+    attrs = span._attributes
+    if K.COST in attrs:
+        return cost_from_attributes(attrs[K.COST], attrs.get(K.COST_BREAKDOWN))
+    usage = span.token_usage
+    model = span.model
+    if usage is None or not model:
+        return None
+    tier = next((attrs[k] for k in SERVICE_TIER_KEYS if attrs.get(k)), None)
+    at = _dt.datetime.fromtimestamp(span.start_time_ns / 1e9, tz=_dt.timezone.utc)
+    try:
+        from llmledger.pricing import compute_cost
+
+        return compute_cost(model, usage, provider=span.provider, service_tier=tier, at=at)
+    except Exception as exc:
+        logger.warning("span %r: cost not computed for model %r: %s", span.name, model, exc)
+        return None

@@ -1,0 +1,104 @@
+"""Finish a trace: normalise usage, price each span, aggregate, and freeze to a record.
+
+Runs off the caller's thread (in the exporter) or, when ``get_trace`` asks for a trace that is
+not stored yet, on the asking thread; either way exactly once per trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from llmledger.attributes import SpanAttributeKey as K
+from llmledger.tracing.aggregation import aggregate, counting_spans
+from llmledger.tracing.serialization import preview, to_jsonable
+from llmledger.tracing.trace import TraceRecord
+
+if TYPE_CHECKING:
+    from llmledger.tracing.span import Span
+    from llmledger.tracing.trace_builder import TraceBuilder
+
+logger = logging.getLogger("llmledger.tracing")
+
+
+def _prepare_span(span: Span) -> dict[str, Any]:
+    """Settle the span's usage and cost into its own attribute keys."""
+    attrs = span._attributes
+    usage = span.token_usage
+    if usage is not None:
+        attrs[K.TOKEN_USAGE] = usage
+    elif K.TOKEN_USAGE in attrs:  # unusable (e.g. negative counts): kept, but not counted
+        attrs[K.TOKEN_USAGE + "Invalid"] = attrs.pop(K.TOKEN_USAGE)
+    if K.COST not in attrs:
+        cost = span.llm_cost
+        if cost is not None:
+            data = cost.to_json()
+            attrs[K.COST] = {k: data[k] for k in ("input_cost", "output_cost", "total_cost")}
+            attrs[K.COST_BREAKDOWN] = {k: v for k, v in data.items() if k not in attrs[K.COST]}
+    model = span.model
+    if model and K.MODEL not in attrs:
+        attrs[K.MODEL] = model
+    provider = span.provider
+    if provider and K.PROVIDER not in attrs:
+        attrs[K.PROVIDER] = provider
+    d = span.to_dict()
+    d["attributes"] = to_jsonable(attrs)
+    d["events"] = to_jsonable(span.events)
+    return d
+
+
+def finish(builder: TraceBuilder) -> TraceRecord:
+    """The trace record of a finished trace (JSON-safe; see :mod:`llmledger.tracing.trace`)."""
+    spans = builder.spans
+    span_dicts = []
+    for span in spans:
+        try:
+            span_dicts.append(_prepare_span(span))
+        except Exception:
+            logger.warning("span %r could not be prepared; kept without usage", span.name,
+                           exc_info=True)  # fmt: skip
+            d = span.to_dict()
+            d["attributes"] = to_jsonable(d["attributes"])
+            span_dicts.append(d)
+    usage, cost = aggregate_spans(span_dicts)
+    root = builder.root
+    end = root.end_time_ns or root.start_time_ns
+    root_attrs = next((d["attributes"] for d in span_dicts if d["parent_id"] is None), {})
+    models = sorted({m for d in span_dicts if (m := d["attributes"].get(K.MODEL))})
+    info = {
+        "trace_id": builder.trace_id,
+        "experiment_id": builder.experiment_id,
+        "name": root.name,
+        "timestamp_ms": root.start_time_ns // 1_000_000,
+        "execution_time_ms": (end - root.start_time_ns) // 1_000_000,
+        "status": "ERROR" if root.status == "ERROR" else "OK",
+        "tags": {str(k): str(v) for k, v in builder.tags.items()},
+        "token_usage": usage,
+        "cost": cost.to_json() if cost is not None else None,
+        "models": models,
+        "request_preview": preview(root_attrs.get(K.INPUTS)),
+        "response_preview": preview(root_attrs.get(K.OUTPUTS)),
+    }
+    return {"info": info, "spans": span_dicts}
+
+
+def aggregate_spans(span_dicts: list[dict[str, Any]]) -> tuple[dict[str, int] | None, Any]:
+    """Trace usage and cost from prepared span dicts, by the rule in ``aggregation``."""
+    from llmledger.tracing.costing import cost_from_attributes
+
+    def carries(d: dict[str, Any]) -> bool:
+        a = d["attributes"]
+        return a.get(K.TOKEN_USAGE) is not None or a.get(K.COST) is not None
+
+    counted = counting_spans(
+        span_dicts, carries, lambda d: d["span_id"], lambda d: d.get("parent_id")
+    )
+    return aggregate(
+        (
+            d["attributes"].get(K.TOKEN_USAGE),
+            cost_from_attributes(
+                d["attributes"].get(K.COST), d["attributes"].get(K.COST_BREAKDOWN)
+            ),
+        )
+        for d in counted
+    )

@@ -1,0 +1,133 @@
+"""Where traces go and how to read them back: tracking URI, experiments, get/search."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmledger import config
+from llmledger.store.base import TraceFilter
+from llmledger.tracing.export import exporter_for, flush_all
+from llmledger.tracing.trace import Trace
+
+
+def set_tracking_uri(uri: str) -> None:
+    """Send traces to ``uri``: ``sqlite:///path.db`` (default ``./llmledger.db``) or
+    ``postgresql://user@host/db``. Traces recorded before the change are flushed first.
+    """
+    normalized = config.normalize_uri(uri)
+    if normalized.split("://", 1)[0] in ("http", "https"):
+        raise ValueError(
+            f"{uri!r}: exporting to an llmledger server over HTTP is not available in this "
+            "version; use sqlite:///path.db or postgresql://... (the server reads the same DB)"
+        )
+    flush_all()
+    config.set_tracking_uri_value(normalized)
+
+
+def get_tracking_uri() -> str:
+    return config.get_tracking_uri()
+
+
+def _store() -> Any:
+    return exporter_for(config.get_tracking_uri()).store
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> str:
+    """Record the following traces under this experiment (created if the name is new).
+
+    Returns the experiment id. The default experiment is ``"0"`` ("Default").
+    """
+    if (experiment_name is None) == (experiment_id is None):
+        raise ValueError("give exactly one of experiment_name or experiment_id")
+    store = _store()
+    if experiment_id is not None:
+        exp = store.get_experiment(str(experiment_id))
+        if exp is None:
+            raise ValueError(
+                f"no experiment with id {experiment_id!r}; set_experiment(experiment_name=...) "
+                "creates one"
+            )
+        eid = exp["experiment_id"]
+    else:
+        eid = store.get_or_create_experiment(experiment_name)  # type: ignore[arg-type]
+    config.set_experiment_id(eid)
+    return eid
+
+
+def flush(timeout: float | None = 30.0) -> bool:
+    """Block until every finished trace is stored. Returns ``False`` on timeout."""
+    return flush_all(timeout)
+
+
+def get_trace(trace_id: str) -> Trace | None:
+    """The trace with this id, or ``None``. Works at once after the traced call returns:
+    a trace not stored yet is answered from this process's memory."""
+    if not trace_id:
+        return None
+    exporter = exporter_for(config.get_tracking_uri())
+    builder = exporter.pending.get(trace_id)
+    if builder is not None:
+        return Trace.from_record(builder.record())
+    record = exporter.store.get_trace(trace_id)
+    return Trace.from_record(record) if record is not None else None
+
+
+def _ms(value: int | float | _dt.datetime | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return int(value.timestamp() * 1000)
+    return int(value)
+
+
+def search_traces(
+    experiment_ids: Sequence[str] | None = None,
+    *,
+    start_time: int | _dt.datetime | None = None,
+    end_time: int | _dt.datetime | None = None,
+    min_cost: float | None = None,
+    max_cost: float | None = None,
+    min_tokens: int | None = None,
+    max_tokens: int | None = None,
+    model: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    status: str | None = None,
+    name: str | None = None,
+    order_by: Sequence[str] = ("timestamp_ms DESC",),
+    max_results: int = 100,
+    offset: int = 0,
+) -> list[Trace]:
+    """Traces matching every given condition, ordered, at most ``max_results``.
+
+    ``experiment_ids`` defaults to the current experiment; times are epoch milliseconds or
+    datetimes (start inclusive, end exclusive); ``order_by`` takes ``"<column> [ASC|DESC]"``
+    with ``timestamp_ms``, ``execution_time_ms``, ``total_cost``, ``total_tokens``, ``name``.
+    Traces still waiting to be stored are flushed first, so a search sees them.
+    """
+    flt = TraceFilter(
+        experiment_ids=list(experiment_ids) if experiment_ids is not None
+        else [config.get_experiment_id()],
+        start_time_ms=_ms(start_time),
+        end_time_ms=_ms(end_time),
+        min_cost=min_cost,
+        max_cost=max_cost,
+        min_tokens=min_tokens,
+        max_tokens=max_tokens,
+        model=model,
+        status=status,
+        name=name,
+        tags=dict(tags or {}),
+        order_by=list(order_by),
+        max_results=max_results,
+        offset=offset,
+    )  # fmt: skip
+    exporter = exporter_for(config.get_tracking_uri())
+    if exporter.pending:
+        exporter.flush()
+    return [Trace.from_record(r) for r in exporter.store.search_traces(flt)]

@@ -1,0 +1,225 @@
+"""Token usage: one canonical convention, and the normalisers from every dialect.
+
+The canonical usage is a plain ``dict`` (that is what ``trace.info.token_usage`` and
+``span.get_attribute("llmledger.chat.tokenUsage")`` return) with these keys:
+
+``input_tokens``
+    Every prompt token the model processed, **cached reads and cache writes included**
+    (OpenAI's convention). Anthropic and Bedrock report input tokens *without* their cache
+    reads/writes; their normalisers add them back so totals agree across providers.
+``output_tokens``
+    Every generated token, reasoning tokens included.
+``total_tokens``
+    ``input_tokens + output_tokens``. When a provider reports a total that disagrees, the
+    parts are kept, the sum is used, and a debug log says so: a wrong sum is never trusted.
+
+Optional details, each a subset of its parent and present only when reported:
+``cache_read_input_tokens``, ``cache_creation_input_tokens``, ``audio_input_tokens``,
+``image_input_tokens`` (subsets of input), ``reasoning_tokens``, ``audio_output_tokens``
+(subsets of output).
+
+Unknown usage is ``None``, never ``0``: a provider that reports nothing gives ``None``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+logger = logging.getLogger("llmledger.usage")
+
+INPUT = "input_tokens"
+OUTPUT = "output_tokens"
+TOTAL = "total_tokens"
+CACHE_READ = "cache_read_input_tokens"
+CACHE_WRITE = "cache_creation_input_tokens"
+REASONING = "reasoning_tokens"
+AUDIO_IN = "audio_input_tokens"
+AUDIO_OUT = "audio_output_tokens"
+IMAGE_IN = "image_input_tokens"
+
+MAIN_KEYS = (INPUT, OUTPUT, TOTAL)
+INPUT_DETAILS = (CACHE_READ, CACHE_WRITE, AUDIO_IN, IMAGE_IN)
+OUTPUT_DETAILS = (REASONING, AUDIO_OUT)
+DETAIL_KEYS = INPUT_DETAILS + OUTPUT_DETAILS
+CANONICAL_KEYS = MAIN_KEYS + DETAIL_KEYS
+
+# Other spellings of the canonical keys found inside a usage dict set by hand or sent by a
+# foreign SDK (OpenAI's prompt/completion names, Anthropic's cache names, camelCase).
+_DICT_ALIASES: dict[str, str] = {
+    "prompt_tokens": INPUT,
+    "completion_tokens": OUTPUT,
+    "inputTokens": INPUT,
+    "outputTokens": OUTPUT,
+    "totalTokens": TOTAL,
+    "cached_tokens": CACHE_READ,
+    "cache_read_tokens": CACHE_READ,
+    "cache_creation_tokens": CACHE_WRITE,
+    "cache_write_tokens": CACHE_WRITE,
+    "cache_write_input_tokens": CACHE_WRITE,
+}
+
+# OpenTelemetry GenAI, OpenLLMetry and OpenInference flat attribute keys -> canonical key.
+FLAT_ATTRIBUTE_KEYS: dict[str, str] = {
+    "gen_ai.usage.input_tokens": INPUT,
+    "gen_ai.usage.output_tokens": OUTPUT,
+    "gen_ai.usage.total_tokens": TOTAL,
+    "gen_ai.usage.prompt_tokens": INPUT,
+    "gen_ai.usage.completion_tokens": OUTPUT,
+    "gen_ai.usage.cache_read_input_tokens": CACHE_READ,
+    "gen_ai.usage.cache_read.input_tokens": CACHE_READ,
+    "gen_ai.usage.cache_creation_input_tokens": CACHE_WRITE,
+    "gen_ai.usage.cache_creation.input_tokens": CACHE_WRITE,
+    "gen_ai.usage.reasoning_tokens": REASONING,
+    "gen_ai.usage.reasoning.output_tokens": REASONING,
+    "llm.usage.total_tokens": TOTAL,
+    "llm.token_count.prompt": INPUT,
+    "llm.token_count.completion": OUTPUT,
+    "llm.token_count.total": TOTAL,
+    "llm.token_count.prompt_details.cache_read": CACHE_READ,
+    "llm.token_count.prompt_details.cache_write": CACHE_WRITE,
+    "llm.token_count.prompt_details.audio": AUDIO_IN,
+    "llm.token_count.completion_details.reasoning": REASONING,
+    "llm.token_count.completion_details.audio": AUDIO_OUT,
+}
+
+
+class UsageError(ValueError):
+    """A usage value that cannot be a token count (negative, fractional, not a number)."""
+
+
+def _count(key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise UsageError(f"token count {key!r} must be an integer, got a bool ({value!r})")
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, float) and value.is_integer():
+        n = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        n = int(value.strip())
+    else:
+        raise UsageError(f"token count {key!r} must be a whole number, got {value!r}")
+    if n < 0:
+        raise UsageError(f"token count {key!r} must not be negative, got {n}")
+    return n
+
+
+def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
+    """Return the canonical usage dict for ``raw``, or ``None`` when nothing is known.
+
+    ``raw`` is a usage dict in the canonical shape or with common alternative key names
+    (``prompt_tokens``/``completion_tokens``, nested OpenAI ``*_tokens_details``). Missing
+    ``total_tokens`` is derived; a missing part is derived from the total when the other part
+    is known. Raises :class:`UsageError` for values that cannot be token counts.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise UsageError(f"token usage must be a dict, got {type(raw).__name__}")
+    found: dict[str, int] = {}
+    for key, value in raw.items():
+        canonical = key if key in CANONICAL_KEYS else _DICT_ALIASES.get(key)
+        if canonical is None:
+            if key == "prompt_tokens_details" and isinstance(value, Mapping):
+                _merge_detail(found, CACHE_READ, value.get("cached_tokens"))
+                _merge_detail(found, AUDIO_IN, value.get("audio_tokens"))
+            elif key == "completion_tokens_details" and isinstance(value, Mapping):
+                _merge_detail(found, REASONING, value.get("reasoning_tokens"))
+                _merge_detail(found, AUDIO_OUT, value.get("audio_tokens"))
+            continue
+        n = _count(key, value)
+        if n is not None:
+            found[canonical] = n
+    return _complete(found)
+
+
+def _merge_detail(found: dict[str, int], key: str, value: Any) -> None:
+    n = _count(key, value)
+    if n is not None and key not in found:
+        found[key] = n
+
+
+def usage_from_flat_attributes(attributes: Mapping[str, Any]) -> dict[str, int] | None:
+    """Canonical usage from flat OpenTelemetry GenAI / OpenInference / OpenLLMetry keys."""
+    found: dict[str, int] = {}
+    for key, canonical in FLAT_ATTRIBUTE_KEYS.items():
+        if key in attributes:
+            n = _count(key, attributes[key])
+            if n is not None:
+                found.setdefault(canonical, n)
+    return _complete(found) if found else None
+
+
+def _complete(found: dict[str, int]) -> dict[str, int] | None:
+    inp, out, total = found.get(INPUT), found.get(OUTPUT), found.get(TOTAL)
+    if inp is None and out is None and total is None:
+        return None
+    if inp is None and out is not None and total is not None and total >= out:
+        inp = total - out
+    elif out is None and inp is not None and total is not None and total >= inp:
+        out = total - inp
+    usage: dict[str, int] = {}
+    if inp is None and out is None:
+        usage[TOTAL] = total  # only a total was reported: the split stays unknown
+    else:
+        # One part known and the other absent (an embedding reports no output): it is 0.
+        usage[INPUT] = inp or 0
+        usage[OUTPUT] = out or 0
+        usage[TOTAL] = usage[INPUT] + usage[OUTPUT]
+        if total is not None and total != usage[TOTAL]:
+            logger.debug(
+                "reported total_tokens=%s disagrees with input+output=%s; using the parts",
+                total,
+                usage[TOTAL],
+            )
+    for key in DETAIL_KEYS:
+        if key in found:
+            usage[key] = found[key]
+    return usage
+
+
+def add_usage(usages: Iterable[Mapping[str, int] | None]) -> dict[str, int] | None:
+    """Sum canonical usage dicts key by key; ``None`` when none of them is known."""
+    total: dict[str, int] | None = None
+    for usage in usages:
+        if not usage:
+            continue
+        if total is None:
+            total = {}
+        for key in CANONICAL_KEYS:
+            value = usage.get(key)
+            if value is not None:
+                total[key] = total.get(key, 0) + value
+    if total is not None:
+        for key in MAIN_KEYS:
+            total.setdefault(key, 0)
+    return total
+
+
+def anthropic_usage(
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cache_read_input_tokens: int | None = None,
+    cache_creation_input_tokens: int | None = None,
+) -> dict[str, int] | None:
+    """Anthropic/Bedrock usage: their input count excludes cache reads and writes.
+
+    The canonical ``input_tokens`` includes them, so they are added back here; dropping them
+    under-states tokens and mis-prices the call several times over.
+    """
+    if input_tokens is None and output_tokens is None:
+        return None
+    read = _count(CACHE_READ, cache_read_input_tokens) or 0
+    write = _count(CACHE_WRITE, cache_creation_input_tokens) or 0
+    raw: dict[str, Any] = {
+        INPUT: (_count(INPUT, input_tokens) or 0) + read + write,
+        OUTPUT: output_tokens,
+    }
+    if cache_read_input_tokens is not None:
+        raw[CACHE_READ] = read
+    if cache_creation_input_tokens is not None:
+        raw[CACHE_WRITE] = write
+    return normalize_usage(raw)
