@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -57,6 +58,7 @@ spans = Table(
     Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
     Column("span_id", String(32), primary_key=True),
     Column("parent_id", String(32)),
+    Column("experiment_id", Integer, nullable=False),
     Column("name", String(512)),
     Column("span_type", String(32)),
     Column("start_time_ns", BigInteger, nullable=False),
@@ -65,8 +67,15 @@ spans = Table(
     Column("model", String(256)),
     Column("input_tokens", BigInteger),
     Column("output_tokens", BigInteger),
+    Column("total_tokens", BigInteger),
+    Column("input_cost", Float),
+    Column("output_cost", Float),
     Column("total_cost", Float),
+    # True for the spans whose usage and cost make up the trace's (see tracing.aggregation):
+    # metrics by model sum these rows and agree with the trace totals.
+    Column("counted", Boolean, nullable=False, default=False),
     Column("content", Text, nullable=False),  # the span dict as JSON
+    Index("ix_spans_counted_time", "experiment_id", "counted", "start_time_ns"),
 )
 
 trace_tags = Table(

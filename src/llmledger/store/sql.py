@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, delete, event, exists, func, insert, select
+from sqlalchemy import (
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.engine import Engine
 
 from llmledger.store import schema as t
@@ -164,26 +175,7 @@ class SqlTraceStore:
             for model in info.get("models") or []:
                 model_rows.append({"trace_id": info["trace_id"], "model": model})
             for s in rec["spans"]:
-                attrs = s.get("attributes") or {}
-                s_usage = attrs.get("llmledger.chat.tokenUsage") or {}
-                s_cost = attrs.get("llmledger.llm.cost") or {}
-                span_rows.append(
-                    {
-                        "trace_id": info["trace_id"],
-                        "span_id": s["span_id"],
-                        "parent_id": s.get("parent_id"),
-                        "name": s.get("name"),
-                        "span_type": s.get("span_type"),
-                        "start_time_ns": s["start_time_ns"],
-                        "end_time_ns": s.get("end_time_ns"),
-                        "status": s.get("status"),
-                        "model": attrs.get("llmledger.llm.model"),
-                        "input_tokens": s_usage.get("input_tokens") if isinstance(s_usage, dict) else None,
-                        "output_tokens": s_usage.get("output_tokens") if isinstance(s_usage, dict) else None,
-                        "total_cost": s_cost.get("total_cost") if isinstance(s_cost, dict) else None,
-                        "content": _dumps(s),
-                    }
-                )  # fmt: skip
+                span_rows.append(_span_row(info["trace_id"], eid, s))
         ids = [r["trace_id"] for r in trace_rows]
         with self.engine.begin() as conn:
             self._ensure_experiments(conn, known_experiments)
@@ -276,12 +268,98 @@ class SqlTraceStore:
                     records[tid]["spans"].append(json.loads(content))
         return [records[r.trace_id] for r in rows]
 
+    def usage_metrics(
+        self,
+        start_time_ms: int,
+        end_time_ms: int,
+        bucket_ms: int = 86_400_000,
+        group_by: str = "model",
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Tokens and cost of the counting spans per time bucket and ``group_by``
+        (``"model"``, ``"none"`` or ``"tag:<key>"``), UTC-aligned buckets."""
+        sp = t.spans.c
+        bucket_ns = bucket_ms * 1_000_000
+        bucket = (sp.start_time_ns // bucket_ns) * bucket_ms
+        if group_by == "model":
+            group = func.coalesce(sp.model, "(no model)")
+        elif group_by == "none":
+            group = literal("all")
+        elif group_by.startswith("tag:") and len(group_by) > 4:
+            tg = t.trace_tags.c
+            group = func.coalesce(
+                select(tg.value)
+                .where(and_(tg.trace_id == sp.trace_id, tg.key == group_by[4:]))
+                .scalar_subquery(),
+                "(untagged)",
+            )
+        else:
+            raise ValueError(f"cannot group by {group_by!r}: use 'model', 'none' or 'tag:<key>'")
+        where = [
+            sp.counted.is_(True),
+            sp.start_time_ns >= start_time_ms * 1_000_000,
+            sp.start_time_ns < end_time_ms * 1_000_000,
+        ]
+        if experiment_ids is not None:
+            where.append(sp.experiment_id.in_([int(e) for e in experiment_ids]))
+        query = (
+            select(
+                bucket.label("bucket_ms"),
+                group.label("group"),
+                func.count(func.distinct(sp.trace_id)).label("traces"),
+                func.count().label("calls"),
+                func.sum(sp.input_tokens).label("input_tokens"),
+                func.sum(sp.output_tokens).label("output_tokens"),
+                func.sum(sp.total_tokens).label("total_tokens"),
+                func.sum(sp.input_cost).label("input_cost"),
+                func.sum(sp.output_cost).label("output_cost"),
+                func.sum(sp.total_cost).label("total_cost"),
+                func.sum(case((sp.total_cost.is_(None), 1), else_=0)).label("unpriced_calls"),
+            )
+            .where(*where)
+            .group_by("bucket_ms", "group")
+            .order_by("bucket_ms", "group")
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     def count_traces(self, experiment_id: str | None = None) -> int:
         q = select(func.count()).select_from(t.traces)
         if experiment_id is not None:
             q = q.where(t.traces.c.experiment_id == int(experiment_id))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+
+def _number(d: Any, key: str) -> Any:
+    value = d.get(key) if isinstance(d, dict) else None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str, Any]:
+    attrs = s.get("attributes") or {}
+    usage = attrs.get("llmledger.chat.tokenUsage")
+    cost = attrs.get("llmledger.llm.cost")
+    return {
+        "trace_id": trace_id,
+        "span_id": s["span_id"],
+        "parent_id": s.get("parent_id"),
+        "experiment_id": experiment_id,
+        "name": s.get("name"),
+        "span_type": s.get("span_type"),
+        "start_time_ns": s["start_time_ns"],
+        "end_time_ns": s.get("end_time_ns"),
+        "status": s.get("status"),
+        "model": attrs.get("llmledger.llm.model"),
+        "input_tokens": _number(usage, "input_tokens"),
+        "output_tokens": _number(usage, "output_tokens"),
+        "total_tokens": _number(usage, "total_tokens"),
+        "input_cost": _number(cost, "input_cost"),
+        "output_cost": _number(cost, "output_cost"),
+        "total_cost": _number(cost, "total_cost"),
+        "counted": bool(s.get("counted")),
+        "content": _dumps(s),
+    }
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

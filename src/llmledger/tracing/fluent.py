@@ -41,15 +41,21 @@ def _on_trace_finished(builder: TraceBuilder) -> None:
                        exc_info=True)  # fmt: skip
 
 
-def _new_span(name: str, span_type: str, attributes: Mapping[str, Any] | None) -> Span:
+def _new_span(
+    name: str,
+    span_type: str,
+    attributes: Mapping[str, Any] | None,
+    start_time_ns: int | None = None,
+) -> Span:
     parent = _current_span.get()
     if parent is not None and parent.is_live:
         builder = parent._builder
         span = Span(name, parent.trace_id, new_span_id(), parent.span_id, span_type,
-                    builder=builder)  # fmt: skip
+                    start_time_ns, builder=builder)  # fmt: skip
     else:
         builder = TraceBuilder(new_trace_id(), config.get_experiment_id(), _on_trace_finished)
-        span = Span(name, builder.trace_id, new_span_id(), None, span_type, builder=builder)
+        span = Span(name, builder.trace_id, new_span_id(), None, span_type, start_time_ns,
+                    builder=builder)  # fmt: skip
     builder.add(span)  # type: ignore[union-attr]
     if attributes:
         span.set_attributes(attributes)
@@ -63,18 +69,25 @@ def _noop_span(name: str) -> Span:
 class _SpanScope:
     """Context manager returned by :func:`start_span`; yields the live span."""
 
-    __slots__ = ("_attributes", "_name", "_span_type", "_token", "span")
+    __slots__ = ("_attributes", "_name", "_span_type", "_start", "_token", "span")
 
-    def __init__(self, name: str, span_type: str, attributes: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        span_type: str,
+        attributes: Mapping[str, Any] | None,
+        start_time_ns: int | None = None,
+    ) -> None:
         self._name = name
         self._span_type = span_type
         self._attributes = attributes
+        self._start = start_time_ns
         self.span: Span | None = None
         self._token: contextvars.Token[Span | None] | None = None
 
     def __enter__(self) -> Span:
         try:
-            span = _new_span(self._name, self._span_type, self._attributes)
+            span = _new_span(self._name, self._span_type, self._attributes, self._start)
             self._token = _current_span.set(span)
         except Exception:
             logger.warning("llmledger: span %r not recorded", self._name, exc_info=True)
@@ -110,13 +123,16 @@ def start_span(
     name: str = "span",
     span_type: str = SpanType.UNKNOWN,
     attributes: Mapping[str, Any] | None = None,
+    start_time_ns: int | None = None,
 ) -> _SpanScope:
     """Context manager: a span, child of the current one (or the root of a new trace).
 
     ``with llmledger.start_span("retrieve", span_type="RETRIEVER") as span: ...``. An
     exception inside the block marks the span ERROR, is recorded, and propagates unchanged.
+    ``start_time_ns`` (epoch nanoseconds) records a span that started earlier; end it with
+    ``span.end(end_time_ns=...)`` inside the block to give its end time too.
     """
-    return _SpanScope(name, span_type, attributes)
+    return _SpanScope(name, span_type, attributes, start_time_ns)
 
 
 def get_current_active_span() -> Span | None:

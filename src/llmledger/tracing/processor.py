@@ -60,6 +60,7 @@ def finish(builder: TraceBuilder) -> TraceRecord:
             d = span.to_dict()
             d["attributes"] = to_jsonable(d["attributes"])
             span_dicts.append(d)
+    _number_repeated_names(span_dicts)
     usage, cost = aggregate_spans(span_dicts)
     root = builder.root
     end = root.end_time_ns or root.start_time_ns
@@ -82,6 +83,19 @@ def finish(builder: TraceBuilder) -> TraceRecord:
     return {"info": info, "spans": span_dicts}
 
 
+def _number_repeated_names(span_dicts: list[dict[str, Any]]) -> None:
+    """Spans sharing a name become ``name_1``, ``name_2``... in start order (as in MLflow),
+    so each LLM call is told apart in listings."""
+    counts: dict[str, int] = {}
+    for d in span_dicts:
+        counts[d["name"]] = counts.get(d["name"], 0) + 1
+    seen: dict[str, int] = {}
+    for d in sorted(span_dicts, key=lambda d: d["start_time_ns"]):
+        if counts[d["name"]] > 1:
+            seen[d["name"]] = seen.get(d["name"], 0) + 1
+            d["name"] = f"{d['name']}_{seen[d['name']]}"
+
+
 def aggregate_spans(span_dicts: list[dict[str, Any]]) -> tuple[dict[str, int] | None, Any]:
     """Trace usage and cost from prepared span dicts, by the rule in ``aggregation``."""
     from llmledger.tracing.costing import cost_from_attributes
@@ -93,6 +107,10 @@ def aggregate_spans(span_dicts: list[dict[str, Any]]) -> tuple[dict[str, int] | 
     counted = counting_spans(
         span_dicts, carries, lambda d: d["span_id"], lambda d: d.get("parent_id")
     )
+    for d in span_dicts:
+        d["counted"] = False
+    for d in counted:
+        d["counted"] = True  # stored, so per-model metrics sum exactly what the trace sums
     return aggregate(
         (
             d["attributes"].get(K.TOKEN_USAGE),

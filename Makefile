@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Both set up .venv first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DB ?= llmledger.db
+
+.PHONY: setup run demo test lint bench
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Record demo traces into ./$(DB), then show them (server with UI when available).
+run: setup
+	$(BIN)/llmledger demo --tracking-uri sqlite:///$(CURDIR)/$(DB)
+	$(BIN)/llmledger traces --tracking-uri sqlite:///$(CURDIR)/$(DB) --experiment-id 1 --limit 5
+	$(BIN)/llmledger costs --tracking-uri sqlite:///$(CURDIR)/$(DB) --days 8
+
+lint: setup
+	$(BIN)/ruff check src tests scripts examples benchmarks
+
+test: setup
+	$(BIN)/ruff check src tests scripts examples benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
