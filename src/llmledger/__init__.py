@@ -29,6 +29,23 @@ from llmledger.tracking import (
 
 __version__ = "0.1.0"
 
+# Integrations load on first use: ``llmledger.openai.autolog()``, ``llmledger.autolog()``.
+_INTEGRATIONS = ("openai", "anthropic", "litellm", "langchain", "google_genai", "bedrock")
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+    import importlib
+
+    if name in _INTEGRATIONS:
+        module = importlib.import_module(f"llmledger.integrations.{name}")
+        globals()[name] = module
+        return module
+    if name == "autolog":
+        from llmledger.integrations import autolog
+
+        return autolog
+    raise AttributeError(f"module 'llmledger' has no attribute {name!r}")
+
 __all__ = [
     "Span",
     "SpanAttributeKey",

@@ -9,7 +9,8 @@ class SpanAttributeKey:
     TOKEN_USAGE = "llmledger.chat.tokenUsage"
     COST = "llmledger.llm.cost"
     COST_BREAKDOWN = "llmledger.llm.costBreakdown"
-    MODEL = "llmledger.llm.model"
+    MODEL = "llmledger.llm.model"  # the model billed: the response's model when known
+    REQUEST_MODEL = "llmledger.llm.requestModel"  # the model (or deployment) asked for
     PROVIDER = "llmledger.llm.provider"
     SERVICE_TIER = "llmledger.llm.serviceTier"
     SPAN_TYPE = "llmledger.spanType"

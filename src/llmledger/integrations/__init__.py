@@ -1,0 +1,1 @@
+"""Autolog integrations: one module per client library (see each module's ``autolog``)."""
