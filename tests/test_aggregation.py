@@ -25,15 +25,17 @@ def _set(span, model=None, usage=None, cost=None):
 
 def test_framework_span_wrapping_provider_span_counts_once():
     # LangChain chat-model span reporting the same usage as the OpenAI span below it.
-    with llmledger.start_span("chain", span_type="CHAIN") as chain:
-        with llmledger.start_span("ChatOpenAI", span_type="CHAT_MODEL") as lc:
-            _set(lc, "gpt-4o-mini", {"input_tokens": 1000, "output_tokens": 100})
-            with llmledger.start_span("Completions", span_type="LLM") as oa:
-                _set(
-                    oa,
-                    "gpt-4o-mini",
-                    {"input_tokens": 1000, "output_tokens": 100, "cache_read_input_tokens": 800},
-                )
+    with (
+        llmledger.start_span("chain", span_type="CHAIN") as chain,
+        llmledger.start_span("ChatOpenAI", span_type="CHAT_MODEL") as lc,
+    ):
+        _set(lc, "gpt-4o-mini", {"input_tokens": 1000, "output_tokens": 100})
+        with llmledger.start_span("Completions", span_type="LLM") as oa:
+            _set(
+                oa,
+                "gpt-4o-mini",
+                {"input_tokens": 1000, "output_tokens": 100, "cache_read_input_tokens": 800},
+            )
     trace = llmledger.get_trace(chain.trace_id)
     assert trace.info.token_usage == {
         "input_tokens": 1000,
@@ -57,7 +59,11 @@ def test_usage_and_cost_use_the_same_boundary():
             _set(b, "gpt-4o-mini", {"input_tokens": 200, "output_tokens": 20})
     trace = llmledger.get_trace(w.trace_id)
     assert trace.info.token_usage == {"input_tokens": 300, "output_tokens": 30, "total_tokens": 330}
-    assert trace.info.cost == {"input_cost": 0.000045, "output_cost": 0.000018, "total_cost": 0.000063}
+    assert trace.info.cost == {
+        "input_cost": 0.000045,
+        "output_cost": 0.000018,
+        "total_cost": 0.000063,
+    }
 
 
 def test_branch_with_cost_but_no_usage_still_counts():
@@ -68,7 +74,11 @@ def test_branch_with_cost_but_no_usage_still_counts():
             _set(chat, "gpt-4o-mini", {"input_tokens": 100, "output_tokens": 10})
     trace = llmledger.get_trace(root.trace_id)
     assert trace.info.token_usage == {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110}
-    assert trace.info.cost == {"input_cost": 0.000015, "output_cost": 0.040006, "total_cost": 0.040021}
+    assert trace.info.cost == {
+        "input_cost": 0.000015,
+        "output_cost": 0.040006,
+        "total_cost": 0.040021,
+    }
 
 
 def test_unpriced_counting_span_leaves_partial_cost_and_says_so():

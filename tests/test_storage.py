@@ -22,7 +22,9 @@ def _record(name, model="gpt-4o-mini", inp=100, out=10, tags=None):
             llmledger.update_current_trace(tags=tags)
         with llmledger.start_span("llm", span_type="LLM") as llm:
             llm.set_attribute("llmledger.llm.model", model)
-            llm.set_attribute("llmledger.chat.tokenUsage", {"input_tokens": inp, "output_tokens": out})
+            llm.set_attribute(
+                "llmledger.chat.tokenUsage", {"input_tokens": inp, "output_tokens": out}
+            )
     return span.trace_id
 
 
@@ -34,10 +36,16 @@ def test_get_trace_before_and_after_storage_is_the_same(tracking_db):
     assert tid not in exporter.pending
     from_db = llmledger.get_trace(tid)
     assert from_db.info == from_memory.info
-    assert [s.to_dict() for s in from_db.data.spans] == [s.to_dict() for s in from_memory.data.spans]
+    assert [s.to_dict() for s in from_db.data.spans] == [
+        s.to_dict() for s in from_memory.data.spans
+    ]
     # and it really is in the file
     raw = SqlTraceStore(f"sqlite:///{tracking_db}").get_trace(tid)
-    assert raw["info"]["token_usage"] == {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110}
+    assert raw["info"]["token_usage"] == {
+        "input_tokens": 100,
+        "output_tokens": 10,
+        "total_tokens": 110,
+    }
     assert raw["info"]["cost"]["total_cost"] == 0.000021
 
 
@@ -64,8 +72,14 @@ def test_a_second_process_reads_what_the_first_recorded(tmp_path):
         print(llmledger.get_last_active_trace_id())
         """
     )  # no flush: the exit-time flush must store it
-    out = subprocess.run([sys.executable, "-c", writer], env=env, capture_output=True, text=True,
-                         check=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", writer],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     trace_id = out.stdout.strip()
     reader = textwrap.dedent(
         f"""
@@ -74,15 +88,23 @@ def test_a_second_process_reads_what_the_first_recorded(tmp_path):
         print(t.info.token_usage["total_tokens"], t.info.cost["total_cost"], t.data.spans[0].name)
         """
     )
-    out = subprocess.run([sys.executable, "-c", reader], env=env, capture_output=True, text=True,
-                         check=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", reader],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert out.stdout.split() == ["106", "2.58e-05", "call"]
 
 
 def test_search_traces_filters_orders_and_limits():
-    cheap = _record("cheap", inp=10, out=1, tags={"team": "a"})
-    mid = _record("mid", inp=1000, out=100, tags={"team": "b"})
-    dear = _record("dear", model="gpt-4o", inp=1000, out=1000, tags={"team": "b"})
+    cheap = _record("cheap", inp=10, out=1, tags={"team": "a"})  # $0.0000021
+    time.sleep(0.002)  # distinct millisecond timestamps, so time order is defined
+    mid = _record("mid", inp=1000, out=100, tags={"team": "b"})  # $0.00021
+    time.sleep(0.002)
+    dear = _record("dear", model="gpt-4o", inp=1000, out=1000, tags={"team": "b"})  # $0.0125
     time.sleep(0.002)
     unpriced = _record("unpriced", model="acme-9000")
 
@@ -93,7 +115,7 @@ def test_search_traces_filters_orders_and_limits():
     assert names(order_by=["total_cost DESC"], max_results=2) == ["dear", "mid"]
     assert names(order_by=["total_cost ASC"], min_cost=0.0) == ["cheap", "mid", "dear"]
     assert names(min_cost=0.0001, order_by=["name ASC"]) == ["dear", "mid"]
-    assert names(max_cost=0.0001, order_by=["name ASC"]) == ["cheap", "mid"]
+    assert names(max_cost=0.0003, order_by=["name ASC"]) == ["cheap", "mid"]
     assert names(model="gpt-4o") == ["dear"]
     assert names(tags={"team": "b"}, order_by=["name ASC"]) == ["dear", "mid"]
     assert names(tags={"team": "b"}, model="gpt-4o-mini") == ["mid"]

@@ -84,7 +84,7 @@ def test_generator_span_covers_iteration_and_records_items():
     assert llmledger.get_current_active_span() is None  # not current between items
     assert [first, *gen] == [0, 10, 20]
     assert seen_inside == ["stream"] * 3
-    trace, spans = _spans_by_name(llmledger.get_last_active_trace_id())
+    _, spans = _spans_by_name(llmledger.get_last_active_trace_id())
     assert spans["stream"].outputs == [0, 10, 20]
     assert spans["stream"].inputs == {"n": 3}
     assert all(spans[f"chunk-{i}"].parent_id == spans["stream"].span_id for i in range(3))

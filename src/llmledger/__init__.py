@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 _INTEGRATIONS = ("openai", "anthropic", "litellm", "langchain", "google_genai", "bedrock")
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+def __getattr__(name: str):
     import importlib
 
     if name in _INTEGRATIONS:
@@ -45,6 +45,7 @@ def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
 
         return autolog
     raise AttributeError(f"module 'llmledger' has no attribute {name!r}")
+
 
 __all__ = [
     "Span",

@@ -57,7 +57,11 @@ MODEL_KEYS = (
     "llm.request.model",
 )
 PROVIDER_KEYS = (K.PROVIDER, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
-SERVICE_TIER_KEYS = (K.SERVICE_TIER, "openai.response.service_tier", "gen_ai.openai.response.service_tier")
+SERVICE_TIER_KEYS = (
+    K.SERVICE_TIER,
+    "openai.response.service_tier",
+    "gen_ai.openai.response.service_tier",
+)
 
 
 def canonical_key(key: str) -> str:

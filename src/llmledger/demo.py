@@ -48,20 +48,34 @@ def record_agent_run(rng: random.Random, start_ns: int) -> str:
         root.set_inputs({"question": question})
         with llmledger.start_span("retrieve_docs", SpanType.RETRIEVER, start_time_ns=t) as ret:
             n = rng.randint(6, 14)
-            t = _llm("embed_query", "text-embedding-3-small", "openai",
-                     {"input_tokens": n, "output_tokens": 0}, t, rng.randint(20, 60),
-                     SpanType.EMBEDDING)  # fmt: skip
+            t = _llm(
+                "embed_query",
+                "text-embedding-3-small",
+                "openai",
+                {"input_tokens": n, "output_tokens": 0},
+                t,
+                rng.randint(20, 60),
+                SpanType.EMBEDDING,
+            )
             docs = [f"doc-{rng.randint(1, 300)}" for _ in range(3)]
             ret.set_outputs(docs)
             t += rng.randint(5, 30) * 1_000_000
             ret.end(end_time_ns=t)
         prompt = rng.randint(1800, 2600)
         cached = rng.choice([0, 1024, 1536])
-        t = _llm("plan", "gpt-4o-mini", "openai",
-                 {"input_tokens": prompt, "output_tokens": rng.randint(40, 120),
-                  "cache_read_input_tokens": cached},
-                 t, rng.randint(300, 900),
-                 io=({"messages": [{"role": "user", "content": question}]}, "lookup; answer"))  # fmt: skip
+        t = _llm(
+            "plan",
+            "gpt-4o-mini",
+            "openai",
+            {
+                "input_tokens": prompt,
+                "output_tokens": rng.randint(40, 120),
+                "cache_read_input_tokens": cached,
+            },
+            t,
+            rng.randint(300, 900),
+            io=({"messages": [{"role": "user", "content": question}]}, "lookup; answer"),
+        )
         if rng.random() < 0.3:
             with llmledger.start_span("lookup_account", SpanType.TOOL, start_time_ns=t) as tool:
                 tool.set_inputs({"customer_tier": tier})
@@ -72,14 +86,28 @@ def record_agent_run(rng: random.Random, start_ns: int) -> str:
         if provider == "anthropic":
             read = rng.choice([0, 2048, 2048, 4096])
             write = 0 if read else rng.choice([0, 2048])
-            usage = {"input_tokens": context, "output_tokens": rng.randint(150, 600),
-                     "cache_read_input_tokens": read, "cache_creation_input_tokens": write}  # fmt: skip
+            usage = {
+                "input_tokens": context,
+                "output_tokens": rng.randint(150, 600),
+                "cache_read_input_tokens": read,
+                "cache_creation_input_tokens": write,
+            }
         else:
-            usage = {"input_tokens": context, "output_tokens": rng.randint(150, 600),
-                     "cache_read_input_tokens": rng.choice([0, 2048])}  # fmt: skip
+            usage = {
+                "input_tokens": context,
+                "output_tokens": rng.randint(150, 600),
+                "cache_read_input_tokens": rng.choice([0, 2048]),
+            }
         answer = f"Here is how: ... ({model})"
-        t = _llm("answer", model, provider, usage, t, rng.randint(900, 4000),
-                 io=({"messages": [{"role": "user", "content": question}]}, answer))  # fmt: skip
+        t = _llm(
+            "answer",
+            model,
+            provider,
+            usage,
+            t,
+            rng.randint(900, 4000),
+            io=({"messages": [{"role": "user", "content": question}]}, answer),
+        )
         root.set_outputs(answer)
         if rng.random() < 0.08:
             root.set_status("ERROR", "TimeoutError: downstream CRM did not answer")

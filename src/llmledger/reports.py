@@ -22,7 +22,9 @@ def cost_report(days: int = 30, by: str = "model", experiment_id: str | None = N
         end - days * DAY_MS, end, DAY_MS, by, [experiment_id] if experiment_id else None
     )
     if not rows:
-        return f"no LLM calls with usage or cost in the last {days} days ({config.get_tracking_uri()})"
+        return (
+            f"no LLM calls with usage or cost in the last {days} days ({config.get_tracking_uri()})"
+        )
     label = by if by != "model" else "model"
     lines = [f"{'day (UTC)':10}  {label[:28]:28} {'calls':>6} {'tokens':>10} {'cost (USD)':>12}"]
     total = Decimal(0)

@@ -34,9 +34,7 @@ def _store() -> Any:
     return exporter_for(config.get_tracking_uri()).store
 
 
-def set_experiment(
-    experiment_name: str | None = None, experiment_id: str | None = None
-) -> str:
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> str:
     """Record the following traces under this experiment (created if the name is new).
 
     Returns the experiment id. The default experiment is ``"0"`` ("Default").
@@ -111,7 +109,8 @@ def search_traces(
     Traces still waiting to be stored are flushed first, so a search sees them.
     """
     flt = TraceFilter(
-        experiment_ids=list(experiment_ids) if experiment_ids is not None
+        experiment_ids=list(experiment_ids)
+        if experiment_ids is not None
         else [config.get_experiment_id()],
         start_time_ms=_ms(start_time),
         end_time_ms=_ms(end_time),
@@ -126,7 +125,7 @@ def search_traces(
         order_by=list(order_by),
         max_results=max_results,
         offset=offset,
-    )  # fmt: skip
+    )
     exporter = exporter_for(config.get_tracking_uri())
     if exporter.pending:
         exporter.flush()

@@ -140,10 +140,13 @@ class SqlTraceStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.experiments).order_by(t.experiments.c.experiment_id))
             return [
-                {"experiment_id": str(r.experiment_id), "name": r.name,
-                 "creation_time_ms": r.creation_time_ms}
+                {
+                    "experiment_id": str(r.experiment_id),
+                    "name": r.name,
+                    "creation_time_ms": r.creation_time_ms,
+                }
                 for r in rows
-            ]  # fmt: skip
+            ]
 
     # -- traces -----------------------------------------------------------------------
     def log_traces(self, records: Sequence[TraceRecord]) -> None:
@@ -202,10 +205,11 @@ class SqlTraceStore:
         for eid in ids - present:  # an id set by env var that this store has not seen
             conn.execute(
                 insert(t.experiments).values(
-                    experiment_id=eid, name=f"experiment-{eid}",
+                    experiment_id=eid,
+                    name=f"experiment-{eid}",
                     creation_time_ms=int(time.time() * 1000),
                 )
-            )  # fmt: skip
+            )
 
     def get_trace(self, trace_id: str) -> TraceRecord | None:
         with self.engine.connect() as conn:

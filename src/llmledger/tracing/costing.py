@@ -42,7 +42,7 @@ def span_cost(span: Span) -> Cost | None:
     if usage is None or not model:
         return None
     tier = next((attrs[k] for k in SERVICE_TIER_KEYS if attrs.get(k)), None)
-    at = _dt.datetime.fromtimestamp(span.start_time_ns / 1e9, tz=_dt.timezone.utc)
+    at = _dt.datetime.fromtimestamp(span.start_time_ns / 1e9, tz=_dt.UTC)
     try:
         from llmledger.pricing import compute_cost
 

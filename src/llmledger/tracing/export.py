@@ -69,8 +69,11 @@ class TraceExporter:
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 logger.error(
                     "llmledger: %d trace(s) dropped: %d traces wait for %s, which is not "
-                    "keeping up or not reachable", self.dropped, len(self.pending), self.uri,
-                )  # fmt: skip
+                    "keeping up or not reachable",
+                    self.dropped,
+                    len(self.pending),
+                    self.uri,
+                )
             return
         self.pending[builder.trace_id] = builder
         self._queue.put(builder)
@@ -137,8 +140,11 @@ class TraceExporter:
                     logger.error(
                         "llmledger: %d trace(s) not stored in %s after %d attempts: %s. They "
                         "stay readable with get_trace in this process.",
-                        len(records), self.uri, attempt + 1, exc,
-                    )  # fmt: skip
+                        len(records),
+                        self.uri,
+                        attempt + 1,
+                        exc,
+                    )
                     return  # keep them in pending: get_trace still answers from memory
                 logger.warning("llmledger: storing traces failed (%s); retrying", exc)
         for builder in batch:

@@ -8,6 +8,7 @@ built on it) to carry the current span into a thread pool.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -37,8 +38,7 @@ def _on_trace_finished(builder: TraceBuilder) -> None:
     try:
         exporter_for(config.get_tracking_uri()).submit(builder)
     except Exception:
-        logger.warning("llmledger: trace %s could not be exported", builder.trace_id,
-                       exc_info=True)  # fmt: skip
+        logger.warning("llmledger: trace %s could not be exported", builder.trace_id, exc_info=True)
 
 
 def _new_span(
@@ -50,12 +50,20 @@ def _new_span(
     parent = _current_span.get()
     if parent is not None and parent.is_live:
         builder = parent._builder
-        span = Span(name, parent.trace_id, new_span_id(), parent.span_id, span_type,
-                    start_time_ns, builder=builder)  # fmt: skip
+        span = Span(
+            name,
+            parent.trace_id,
+            new_span_id(),
+            parent.span_id,
+            span_type,
+            start_time_ns,
+            builder=builder,
+        )
     else:
         builder = TraceBuilder(new_trace_id(), config.get_experiment_id(), _on_trace_finished)
-        span = Span(name, builder.trace_id, new_span_id(), None, span_type, start_time_ns,
-                    builder=builder)  # fmt: skip
+        span = Span(
+            name, builder.trace_id, new_span_id(), None, span_type, start_time_ns, builder=builder
+        )
     builder.add(span)  # type: ignore[union-attr]
     if attributes:
         span.set_attributes(attributes)
@@ -185,9 +193,7 @@ def _input_binder(func: Callable[..., Any]) -> Callable[[tuple, dict], dict[str,
         return lambda args, kwargs: {"args": list(args), **kwargs}
     params = list(sig.parameters.values())
     skip_first = bool(params) and params[0].name in ("self", "cls")
-    simple = all(
-        p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in params
-    )
+    simple = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in params)
     names = tuple(p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD)
 
     if simple:
@@ -270,16 +276,19 @@ def _open(name: str, span_type: str, attributes: Any, bind: Any, args: tuple, kw
         return None, None
 
 
-def _close(span: Span | None, token: Any, exc: BaseException | None, output: Any = None,
-           has_output: bool = False) -> None:  # fmt: skip
+def _close(
+    span: Span | None,
+    token: Any,
+    exc: BaseException | None,
+    output: Any = None,
+    has_output: bool = False,
+) -> None:
     if span is None:
         return
     try:
         if token is not None:
-            try:
+            with contextlib.suppress(ValueError):  # reset from another context
                 _current_span.reset(token)
-            except ValueError:
-                pass
         if exc is not None:
             span.record_exception(exc)
         elif has_output and span.outputs is None:
@@ -339,7 +348,7 @@ def _wrap_gen(fn, name, span_type, attributes, bind):
             method, value = gen.send, None
             while True:
                 try:
-                    item = _step(span, lambda: method(value))
+                    item = _step(span, lambda m=method, v=value: m(v))
                 except StopIteration as stop:
                     _close(span, None, None, items if stop.value is None else stop.value, True)
                     return stop.value
@@ -383,7 +392,7 @@ def _wrap_async_gen(fn, name, span_type, attributes, bind):
             method, value = agen.asend, None
             while True:
                 try:
-                    item = await _astep(span, lambda: method(value))
+                    item = await _astep(span, lambda m=method, v=value: m(v))
                 except StopAsyncIteration:
                     _close(span, None, None, items, True)
                     return

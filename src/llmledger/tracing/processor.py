@@ -55,8 +55,9 @@ def finish(builder: TraceBuilder) -> TraceRecord:
         try:
             span_dicts.append(_prepare_span(span))
         except Exception:
-            logger.warning("span %r could not be prepared; kept without usage", span.name,
-                           exc_info=True)  # fmt: skip
+            logger.warning(
+                "span %r could not be prepared; kept without usage", span.name, exc_info=True
+            )
             d = span.to_dict()
             d["attributes"] = to_jsonable(d["attributes"])
             span_dicts.append(d)

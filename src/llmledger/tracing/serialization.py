@@ -24,7 +24,9 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
             return value[:MAX_STRING] + f"... [{len(value) - MAX_STRING} more characters]"
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        return (
+            value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        )
     if _depth >= MAX_DEPTH:
         return repr(value)
     d = _depth + 1

@@ -85,7 +85,7 @@ class Span:
         self.events: list[dict[str, Any]] = []
         self._attributes: dict[str, Any] = {}
         self._builder = builder
-        self._cost: Cost | None | bool = False  # False: not looked at yet
+        self._cost: Cost | bool | None = False  # False: not looked at yet
         if attributes:
             self.set_attributes(attributes)
 
@@ -259,9 +259,13 @@ class Span:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Span:
         span = cls(
-            d["name"], d["trace_id"], d["span_id"], d.get("parent_id"),
-            d.get("span_type") or SpanType.UNKNOWN, d["start_time_ns"],
-        )  # fmt: skip
+            d["name"],
+            d["trace_id"],
+            d["span_id"],
+            d.get("parent_id"),
+            d.get("span_type") or SpanType.UNKNOWN,
+            d["start_time_ns"],
+        )
         span.end_time_ns = d.get("end_time_ns")
         span.status = d.get("status") or SpanStatus.OK
         span.status_message = d.get("status_message") or ""
@@ -292,6 +296,8 @@ def _checked_cost(value: Any, span_name: str) -> Any:
     ):
         from decimal import Decimal
 
-        total = Decimal(repr(out.get("input_cost") or 0)) + Decimal(repr(out.get("output_cost") or 0))
+        total = Decimal(repr(out.get("input_cost") or 0)) + Decimal(
+            repr(out.get("output_cost") or 0)
+        )
         out["total_cost"] = float(total)
     return out

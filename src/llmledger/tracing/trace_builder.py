@@ -16,8 +16,16 @@ logger = logging.getLogger("llmledger.tracing")
 class TraceBuilder:
     """Collects spans; when the root span ends the trace goes to the exporter."""
 
-    __slots__ = ("_lock", "_record", "experiment_id", "on_finish", "root", "spans", "tags",
-                 "trace_id")  # fmt: skip
+    __slots__ = (
+        "_lock",
+        "_record",
+        "experiment_id",
+        "on_finish",
+        "root",
+        "spans",
+        "tags",
+        "trace_id",
+    )
 
     def __init__(self, trace_id: str, experiment_id: str, on_finish: Any) -> None:
         self.trace_id = trace_id
@@ -40,8 +48,9 @@ class TraceBuilder:
         elif self._record is not None:
             logger.warning(
                 "span %r ended after its trace %s was finished; it is not recorded",
-                span.name, self.trace_id,
-            )  # fmt: skip
+                span.name,
+                self.trace_id,
+            )
 
     def record(self) -> TraceRecord:
         """The finished trace's record, computed once (thread-safe)."""

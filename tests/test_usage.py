@@ -1,0 +1,136 @@
+"""Usage normalisation: one canonical dict from every dialect; None when unknown."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmledger.usage import (
+    UsageError,
+    add_usage,
+    anthropic_usage,
+    normalize_usage,
+    usage_from_flat_attributes,
+)
+
+
+def test_canonical_dict_passes_through_and_total_is_derived():
+    assert normalize_usage({"input_tokens": 45, "output_tokens": 14}) == {
+        "input_tokens": 45,
+        "output_tokens": 14,
+        "total_tokens": 59,
+    }
+
+
+def test_openai_shape_with_details():
+    raw = {
+        "prompt_tokens": 2006,
+        "completion_tokens": 300,
+        "total_tokens": 2306,
+        "prompt_tokens_details": {"cached_tokens": 1920, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 192, "audio_tokens": 0},
+    }
+    assert normalize_usage(raw) == {
+        "input_tokens": 2006,
+        "output_tokens": 300,
+        "total_tokens": 2306,
+        "cache_read_input_tokens": 1920,
+        "audio_input_tokens": 0,
+        "reasoning_tokens": 192,
+        "audio_output_tokens": 0,
+    }
+
+
+def test_wrong_reported_total_is_not_trusted(caplog):
+    caplog.set_level("DEBUG", logger="llmledger.usage")
+    assert normalize_usage({"input_tokens": 10, "output_tokens": 5, "total_tokens": 99}) == {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 15,
+    }
+    assert "disagrees" in caplog.text
+
+
+def test_missing_part_derived_from_total_and_embedding_has_zero_output():
+    assert normalize_usage({"output_tokens": 5, "total_tokens": 15})["input_tokens"] == 10
+    assert normalize_usage({"input_tokens": 8}) == {
+        "input_tokens": 8,
+        "output_tokens": 0,
+        "total_tokens": 8,
+    }
+    assert normalize_usage({"total_tokens": 7}) == {"total_tokens": 7}
+
+
+def test_unknown_is_none():
+    assert normalize_usage(None) is None
+    assert normalize_usage({}) is None
+    assert normalize_usage({"input_tokens": None, "output_tokens": None}) is None
+    assert usage_from_flat_attributes({"unrelated": 1}) is None
+    assert add_usage([None, None]) is None
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"input_tokens": -1}, "must not be negative"),
+        ({"input_tokens": 1.5}, "whole number"),
+        ({"input_tokens": True}, "bool"),
+        ({"input_tokens": "ten"}, "whole number"),
+        ([1, 2], "must be a dict"),
+    ],
+)
+def test_bad_values_are_clear_errors(raw, message):
+    with pytest.raises(UsageError, match=message):
+        normalize_usage(raw)
+
+
+def test_anthropic_input_excludes_cache_so_it_is_added_back():
+    # Anthropic: input_tokens=50 uncached, 1000 read from cache, 200 written to cache
+    assert anthropic_usage(50, 300, 1000, 200) == {
+        "input_tokens": 1250,
+        "output_tokens": 300,
+        "total_tokens": 1550,
+        "cache_read_input_tokens": 1000,
+        "cache_creation_input_tokens": 200,
+    }
+    assert anthropic_usage(None, None) is None
+
+
+def test_flat_dialects():
+    otel = {"gen_ai.usage.input_tokens": 84, "gen_ai.usage.output_tokens": 22}
+    assert usage_from_flat_attributes(otel) == {
+        "input_tokens": 84,
+        "output_tokens": 22,
+        "total_tokens": 106,
+    }
+    openinference = {
+        "llm.token_count.prompt": 1200,
+        "llm.token_count.completion": 30,
+        "llm.token_count.total": 1230,
+        "llm.token_count.prompt_details.cache_read": 1000,
+        "llm.token_count.prompt_details.cache_write": 100,
+    }
+    assert usage_from_flat_attributes(openinference) == {
+        "input_tokens": 1200,
+        "output_tokens": 30,
+        "total_tokens": 1230,
+        "cache_read_input_tokens": 1000,
+        "cache_creation_input_tokens": 100,
+    }
+    openllmetry = {"gen_ai.usage.prompt_tokens": 3, "gen_ai.usage.completion_tokens": 4}
+    assert usage_from_flat_attributes(openllmetry)["total_tokens"] == 7
+
+
+def test_add_usage_sums_details_present_anywhere():
+    total = add_usage(
+        [
+            {"input_tokens": 10, "output_tokens": 1, "total_tokens": 11},
+            None,
+            {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7, "reasoning_tokens": 2},
+        ]
+    )
+    assert total == {
+        "input_tokens": 15,
+        "output_tokens": 3,
+        "total_tokens": 18,
+        "reasoning_tokens": 2,
+    }
