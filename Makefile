@@ -24,10 +24,10 @@ run: setup
 	$(BIN)/llmledger costs --tracking-uri sqlite:///$(CURDIR)/$(DB) --days 8
 
 lint: setup
-	$(BIN)/ruff check src tests scripts examples benchmarks
+	$(BIN)/ruff check .
 
 test: setup
-	$(BIN)/ruff check src tests scripts examples benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: setup

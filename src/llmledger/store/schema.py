@@ -65,6 +65,7 @@ spans = Table(
     Column("end_time_ns", BigInteger),
     Column("status", String(16)),
     Column("model", String(256)),
+    Column("provider", String(64)),
     Column("input_tokens", BigInteger),
     Column("output_tokens", BigInteger),
     Column("total_tokens", BigInteger),

@@ -51,12 +51,19 @@ def _engine(uri: str) -> Engine:
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.isolation_level = None  # transactions begun by the listener below
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _begin(conn: Any) -> None:
+                # Writers take the lock up front (no deadlocking read-to-write upgrades).
+                mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+                conn.exec_driver_sql(f"BEGIN {mode}")
         else:
             if uri.startswith(("postgresql://", "postgres://")):
                 uri_ = "postgresql+psycopg://" + uri.split("://", 1)[1]
@@ -65,6 +72,13 @@ def _engine(uri: str) -> Engine:
             engine = create_engine(uri_, pool_pre_ping=True)
         _ENGINES[uri] = engine
         return engine
+
+
+def dispose_engine(uri: str) -> None:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(uri, None)
+    if engine is not None:
+        engine.dispose()
 
 
 class SqlTraceStore:
@@ -149,9 +163,20 @@ class SqlTraceStore:
             ]
 
     # -- traces -----------------------------------------------------------------------
+    def _write(self) -> Any:
+        """A connection whose transaction takes the write lock at once (SQLite)."""
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        return conn
+
     def log_traces(self, records: Sequence[TraceRecord]) -> None:
         if not records:
             return
+        with self._write() as conn, conn.begin():
+            self._replace_traces(conn, records)
+
+    def _replace_traces(self, conn: Any, records: Sequence[TraceRecord]) -> None:
         trace_rows, span_rows, tag_rows, model_rows = [], [], [], []
         known_experiments: set[int] = set()
         for rec in records:
@@ -180,18 +205,61 @@ class SqlTraceStore:
             for s in rec["spans"]:
                 span_rows.append(_span_row(info["trace_id"], eid, s))
         ids = [r["trace_id"] for r in trace_rows]
-        with self.engine.begin() as conn:
-            self._ensure_experiments(conn, known_experiments)
-            for chunk in _chunks(ids, 500):
-                for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
-                    conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
-            conn.execute(insert(t.traces), trace_rows)
-            if span_rows:
-                conn.execute(insert(t.spans), span_rows)
-            if tag_rows:
-                conn.execute(insert(t.trace_tags), tag_rows)
-            if model_rows:
-                conn.execute(insert(t.trace_models), model_rows)
+        self._ensure_experiments(conn, known_experiments)
+        for chunk in _chunks(ids, 500):
+            for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
+                conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
+        conn.execute(insert(t.traces), trace_rows)
+        if span_rows:
+            conn.execute(insert(t.spans), span_rows)
+        if tag_rows:
+            conn.execute(insert(t.trace_tags), tag_rows)
+        if model_rows:
+            conn.execute(insert(t.trace_models), model_rows)
+
+    def merge_spans(
+        self,
+        batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
+        finish: Any,
+    ) -> list[TraceRecord]:
+        """Add spans to traces, some of which may already be stored, in ONE transaction.
+
+        ``batches`` holds ``(trace_id, experiment_id, tags, span_dicts)``. A span already
+        stored under the same id is replaced (delivering it twice stores it once); tags merge;
+        a stored trace keeps its experiment. ``finish(trace_id, experiment_id, tags, spans)``
+        turns all of a trace's spans into its record (aggregates recomputed over every span),
+        so spans of one trace arriving in several requests aggregate as if they came together.
+        """
+        records = []
+        with self._write() as conn, conn.begin():
+            postgres = conn.dialect.name == "postgresql"
+            for trace_id, experiment_id, tags, new_spans in batches:
+                if postgres:  # serialise writers of the same trace across server workers
+                    conn.exec_driver_sql(
+                        "SELECT pg_advisory_xact_lock(hashtext(%(k)s))", {"k": trace_id}
+                    )
+                existing = conn.execute(
+                    select(t.traces.c.info).where(t.traces.c.trace_id == trace_id)
+                ).scalar()
+                spans: dict[str, dict[str, Any]] = {}
+                merged_tags: dict[str, str] = {}
+                eid = str(experiment_id)
+                if existing is not None:
+                    old = json.loads(existing)
+                    eid = str(old.get("experiment_id", eid))
+                    merged_tags.update(old.get("tags") or {})
+                    for content in conn.execute(
+                        select(t.spans.c.content).where(t.spans.c.trace_id == trace_id)
+                    ).scalars():
+                        d = json.loads(content)
+                        spans[d["span_id"]] = d
+                merged_tags.update(tags)
+                for d in new_spans:
+                    spans[d["span_id"]] = d
+                record = finish(trace_id, eid, merged_tags, list(spans.values()))
+                self._replace_traces(conn, [record])
+                records.append(record)
+        return records
 
     def _ensure_experiments(self, conn: Any, ids: set[int]) -> None:
         ids = ids - {0}
@@ -225,9 +293,11 @@ class SqlTraceStore:
             ).scalars()
             return {"info": json.loads(info), "spans": [json.loads(c) for c in contents]}
 
-    def search_traces(self, flt: TraceFilter) -> list[TraceRecord]:
+    def search_traces(self, flt: TraceFilter, include_spans: bool = True) -> list[TraceRecord]:
         c = t.traces.c
         where = []
+        if flt.text:
+            where.append(c.info.contains(flt.text, autoescape=True))
         if flt.experiment_ids is not None:
             where.append(c.experiment_id.in_([int(e) for e in flt.experiment_ids]))
         if flt.start_time_ms is not None:
@@ -263,7 +333,7 @@ class SqlTraceStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             records = {r.trace_id: {"info": json.loads(r.info), "spans": []} for r in rows}
-            for chunk in _chunks(list(records), 500):
+            for chunk in _chunks(list(records) if include_spans else [], 500):
                 for tid, content in conn.execute(
                     select(t.spans.c.trace_id, t.spans.c.content)
                     .where(t.spans.c.trace_id.in_(chunk))
@@ -287,6 +357,8 @@ class SqlTraceStore:
         bucket = (sp.start_time_ns // bucket_ns) * bucket_ms
         if group_by == "model":
             group = func.coalesce(sp.model, "(no model)")
+        elif group_by == "provider":
+            group = func.coalesce(sp.provider, "(unknown)")
         elif group_by == "none":
             group = literal("all")
         elif group_by.startswith("tag:") and len(group_by) > 4:
@@ -298,7 +370,9 @@ class SqlTraceStore:
                 "(untagged)",
             )
         else:
-            raise ValueError(f"cannot group by {group_by!r}: use 'model', 'none' or 'tag:<key>'")
+            raise ValueError(
+                f"cannot group by {group_by!r}: use 'model', 'provider', 'none' or 'tag:<key>'"
+            )
         where = [
             sp.counted.is_(True),
             sp.start_time_ns >= start_time_ms * 1_000_000,
@@ -326,6 +400,88 @@ class SqlTraceStore:
         )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    def trace_totals(
+        self, start_time_ms: int, end_time_ms: int, experiment_ids: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Trace count, errors, usage and cost sums and latency percentiles in a time range."""
+        c = t.traces.c
+        where = [c.timestamp_ms >= start_time_ms, c.timestamp_ms < end_time_ms]
+        if experiment_ids is not None:
+            where.append(c.experiment_id.in_([int(e) for e in experiment_ids]))
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    func.count().label("traces"),
+                    func.sum(case((c.status == "ERROR", 1), else_=0)).label("error_traces"),
+                    func.sum(c.input_tokens).label("input_tokens"),
+                    func.sum(c.output_tokens).label("output_tokens"),
+                    func.sum(c.total_tokens).label("total_tokens"),
+                    func.sum(c.input_cost).label("input_cost"),
+                    func.sum(c.output_cost).label("output_cost"),
+                    func.sum(c.total_cost).label("total_cost"),
+                ).where(*where)
+            ).mappings().one()
+            totals = dict(row)
+            n = totals["traces"] or 0
+            latency: dict[str, int | None] = {}
+            for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99)):
+                if n == 0:
+                    latency[name] = None
+                    continue
+                latency[name] = conn.execute(
+                    select(c.execution_time_ms)
+                    .where(*where)
+                    .order_by(c.execution_time_ms)
+                    .offset(min(n - 1, int(q * n)))
+                    .limit(1)
+                ).scalar()
+        totals["error_traces"] = totals["error_traces"] or 0
+        totals["avg_cost_per_trace"] = (
+            totals["total_cost"] / n if n and totals["total_cost"] is not None else None
+        )
+        totals["latency_ms"] = latency
+        return totals
+
+    def rename_experiment(self, experiment_id: str, name: str) -> dict[str, Any]:
+        name = name.strip()
+        if not name:
+            raise ValueError("experiment name must not be empty")
+        exp = self.get_experiment(experiment_id)
+        if exp is None:
+            raise LookupError(f"no experiment with id {experiment_id!r}")
+        other = self.get_experiment_by_name(name)
+        if other is not None and other["experiment_id"] != exp["experiment_id"]:
+            raise ValueError(f"an experiment named {name!r} already exists")
+        with self._write() as conn, conn.begin():
+            conn.execute(
+                t.experiments.update()
+                .where(t.experiments.c.experiment_id == int(experiment_id))
+                .values(name=name)
+            )
+        return {**exp, "name": name}
+
+    def delete_experiment(self, experiment_id: str) -> int:
+        """Delete an experiment and its traces; returns how many traces went with it."""
+        if str(experiment_id) == "0":
+            raise ValueError("the Default experiment (id 0) cannot be deleted")
+        if self.get_experiment(experiment_id) is None:
+            raise LookupError(f"no experiment with id {experiment_id!r}")
+        eid = int(experiment_id)
+        with self._write() as conn, conn.begin():
+            ids = select(t.traces.c.trace_id).where(t.traces.c.experiment_id == eid)
+            for table in (t.spans, t.trace_tags, t.trace_models):
+                conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
+            n = conn.execute(delete(t.traces).where(t.traces.c.experiment_id == eid)).rowcount
+            conn.execute(delete(t.experiments).where(t.experiments.c.experiment_id == eid))
+        return int(n or 0)
+
+    def trace_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.traces.c.experiment_id, func.count()).group_by(t.traces.c.experiment_id)
+            )
+            return {str(eid): int(n) for eid, n in rows}
 
     def count_traces(self, experiment_id: str | None = None) -> int:
         q = select(func.count()).select_from(t.traces)
@@ -355,6 +511,7 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
         "end_time_ns": s.get("end_time_ns"),
         "status": s.get("status"),
         "model": attrs.get("llmledger.llm.model"),
+        "provider": attrs.get("llmledger.llm.provider"),
         "input_tokens": _number(usage, "input_tokens"),
         "output_tokens": _number(usage, "output_tokens"),
         "total_tokens": _number(usage, "total_tokens"),

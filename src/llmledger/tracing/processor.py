@@ -21,60 +21,79 @@ if TYPE_CHECKING:
 logger = logging.getLogger("llmledger.tracing")
 
 
-def _prepare_span(span: Span) -> dict[str, Any]:
-    """Settle the span's usage and cost into its own attribute keys."""
-    attrs = span._attributes
-    usage = span.token_usage
-    if usage is not None:
-        attrs[K.TOKEN_USAGE] = usage
-    elif K.TOKEN_USAGE in attrs:  # unusable (e.g. negative counts): kept, but not counted
-        attrs[K.TOKEN_USAGE + "Invalid"] = attrs.pop(K.TOKEN_USAGE)
-    if K.COST not in attrs:
-        cost = span.llm_cost
-        if cost is not None:
-            data = cost.to_json()
-            attrs[K.COST] = {k: data[k] for k in ("input_cost", "output_cost", "total_cost")}
-            attrs[K.COST_BREAKDOWN] = {k: v for k, v in data.items() if k not in attrs[K.COST]}
-    model = span.model
-    if model and K.MODEL not in attrs:
-        attrs[K.MODEL] = model
-    provider = span.provider
-    if provider and K.PROVIDER not in attrs:
-        attrs[K.PROVIDER] = provider
+def prepare_span(span: Span) -> dict[str, Any]:
+    """The span as a JSON-safe dict, its usage and cost settled into the own keys.
+
+    Never raises: a span that cannot be prepared is kept as it is, without usage.
+    """
+    try:
+        attrs = span._attributes
+        usage = span.token_usage
+        if usage is not None:
+            attrs[K.TOKEN_USAGE] = usage
+        elif K.TOKEN_USAGE in attrs:  # unusable (e.g. negative counts): kept, not counted
+            attrs[K.TOKEN_USAGE + "Invalid"] = attrs.pop(K.TOKEN_USAGE)
+        if K.COST not in attrs:
+            cost = span.llm_cost
+            if cost is not None:
+                data = cost.to_json()
+                attrs[K.COST] = {k: data[k] for k in ("input_cost", "output_cost", "total_cost")}
+                attrs[K.COST_BREAKDOWN] = {
+                    k: v for k, v in data.items() if k in ("details", "price")
+                }
+        model = span.model
+        if model and K.MODEL not in attrs:
+            attrs[K.MODEL] = model
+        provider = span.provider
+        if provider and K.PROVIDER not in attrs:
+            attrs[K.PROVIDER] = provider
+    except Exception:
+        logger.warning("span %r: usage and cost not settled", span.name, exc_info=True)
     d = span.to_dict()
-    d["attributes"] = to_jsonable(attrs)
+    d["attributes"] = to_jsonable(d["attributes"])
     d["events"] = to_jsonable(span.events)
     return d
 
 
 def finish(builder: TraceBuilder) -> TraceRecord:
     """The trace record of a finished trace (JSON-safe; see :mod:`llmledger.tracing.trace`)."""
-    spans = builder.spans
-    span_dicts = []
-    for span in spans:
-        try:
-            span_dicts.append(_prepare_span(span))
-        except Exception:
-            logger.warning(
-                "span %r could not be prepared; kept without usage", span.name, exc_info=True
-            )
-            d = span.to_dict()
-            d["attributes"] = to_jsonable(d["attributes"])
-            span_dicts.append(d)
+    span_dicts = [prepare_span(span) for span in builder.spans]
     _number_repeated_names(span_dicts)
+    return build_record(builder.trace_id, builder.experiment_id, builder.tags, span_dicts)
+
+
+def build_record(
+    trace_id: str,
+    experiment_id: str,
+    tags: dict[str, Any],
+    span_dicts: list[dict[str, Any]],
+) -> TraceRecord:
+    """Aggregate prepared spans into a trace record.
+
+    Also used by the server for spans that arrive in several batches: the root may not have
+    arrived yet, in which case the trace is ``IN_PROGRESS`` and its time is its spans'.
+    """
     usage, cost = aggregate_spans(span_dicts)
-    root = builder.root
-    end = root.end_time_ns or root.start_time_ns
-    root_attrs = next((d["attributes"] for d in span_dicts if d["parent_id"] is None), {})
-    models = sorted({m for d in span_dicts if (m := d["attributes"].get(K.MODEL))})
+    root = next((d for d in span_dicts if d.get("parent_id") is None), None)
+    if root is not None:
+        start = root["start_time_ns"]
+        end = root.get("end_time_ns") or start
+        status = "ERROR" if root.get("status") == "ERROR" else "OK"
+        root_attrs = root["attributes"]
+    else:
+        start = min(d["start_time_ns"] for d in span_dicts)
+        end = max((d.get("end_time_ns") or d["start_time_ns"]) for d in span_dicts)
+        status = "IN_PROGRESS"
+        root_attrs = {}
+    models = sorted({str(m) for d in span_dicts if (m := d["attributes"].get(K.MODEL))})
     info = {
-        "trace_id": builder.trace_id,
-        "experiment_id": builder.experiment_id,
-        "name": root.name,
-        "timestamp_ms": root.start_time_ns // 1_000_000,
-        "execution_time_ms": (end - root.start_time_ns) // 1_000_000,
-        "status": "ERROR" if root.status == "ERROR" else "OK",
-        "tags": {str(k): str(v) for k, v in builder.tags.items()},
+        "trace_id": trace_id,
+        "experiment_id": str(experiment_id),
+        "name": root["name"] if root is not None else None,
+        "timestamp_ms": start // 1_000_000,
+        "execution_time_ms": (end - start) // 1_000_000,
+        "status": status,
+        "tags": {str(k): str(v) for k, v in tags.items()},
         "token_usage": usage,
         "cost": cost.to_json() if cost is not None else None,
         "models": models,
