@@ -376,12 +376,9 @@ class OverrideStore:
             self._deployments.clear()
 
     def find(self, name: str, provider: str | None) -> tuple[str, str | None] | None:
-        """The override key for ``name``.
-
-        With a provider: that provider's override, else a provider-agnostic one. Without:
-        the provider-agnostic override, else the provider-specific one if there is exactly
-        one (an unknown provider does not rule it out; two would be a guess).
-        """
+        """The override key for ``name``: the provider's own override, else a
+        provider-agnostic one. A provider-specific override never applies when the provider
+        is unknown (the bare catalog name is another provider's model)."""
         if not self._models:
             return None
         lowered = name.lower()
@@ -389,10 +386,6 @@ class OverrideStore:
             return (lowered, provider)
         if (lowered, None) in self._models:
             return (lowered, None)
-        if provider is None:
-            scoped = [key for key in self._models if key[0] == lowered]
-            if len(scoped) == 1:
-                return scoped[0]
         return None
 
     def in_force(self, key: tuple[str, str | None], at: _dt.datetime) -> OverrideVersion | None:
