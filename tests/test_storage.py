@@ -170,7 +170,7 @@ def test_bad_tracking_uri_is_a_clear_error():
 
 
 def test_broken_store_never_reaches_user_code(tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(export, "RETRY_DELAYS", (0.01,))
+    monkeypatch.setattr(export, "BACKOFF_MAX", 0.05)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     llmledger.set_tracking_uri(f"sqlite:///{blocker}/traces.db")  # cannot be created
@@ -184,10 +184,28 @@ def test_broken_store_never_reaches_user_code(tmp_path, caplog, monkeypatch):
 
     assert call() == "response untouched"
     tid = llmledger.get_last_active_trace_id()
-    assert llmledger.flush(timeout=10) is True
-    assert "not stored" in caplog.text
+    assert llmledger.flush(timeout=0.5) is False  # not stored, and flush says so
+    assert "failed" in caplog.text and "retrying" in caplog.text
     # still answered from memory, with its numbers
     assert llmledger.get_trace(tid).info.cost["total_cost"] == 0.0000258
+    exporter = export.exporter_for(llmledger.get_tracking_uri())
+    assert exporter.stats()["pending"] == 1 and exporter.stats()["failed_attempts"] >= 1
+    exporter.pending.clear()  # let the fixture's flush finish
+
+
+def test_memory_is_bounded_and_the_oldest_is_dropped(tmp_path, caplog):
+    exporter = export.TraceExporter(f"sqlite:///{tmp_path}/x.db", max_pending=3)
+    exporter._start = lambda: None  # no worker: the store is "down"
+
+    class B:
+        def __init__(self, i):
+            self.trace_id = f"t{i}"
+
+    for i in range(5):
+        exporter.submit(B(i))
+    assert list(exporter.pending) == ["t2", "t3", "t4"]
+    assert exporter.dropped == 2
+    assert "2 trace(s) dropped" not in caplog.text and "1 trace(s) dropped" in caplog.text
 
 
 def test_export_happens_off_the_callers_thread(monkeypatch):

@@ -1,9 +1,11 @@
 """Background export of finished traces to the store named by the tracking URI.
 
-The caller's thread only hands the finished trace over (a queue put). A daemon worker
-finishes traces (usage, cost, aggregation), writes them in batches (one transaction per
-batch), retries with back-off, and never raises into user code. Until a trace is stored it
-stays in ``pending`` so ``get_trace`` answers it at once, from memory.
+The caller's thread only hands the finished trace over (a dict insert and an event). A daemon
+worker finishes traces (usage, cost, aggregation), writes them in batches (one transaction or
+request per batch), retries with capped exponential back-off for as long as the store is
+unreachable, and never raises into user code. Memory is bounded: beyond ``max_pending``
+waiting traces the oldest is dropped and counted (``dropped``), with an error log. Until a
+trace is stored it stays in ``pending``, so ``get_trace`` answers it at once, from memory.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import queue
 import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,31 +25,25 @@ if TYPE_CHECKING:
 logger = logging.getLogger("llmledger.export")
 
 MAX_BATCH = 512
-MAX_PENDING = 100_000
-RETRY_DELAYS = (0.05, 0.25, 1.0, 2.0)
-
-
-class _Flush:
-    __slots__ = ("done",)
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
+MAX_PENDING = int(os.environ.get("LLMLEDGER_MAX_PENDING_TRACES", "100000"))
+BACKOFF_START = 0.05
+BACKOFF_MAX = 5.0
 
 
 class TraceExporter:
     """Exports finished traces for one tracking URI."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, max_pending: int = MAX_PENDING) -> None:
         self.uri = uri
-        self.pending: dict[str, TraceBuilder] = {}
-        self.dropped = 0
-        self.failed = 0
+        self.max_pending = max_pending
+        self.pending: OrderedDict[str, TraceBuilder] = OrderedDict()
+        self.dropped = 0  # traces dropped because too many waited (store down or slow)
         self.exported = 0
-        self._queue: queue.SimpleQueue[TraceBuilder | _Flush] = queue.SimpleQueue()
+        self.failures = 0  # failed store attempts (each is retried)
+        self._cond = threading.Condition()
         self._store: TraceStore | None = None
         self._store_lock = threading.Lock()
         self._worker: threading.Thread | None = None
-        self._worker_lock = threading.Lock()
 
     # -- store ------------------------------------------------------------------------
     @property
@@ -64,35 +60,48 @@ class TraceExporter:
 
     # -- caller side ------------------------------------------------------------------
     def submit(self, builder: TraceBuilder) -> None:
-        if len(self.pending) >= MAX_PENDING:
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                logger.error(
-                    "llmledger: %d trace(s) dropped: %d traces wait for %s, which is not "
-                    "keeping up or not reachable",
-                    self.dropped,
-                    len(self.pending),
-                    self.uri,
-                )
-            return
-        self.pending[builder.trace_id] = builder
-        self._queue.put(builder)
+        with self._cond:
+            self.pending[builder.trace_id] = builder
+            if len(self.pending) > self.max_pending:
+                self.pending.popitem(last=False)
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 1000 == 0:
+                    logger.error(
+                        "llmledger: %d trace(s) dropped (oldest first): more than %d wait for "
+                        "%s, which is not reachable or not keeping up",
+                        self.dropped,
+                        self.max_pending,
+                        self.uri,
+                    )
+            self._cond.notify_all()
         if self._worker is None:
             self._start()
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Wait until every trace submitted so far is stored (or given up). True if done."""
-        if self._worker is None or not self._worker.is_alive():
-            if not self.pending:
-                return True
-            self._start()
-        marker = _Flush()
-        self._queue.put(marker)
-        return marker.done.wait(timeout)
+        """Wait until every trace submitted so far is stored. ``False`` on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            if self.pending and (self._worker is None or not self._worker.is_alive()):
+                self._start()
+            target = set(self.pending)
+            while target & self.pending.keys():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "pending": len(self.pending),
+            "exported": self.exported,
+            "dropped": self.dropped,
+            "failed_attempts": self.failures,
+        }
 
     # -- worker -----------------------------------------------------------------------
     def _start(self) -> None:
-        with self._worker_lock:
+        with self._store_lock:
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(
                     target=self._run, name="llmledger-exporter", daemon=True
@@ -100,55 +109,44 @@ class TraceExporter:
                 self._worker.start()
 
     def _run(self) -> None:
+        backoff = BACKOFF_START
         while True:
-            item = self._queue.get()
-            batch: list[TraceBuilder] = []
-            markers: list[_Flush] = []
-            while True:
-                if isinstance(item, _Flush):
-                    markers.append(item)
-                else:
-                    batch.append(item)
-                if len(batch) >= MAX_BATCH:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                self._export(batch)
-            for marker in markers:
-                marker.done.set()
+            with self._cond:
+                while not self.pending:
+                    self._cond.wait()
+                batch = [b for _, b in zip(range(MAX_BATCH), self.pending.values(), strict=False)]
+            if self._export(batch):
+                backoff = BACKOFF_START
+            else:
+                time.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
 
-    def _export(self, batch: list[TraceBuilder]) -> None:
+    def _export(self, batch: list[TraceBuilder]) -> bool:
         records = []
         for builder in batch:
             try:
                 records.append(builder.record())
             except Exception:
                 logger.exception("llmledger: trace %s could not be finished", builder.trace_id)
-        for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
-            if delay:
-                time.sleep(delay)
-            try:
-                self.store.log_traces(records)
-                self.exported += len(records)
-                break
-            except Exception as exc:
-                if attempt == len(RETRY_DELAYS):
-                    self.failed += len(records)
-                    logger.error(
-                        "llmledger: %d trace(s) not stored in %s after %d attempts: %s. They "
-                        "stay readable with get_trace in this process.",
-                        len(records),
-                        self.uri,
-                        attempt + 1,
-                        exc,
-                    )
-                    return  # keep them in pending: get_trace still answers from memory
-                logger.warning("llmledger: storing traces failed (%s); retrying", exc)
-        for builder in batch:
-            self.pending.pop(builder.trace_id, None)
+        try:
+            self.store.log_traces(records)
+        except Exception as exc:
+            self.failures += 1
+            if self.failures == 1 or self.failures % 100 == 0:
+                logger.error(
+                    "llmledger: storing %d trace(s) in %s failed (%s); retrying with back-off. "
+                    "They stay readable with get_trace in this process.",
+                    len(records),
+                    self.uri,
+                    exc,
+                )
+            return False
+        with self._cond:
+            for builder in batch:
+                self.pending.pop(builder.trace_id, None)
+            self.exported += len(records)
+            self._cond.notify_all()
+        return True
 
 
 _exporters: dict[str, TraceExporter] = {}
@@ -177,7 +175,9 @@ def _reset_after_fork() -> None:
 
 def _flush_at_exit() -> None:
     try:
-        flush_all(timeout=float(os.environ.get("LLMLEDGER_EXIT_FLUSH_TIMEOUT", "30")))
+        if not flush_all(timeout=float(os.environ.get("LLMLEDGER_EXIT_FLUSH_TIMEOUT", "10"))):
+            left = sum(len(e.pending) for e in _exporters.values())
+            logger.error("llmledger: %d trace(s) not stored before exit", left)
     except Exception:
         logger.debug("flush at exit failed", exc_info=True)
 
