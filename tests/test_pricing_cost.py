@@ -1,0 +1,352 @@
+"""The Cost object, exact money arithmetic, usage validation and missing prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import pickle
+import timeit
+from decimal import Decimal as D
+from types import MappingProxyType
+
+import pytest
+
+from llmledger.pricing import (
+    Cost,
+    MissingPriceError,
+    ModelPrice,
+    clear_overrides,
+    compute_cost,
+    cost_from_price,
+    get_price,
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_overrides(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("LLMLEDGER_PRICES_FILE", raising=False)
+    clear_overrides()
+    yield
+    clear_overrides()
+
+
+def price_of(**fields: str) -> ModelPrice:
+    return ModelPrice(
+        model_id="test-model",
+        provider="test",
+        mode="chat",
+        matched_by="exact",
+        query="test-model",
+        source="test",
+        effective_from=None,
+        fields=MappingProxyType({k: D(v) for k, v in fields.items()}),
+    )
+
+
+def mini_cost() -> Cost:
+    cost = compute_cost("gpt-4o-mini", {"input_tokens": 84, "output_tokens": 22})
+    assert cost is not None
+    return cost
+
+
+# ---- the Cost object ---------------------------------------------------------------------
+
+
+def test_cost_is_the_familiar_dict() -> None:
+    cost = mini_cost()
+    assert isinstance(cost, dict)
+    assert list(cost) == ["input_cost", "output_cost", "total_cost"]
+    assert cost == {"input_cost": 1.26e-05, "output_cost": 1.32e-05, "total_cost": 2.58e-05}
+    assert repr(cost) == "{'input_cost': 1.26e-05, 'output_cost': 1.32e-05, 'total_cost': 2.58e-05}"
+    assert all(type(v) is float for v in cost.values())
+    assert cost.decimal_input == D("0.0000126")
+    assert cost.decimal_output == D("0.0000132")
+    assert cost.decimal_total == D("0.0000258")
+
+
+def test_cost_details_and_price_explain_the_number() -> None:
+    cost = compute_cost(
+        "claude-sonnet-4-5",
+        {"input_tokens": 10_000, "output_tokens": 500, "cache_read_input_tokens": 6000,
+         "cache_creation_input_tokens": 2000},
+    )
+    assert cost is not None
+    assert cost.details["uncached_input_cost"] == 0.006  # 2000 * 3e-6
+    assert cost.details["cache_read_cost"] == 0.0018  # 6000 * 3e-7
+    assert cost.details["cache_write_cost"] == 0.0075  # 2000 * 3.75e-6
+    assert cost.details["text_output_cost"] == 0.0075  # 500 * 1.5e-5
+    assert cost.details["reasoning_cost"] == 0.0
+    assert cost.details["service_tier"] == "standard"
+    assert cost.details["tier"] == "standard"
+    price = cost.price
+    assert price is not None
+    assert price["model_id"] == "claude-sonnet-4-5"
+    assert price["matched_by"] == "exact"
+    assert price["source"].startswith("bundled: litellm 1.110.2 snapshot")
+    assert price["fields_used"]["cache_write"] == "cache_creation_input_token_cost"
+    assert price["rates"]["cache_creation_input_token_cost"] == "0.00000375"
+
+
+def test_context_and_service_tier_are_reported() -> None:
+    cost = compute_cost("gpt-5.4", {"input_tokens": 300_000, "output_tokens": 10},
+                        service_tier="Batch")
+    assert cost is not None
+    assert cost.details["tier"] == "above_272k_tokens"
+    assert cost.details["service_tier"] == "batch"
+    assert cost.price is not None
+    assert cost.price["fields_used"]["input"] == "input_cost_per_token_above_272k_tokens_batches"
+
+
+@pytest.mark.parametrize("tier", [None, "default", "standard", "auto", "STANDARD", " "])
+def test_standard_tier_spellings(tier: str | None) -> None:
+    cost = compute_cost("gpt-4o", {"input_tokens": 1000, "output_tokens": 100}, service_tier=tier)
+    assert cost is not None
+    assert cost.decimal_total == 1000 * D("2.5e-6") + 100 * D("1e-5")
+    assert cost.details["service_tier"] == "standard"
+
+
+def test_unknown_service_tier_uses_standard_fields() -> None:
+    cost = compute_cost("gpt-4o", {"input_tokens": 1000, "output_tokens": 100},
+                        service_tier="scale")
+    assert cost is not None
+    assert cost.decimal_total == 1000 * D("2.5e-6") + 100 * D("1e-5")
+    assert cost.details["service_tier"] == "scale"
+
+
+def test_json_round_trip() -> None:
+    cost = compute_cost(
+        "gpt-5", {"input_tokens": 12_345, "output_tokens": 678, "cache_read_input_tokens": 345,
+                  "reasoning_tokens": 600}, service_tier="flex",
+    )
+    assert cost is not None
+    data = json.loads(json.dumps(cost.to_json()))
+    again = Cost.from_json(data)
+    assert again == cost
+    assert again.details == cost.details
+    assert again.price == cost.price
+    assert again.decimals == cost.decimals
+    assert Cost.from_json(json.dumps(cost.to_json())) == cost
+    # 12000 * 6.25e-7 + 345 * 6.25e-8 + 678 * 5e-6, exact, as a string
+    assert data["decimals"]["total_cost"] == "0.0109115625"
+
+
+def test_from_json_of_split_attributes_like_the_span_processor() -> None:
+    data = mini_cost().to_json()
+    cost_attr = {k: data[k] for k in ("input_cost", "output_cost", "total_cost")}
+    breakdown = {k: v for k, v in data.items() if k not in cost_attr}
+    rebuilt = Cost.from_json({**cost_attr, **breakdown})
+    assert rebuilt.decimal_total == D("0.0000258")
+    assert rebuilt.price is not None and rebuilt.price["model_id"] == "gpt-4o-mini"
+
+
+def test_from_json_of_a_hand_set_cost() -> None:
+    cost = Cost.from_json({"input_cost": 0.1, "output_cost": 0.2})
+    assert cost["total_cost"] == 0.3  # exact sum of the decimals, not 0.30000000000000004
+    assert cost.decimal_total == D("0.3")
+    assert cost.price is None
+    only_total = Cost.from_json({"total_cost": 1.5})
+    assert only_total == {"input_cost": 0.0, "output_cost": 0.0, "total_cost": 1.5}
+    for bad in ({"input_cost": "abc"}, {"input_cost": -1.0}, [1, 2], {"details": 5}):
+        with pytest.raises(ValueError):
+            Cost.from_json(bad)  # type: ignore[arg-type]
+
+
+def test_constructor() -> None:
+    cost = Cost("0.0000126", 1.32e-05, details={"cache_read_cost": 0.0, "note": "x"})
+    assert cost == mini_cost()
+    assert cost.details == {"cache_read_cost": 0.0, "note": "x"}
+    with pytest.raises(ValueError):
+        Cost(-1, 0)
+
+
+def test_sum_is_exact_and_merges_details() -> None:
+    a = Cost(D("0.0000126"), D("0"))
+    b = Cost(D("0.0000132"), D("0"))
+    total = Cost.sum([a, b])
+    assert total is not None
+    assert repr(total["input_cost"]) == "2.58e-05"
+    # what float arithmetic would give for the same call
+    assert 84 * 1.5e-07 + 22 * 6e-07 == 2.5799999999999997e-05
+    tenths = Cost.sum([Cost(D("0.1"), 0)] * 10)
+    assert tenths is not None and tenths["total_cost"] == 1.0
+    x = compute_cost("gpt-4o-mini", {"input_tokens": 84, "output_tokens": 22})
+    y = compute_cost("claude-sonnet-4-5", {"input_tokens": 1000, "output_tokens": 10,
+                                           "cache_read_input_tokens": 500},
+                     service_tier="batch")
+    assert x is not None and y is not None
+    s = Cost.sum([x, None, y])
+    assert s is not None
+    assert s.decimal_total == x.decimal_total + y.decimal_total
+    assert s.decimals["cache_read_cost"] == y.decimals["cache_read_cost"]
+    assert s.details["service_tier"] == "mixed"
+    assert s.details["tier"] == "standard"
+    assert s.price == {"aggregate": True, "count": 2,
+                       "models": ["claude-sonnet-4-5", "gpt-4o-mini"]}
+    assert Cost.sum([]) is None
+    assert Cost.sum([None]) is None
+
+
+def test_sum_keeps_counts_added_by_aggregation_and_nested_sums() -> None:
+    trace_a = Cost.sum([mini_cost(), mini_cost()])
+    assert trace_a is not None
+    trace_a.details["unpriced_spans"] = 2
+    trace_b = Cost.sum([mini_cost()])
+    assert trace_b is not None
+    trace_b.details["unpriced_spans"] = 1
+    session = Cost.sum([trace_a, trace_b])
+    assert session is not None
+    assert session.details["unpriced_spans"] == 3
+    assert session.decimal_total == 3 * D("0.0000258")
+    assert session.price == {"aggregate": True, "count": 2, "models": ["gpt-4o-mini"]}
+    rebuilt = Cost.from_json(session.to_json())
+    assert rebuilt.details["unpriced_spans"] == 3
+
+
+def test_sum_builtin_and_plus() -> None:
+    costs = [mini_cost() for _ in range(3)]
+    assert sum(costs).decimal_total == D("0.0000774")  # type: ignore[attr-defined]
+    both = costs[0] + costs[1]
+    assert isinstance(both, Cost) and both.decimal_total == D("0.0000516")
+    assert (costs[0] + {"input_cost": 1.0, "output_cost": 0.0, "total_cost": 1.0})[
+        "total_cost"] == 1.0000258
+
+
+def test_pickle() -> None:
+    cost = mini_cost()
+    again = pickle.loads(pickle.dumps(cost))
+    assert again == cost and again.decimals == cost.decimals and again.price == cost.price
+
+
+# ---- usage validation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("usage", "message"),
+    [
+        ({"input_tokens": -1, "output_tokens": 0}, "must not be negative"),
+        ({"input_tokens": 10, "output_tokens": -5}, "must not be negative"),
+        ({"input_tokens": 1.5, "output_tokens": 0}, "whole number"),
+        ({"input_tokens": True, "output_tokens": 0}, "whole number"),
+        ({"input_tokens": "10", "output_tokens": 0}, "whole number"),
+        ({"input_tokens": 100, "output_tokens": 0, "cache_read_input_tokens": 101},
+         "exceeds input_tokens"),
+        ({"input_tokens": 100, "output_tokens": 0, "cache_read_input_tokens": 60,
+          "cache_creation_input_tokens": 50}, "exceeds input_tokens"),
+        ({"input_tokens": 100, "output_tokens": 10, "reasoning_tokens": 11},
+         "exceeds output_tokens"),
+        ({"input_tokens": 100, "output_tokens": 10, "audio_output_tokens": 6,
+          "reasoning_tokens": 5}, "exceeds output_tokens"),
+        ({"input_tokens": 10, "output_tokens": 10, "cache_read_input_tokens": -1},
+         "must not be negative"),
+    ],
+)
+def test_inconsistent_usage_raises(usage: dict, message: str) -> None:
+    price = get_price("gpt-4o")
+    assert price is not None
+    with pytest.raises(ValueError, match=message):
+        cost_from_price(usage, price)
+    with pytest.raises(ValueError, match=message):
+        compute_cost("gpt-4o", usage)
+
+
+def test_anthropic_style_usage_not_normalised_is_rejected_not_negative() -> None:
+    # Anthropic reports input_tokens WITHOUT cache reads; un-normalised, the parts exceed it
+    raw = {"input_tokens": 12, "output_tokens": 100, "cache_read_input_tokens": 5000}
+    with pytest.raises(ValueError, match="include cache reads and writes"):
+        compute_cost("claude-sonnet-4-5", raw)
+
+
+def test_integral_floats_and_none_details_are_accepted() -> None:
+    cost = compute_cost("gpt-4o-mini", {"input_tokens": 84.0, "output_tokens": 22,
+                                        "cache_read_input_tokens": None, "reasoning_tokens": None})
+    assert cost == mini_cost()
+
+
+def test_compute_cost_needs_input_or_output() -> None:
+    assert compute_cost("gpt-4o", None) is None
+    assert compute_cost("gpt-4o", {}) is None
+    assert compute_cost("gpt-4o", {"total_tokens": 100}) is None
+    assert compute_cost("gpt-4o", {"input_tokens": None, "output_tokens": None}) is None
+    only_input = compute_cost("gpt-4o", {"input_tokens": 1000})
+    assert only_input is not None and only_input.decimal_total == 1000 * D("2.5e-6")
+    zero = compute_cost("gpt-4o", {"input_tokens": 0, "output_tokens": 0})
+    assert zero == {"input_cost": 0.0, "output_cost": 0.0, "total_cost": 0.0}
+
+
+def test_at_accepts_epoch_seconds_and_dates() -> None:
+    usage = {"input_tokens": 10, "output_tokens": 10}
+    a = compute_cost("gpt-4o", usage, at=1_767_225_600.0)
+    b = compute_cost("gpt-4o", usage, at=dt.datetime(2026, 1, 1))
+    c = compute_cost("gpt-4o", usage, at=dt.date(2026, 1, 1))
+    assert a == b == c
+
+
+# ---- missing prices and the pure function -------------------------------------------------
+
+
+def test_missing_price_raises_in_the_pure_function_and_is_none_in_compute_cost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="llmledger.pricing")
+    price = get_price("gpt-image-1")  # no output_cost_per_token, only image output tokens
+    assert price is not None
+    with pytest.raises(MissingPriceError, match="output_cost_per_token"):
+        cost_from_price({"input_tokens": 10, "output_tokens": 10}, price)
+    ok = cost_from_price(
+        {"input_tokens": 10, "output_tokens": 10, "image_output_tokens": 10}, price
+    )
+    assert ok.decimal_output == 10 * D("4e-5")
+    for _ in range(2):
+        assert compute_cost("gpt-image-1", {"input_tokens": 10, "output_tokens": 10}) is None
+    assert compute_cost("whisper-1", {"input_tokens": 10, "output_tokens": 10}) is None
+    warned = [r.getMessage() for r in caplog.records if r.name == "llmledger.pricing"]
+    assert len(warned) == 2
+    assert "gpt-image-1" in warned[0] and "whisper-1" in warned[1]
+
+
+def test_cost_from_price_on_a_hand_made_price() -> None:
+    price = price_of(
+        input_cost_per_token="1e-6",
+        output_cost_per_token="2e-6",
+        cache_read_input_token_cost="1e-7",
+        output_cost_per_reasoning_token="5e-6",
+        input_cost_per_audio_token="1e-5",
+        output_cost_per_audio_token="2e-5",
+        input_cost_per_request="0.01",
+        input_cost_per_token_above_100k_tokens="3e-6",
+        input_cost_per_token_above_100k_tokens_priority="4e-6",
+        input_cost_per_token_priority="1.5e-6",
+    )
+    usage = {"input_tokens": 1000, "output_tokens": 500, "cache_read_input_tokens": 100,
+             "audio_input_tokens": 200, "reasoning_tokens": 300, "audio_output_tokens": 50}
+    cost = cost_from_price(usage, price)
+    assert cost.decimal_input == (
+        700 * D("1e-6") + 100 * D("1e-7") + 200 * D("1e-5") + D("0.01")
+    )
+    # reasoning has its own price, so it is taken out of the text output
+    assert cost.decimal_output == 150 * D("2e-6") + 300 * D("5e-6") + 50 * D("2e-5")
+    assert cost.details["request_cost"] == 0.01
+    long = cost_from_price({**usage, "input_tokens": 100_001}, price, "priority")
+    assert long.decimals["uncached_input_cost"] == (100_001 - 300) * D("4e-6")
+    assert long.details["tier"] == "above_100k_tokens"
+    # the service tier falls back to the standard field per field
+    short_priority = cost_from_price({"input_tokens": 10, "output_tokens": 10}, price, "priority")
+    assert short_priority.decimal_input == 10 * D("1.5e-6") + D("0.01")
+    assert short_priority.decimal_output == 10 * D("2e-6")
+
+
+def test_threshold_is_strictly_greater_than_n_thousand() -> None:
+    price = price_of(input_cost_per_token="1", input_cost_per_token_above_2k_tokens="2",
+                     output_cost_per_token="0")
+    assert cost_from_price({"input_tokens": 2000}, price).decimal_input == 2000
+    assert cost_from_price({"input_tokens": 2001}, price).decimal_input == 4002
+
+
+def test_compute_cost_is_fast() -> None:
+    usage = {"input_tokens": 1200, "output_tokens": 300, "cache_read_input_tokens": 1000}
+    compute_cost("gpt-4o-mini", usage)
+    runs = 2000
+    per_call = min(timeit.repeat(lambda: compute_cost("gpt-4o-mini", usage), number=runs,
+                                 repeat=3)) / runs
+    assert per_call < 200e-6  # ~8 us on a laptop; loose so a busy CI machine passes
