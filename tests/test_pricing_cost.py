@@ -68,8 +68,12 @@ def test_cost_is_the_familiar_dict() -> None:
 def test_cost_details_and_price_explain_the_number() -> None:
     cost = compute_cost(
         "claude-sonnet-4-5",
-        {"input_tokens": 10_000, "output_tokens": 500, "cache_read_input_tokens": 6000,
-         "cache_creation_input_tokens": 2000},
+        {
+            "input_tokens": 10_000,
+            "output_tokens": 500,
+            "cache_read_input_tokens": 6000,
+            "cache_creation_input_tokens": 2000,
+        },
     )
     assert cost is not None
     assert cost.details["uncached_input_cost"] == 0.006  # 2000 * 3e-6
@@ -89,8 +93,9 @@ def test_cost_details_and_price_explain_the_number() -> None:
 
 
 def test_context_and_service_tier_are_reported() -> None:
-    cost = compute_cost("gpt-5.4", {"input_tokens": 300_000, "output_tokens": 10},
-                        service_tier="Batch")
+    cost = compute_cost(
+        "gpt-5.4", {"input_tokens": 300_000, "output_tokens": 10}, service_tier="Batch"
+    )
     assert cost is not None
     assert cost.details["tier"] == "above_272k_tokens"
     assert cost.details["service_tier"] == "batch"
@@ -107,8 +112,9 @@ def test_standard_tier_spellings(tier: str | None) -> None:
 
 
 def test_unknown_service_tier_uses_standard_fields() -> None:
-    cost = compute_cost("gpt-4o", {"input_tokens": 1000, "output_tokens": 100},
-                        service_tier="scale")
+    cost = compute_cost(
+        "gpt-4o", {"input_tokens": 1000, "output_tokens": 100}, service_tier="scale"
+    )
     assert cost is not None
     assert cost.decimal_total == 1000 * D("2.5e-6") + 100 * D("1e-5")
     assert cost.details["service_tier"] == "scale"
@@ -116,8 +122,14 @@ def test_unknown_service_tier_uses_standard_fields() -> None:
 
 def test_json_round_trip() -> None:
     cost = compute_cost(
-        "gpt-5", {"input_tokens": 12_345, "output_tokens": 678, "cache_read_input_tokens": 345,
-                  "reasoning_tokens": 600}, service_tier="flex",
+        "gpt-5",
+        {
+            "input_tokens": 12_345,
+            "output_tokens": 678,
+            "cache_read_input_tokens": 345,
+            "reasoning_tokens": 600,
+        },
+        service_tier="flex",
     )
     assert cost is not None
     data = json.loads(json.dumps(cost.to_json()))
@@ -171,9 +183,11 @@ def test_sum_is_exact_and_merges_details() -> None:
     tenths = Cost.sum([Cost(D("0.1"), 0)] * 10)
     assert tenths is not None and tenths["total_cost"] == 1.0
     x = compute_cost("gpt-4o-mini", {"input_tokens": 84, "output_tokens": 22})
-    y = compute_cost("claude-sonnet-4-5", {"input_tokens": 1000, "output_tokens": 10,
-                                           "cache_read_input_tokens": 500},
-                     service_tier="batch")
+    y = compute_cost(
+        "claude-sonnet-4-5",
+        {"input_tokens": 1000, "output_tokens": 10, "cache_read_input_tokens": 500},
+        service_tier="batch",
+    )
     assert x is not None and y is not None
     s = Cost.sum([x, None, y])
     assert s is not None
@@ -181,8 +195,11 @@ def test_sum_is_exact_and_merges_details() -> None:
     assert s.decimals["cache_read_cost"] == y.decimals["cache_read_cost"]
     assert s.details["service_tier"] == "mixed"
     assert s.details["tier"] == "standard"
-    assert s.price == {"aggregate": True, "count": 2,
-                       "models": ["claude-sonnet-4-5", "gpt-4o-mini"]}
+    assert s.price == {
+        "aggregate": True,
+        "count": 2,
+        "models": ["claude-sonnet-4-5", "gpt-4o-mini"],
+    }
     assert Cost.sum([]) is None
     assert Cost.sum([None]) is None
 
@@ -209,7 +226,8 @@ def test_sum_builtin_and_plus() -> None:
     both = costs[0] + costs[1]
     assert isinstance(both, Cost) and both.decimal_total == D("0.0000516")
     assert (costs[0] + {"input_cost": 1.0, "output_cost": 0.0, "total_cost": 1.0})[
-        "total_cost"] == 1.0000258
+        "total_cost"
+    ] == 1.0000258
 
 
 def test_pickle() -> None:
@@ -229,16 +247,36 @@ def test_pickle() -> None:
         ({"input_tokens": 1.5, "output_tokens": 0}, "whole number"),
         ({"input_tokens": True, "output_tokens": 0}, "whole number"),
         ({"input_tokens": "10", "output_tokens": 0}, "whole number"),
-        ({"input_tokens": 100, "output_tokens": 0, "cache_read_input_tokens": 101},
-         "exceeds input_tokens"),
-        ({"input_tokens": 100, "output_tokens": 0, "cache_read_input_tokens": 60,
-          "cache_creation_input_tokens": 50}, "exceeds input_tokens"),
-        ({"input_tokens": 100, "output_tokens": 10, "reasoning_tokens": 11},
-         "exceeds output_tokens"),
-        ({"input_tokens": 100, "output_tokens": 10, "audio_output_tokens": 6,
-          "reasoning_tokens": 5}, "exceeds output_tokens"),
-        ({"input_tokens": 10, "output_tokens": 10, "cache_read_input_tokens": -1},
-         "must not be negative"),
+        (
+            {"input_tokens": 100, "output_tokens": 0, "cache_read_input_tokens": 101},
+            "exceeds input_tokens",
+        ),
+        (
+            {
+                "input_tokens": 100,
+                "output_tokens": 0,
+                "cache_read_input_tokens": 60,
+                "cache_creation_input_tokens": 50,
+            },
+            "exceeds input_tokens",
+        ),
+        (
+            {"input_tokens": 100, "output_tokens": 10, "reasoning_tokens": 11},
+            "exceeds output_tokens",
+        ),
+        (
+            {
+                "input_tokens": 100,
+                "output_tokens": 10,
+                "audio_output_tokens": 6,
+                "reasoning_tokens": 5,
+            },
+            "exceeds output_tokens",
+        ),
+        (
+            {"input_tokens": 10, "output_tokens": 10, "cache_read_input_tokens": -1},
+            "must not be negative",
+        ),
     ],
 )
 def test_inconsistent_usage_raises(usage: dict, message: str) -> None:
@@ -258,8 +296,15 @@ def test_anthropic_style_usage_not_normalised_is_rejected_not_negative() -> None
 
 
 def test_integral_floats_and_none_details_are_accepted() -> None:
-    cost = compute_cost("gpt-4o-mini", {"input_tokens": 84.0, "output_tokens": 22,
-                                        "cache_read_input_tokens": None, "reasoning_tokens": None})
+    cost = compute_cost(
+        "gpt-4o-mini",
+        {
+            "input_tokens": 84.0,
+            "output_tokens": 22,
+            "cache_read_input_tokens": None,
+            "reasoning_tokens": None,
+        },
+    )
     assert cost == mini_cost()
 
 
@@ -318,12 +363,16 @@ def test_cost_from_price_on_a_hand_made_price() -> None:
         input_cost_per_token_above_100k_tokens_priority="4e-6",
         input_cost_per_token_priority="1.5e-6",
     )
-    usage = {"input_tokens": 1000, "output_tokens": 500, "cache_read_input_tokens": 100,
-             "audio_input_tokens": 200, "reasoning_tokens": 300, "audio_output_tokens": 50}
+    usage = {
+        "input_tokens": 1000,
+        "output_tokens": 500,
+        "cache_read_input_tokens": 100,
+        "audio_input_tokens": 200,
+        "reasoning_tokens": 300,
+        "audio_output_tokens": 50,
+    }
     cost = cost_from_price(usage, price)
-    assert cost.decimal_input == (
-        700 * D("1e-6") + 100 * D("1e-7") + 200 * D("1e-5") + D("0.01")
-    )
+    assert cost.decimal_input == (700 * D("1e-6") + 100 * D("1e-7") + 200 * D("1e-5") + D("0.01"))
     # reasoning has its own price, so it is taken out of the text output
     assert cost.decimal_output == 150 * D("2e-6") + 300 * D("5e-6") + 50 * D("2e-5")
     assert cost.details["request_cost"] == 0.01
@@ -337,8 +386,11 @@ def test_cost_from_price_on_a_hand_made_price() -> None:
 
 
 def test_threshold_is_strictly_greater_than_n_thousand() -> None:
-    price = price_of(input_cost_per_token="1", input_cost_per_token_above_2k_tokens="2",
-                     output_cost_per_token="0")
+    price = price_of(
+        input_cost_per_token="1",
+        input_cost_per_token_above_2k_tokens="2",
+        output_cost_per_token="0",
+    )
     assert cost_from_price({"input_tokens": 2000}, price).decimal_input == 2000
     assert cost_from_price({"input_tokens": 2001}, price).decimal_input == 4002
 
@@ -347,6 +399,7 @@ def test_compute_cost_is_fast() -> None:
     usage = {"input_tokens": 1200, "output_tokens": 300, "cache_read_input_tokens": 1000}
     compute_cost("gpt-4o-mini", usage)
     runs = 2000
-    per_call = min(timeit.repeat(lambda: compute_cost("gpt-4o-mini", usage), number=runs,
-                                 repeat=3)) / runs
+    per_call = (
+        min(timeit.repeat(lambda: compute_cost("gpt-4o-mini", usage), number=runs, repeat=3)) / runs
+    )
     assert per_call < 200e-6  # ~8 us on a laptop; loose so a busy CI machine passes

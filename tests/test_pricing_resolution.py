@@ -44,16 +44,31 @@ def clean_overrides(monkeypatch: pytest.MonkeyPatch):
         ("gemini-2.5-pro", "gemini", "gemini/gemini-2.5-pro", "provider_prefix"),
         ("gpt-4o", "azure", "azure/gpt-4o", "provider_prefix"),
         ("grok-4.3", None, "xai/grok-4.3", "provider_prefix"),
-        ("bedrock/anthropic.claude-opus-4-6-v1", None, "anthropic.claude-opus-4-6-v1",
-         "provider_prefix"),
-        ("anthropic.claude-opus-4-6-v1:0", None, "anthropic.claude-opus-4-6-v1",
-         "bedrock_version"),
-        ("anthropic.claude-sonnet-4-6-v1:0", None, "anthropic.claude-sonnet-4-6",
-         "bedrock_version"),
-        ("ca.anthropic.claude-sonnet-4-5-20250929-v1:0", None,
-         "anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock_region"),
-        ("bedrock/us-east-1/anthropic.claude-opus-4-6-v1", None,
-         "anthropic.claude-opus-4-6-v1", "bedrock_region"),
+        (
+            "bedrock/anthropic.claude-opus-4-6-v1",
+            None,
+            "anthropic.claude-opus-4-6-v1",
+            "provider_prefix",
+        ),
+        ("anthropic.claude-opus-4-6-v1:0", None, "anthropic.claude-opus-4-6-v1", "bedrock_version"),
+        (
+            "anthropic.claude-sonnet-4-6-v1:0",
+            None,
+            "anthropic.claude-sonnet-4-6",
+            "bedrock_version",
+        ),
+        (
+            "ca.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            None,
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "bedrock_region",
+        ),
+        (
+            "bedrock/us-east-1/anthropic.claude-opus-4-6-v1",
+            None,
+            "anthropic.claude-opus-4-6-v1",
+            "bedrock_region",
+        ),
         ("us.anthropic.claude-opus-4-6-v1", None, "us.anthropic.claude-opus-4-6-v1", "exact"),
         ("gpt-4o-2099-01-01", None, "gpt-4o", "dated_snapshot_base"),
         ("claude-sonnet-4-5-20991231", None, "claude-sonnet-4-5", "dated_snapshot_base"),
@@ -101,8 +116,12 @@ def test_regional_bedrock_prices_differ_and_are_kept() -> None:
 def test_azure_deployment_mapping() -> None:
     assert get_price("my-deploy") is None
     set_azure_deployment("my-deploy", "gpt-4o")
-    for query, provider in [("my-deploy", None), ("azure/my-deploy", None),
-                            ("my-deploy", "azure"), ("MY-DEPLOY", "azure_openai")]:
+    for query, provider in [
+        ("my-deploy", None),
+        ("azure/my-deploy", None),
+        ("my-deploy", "azure"),
+        ("MY-DEPLOY", "azure_openai"),
+    ]:
         price = get_price(query, provider)
         assert price is not None, (query, provider)
         assert price.model_id == "azure/gpt-4o"
@@ -136,8 +155,10 @@ def test_dates_that_are_not_calendar_dates_are_not_stripped() -> None:
 
 
 def test_candidates_are_ordered_most_specific_first() -> None:
-    names = [(c.name, c.rule, c.hint) for c in candidates(
-        "bedrock/us.anthropic.claude-x-20250101-v1:0", {"bedrock"})]
+    names = [
+        (c.name, c.rule, c.hint)
+        for c in candidates("bedrock/us.anthropic.claude-x-20250101-v1:0", {"bedrock"})
+    ]
     assert names[0] == ("bedrock/us.anthropic.claude-x-20250101-v1:0", "exact", None)
     assert names[1] == ("us.anthropic.claude-x-20250101-v1:0", "provider_prefix", "bedrock")
     rules = [r for _, r, _ in names]
@@ -240,10 +261,11 @@ def test_first_hit_on_a_synthetic_catalog_ambiguous_vendors_stay_unknown() -> No
     cands = candidates("shared-name", snap.known_providers)
     assert catalog_module._first_hit(snap, cands, None) is None  # two vendors: no guess
     assert catalog_module._first_hit(snap, cands, "mistral") == (
-        "mistral/shared-name", "provider_prefix")
+        "mistral/shared-name",
+        "provider_prefix",
+    )
     cands = candidates("only-here", snap.known_providers)
-    assert catalog_module._first_hit(snap, cands, None) == (
-        "mistral/only-here", "provider_prefix")
+    assert catalog_module._first_hit(snap, cands, None) == ("mistral/only-here", "provider_prefix")
 
 
 def _run_python(code: str) -> str:
