@@ -13,15 +13,12 @@ from llmledger.tracing.trace import Trace
 
 
 def set_tracking_uri(uri: str) -> None:
-    """Send traces to ``uri``: ``sqlite:///path.db`` (default ``./llmledger.db``) or
-    ``postgresql://user@host/db``. Traces recorded before the change are flushed first.
+    """Send traces to ``uri``: ``sqlite:///path.db`` (default ``./llmledger.db``),
+    ``postgresql://user@host/db``, or ``http://host:port`` of an ``llmledger server``
+    (batched, compressed, retried in the background). Traces recorded before the change are
+    flushed first (for at most 30 s).
     """
     normalized = config.normalize_uri(uri)
-    if normalized.split("://", 1)[0] in ("http", "https"):
-        raise ValueError(
-            f"{uri!r}: exporting to an llmledger server over HTTP is not available in this "
-            "version; use sqlite:///path.db or postgresql://... (the server reads the same DB)"
-        )
     flush_all()
     config.set_tracking_uri_value(normalized)
 

@@ -13,6 +13,10 @@ def store_for_uri(uri: str) -> TraceStore:
         from llmledger.store.sql import SqlTraceStore
 
         return SqlTraceStore(uri)
+    if scheme in ("http", "https"):
+        from llmledger.store.http import HttpTraceStore
+
+        return HttpTraceStore(uri)
     raise ValueError(
-        f"no trace store for {uri!r}: use sqlite:///path/to/file.db or postgresql://..."
+        f"no trace store for {uri!r}: use sqlite:///path/to/file.db, postgresql://... or http://host:port"
     )

@@ -399,7 +399,7 @@ class SqlTraceStore:
             .order_by("bucket_ms", "group")
         )
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [_round_money(dict(r)) for r in conn.execute(query).mappings()]
 
     def trace_totals(
         self, start_time_ms: int, end_time_ms: int, experiment_ids: Sequence[str] | None = None
@@ -436,6 +436,7 @@ class SqlTraceStore:
                     .offset(min(n - 1, int(q * n)))
                     .limit(1)
                 ).scalar()
+        _round_money(totals)
         totals["error_traces"] = totals["error_traces"] or 0
         totals["avg_cost_per_trace"] = (
             totals["total_cost"] / n if n and totals["total_cost"] is not None else None
@@ -489,6 +490,15 @@ class SqlTraceStore:
             q = q.where(t.traces.c.experiment_id == int(experiment_id))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+
+def _round_money(row: dict[str, Any]) -> dict[str, Any]:
+    """SQL sums of float dollars drift in the last bits (0.0046895999999999995): round to
+    10 decimal places, far below any per-token price, so sums print as the exact amount."""
+    for key in ("input_cost", "output_cost", "total_cost"):
+        if row.get(key) is not None:
+            row[key] = round(row[key], 10)
+    return row
 
 
 def _number(d: Any, key: str) -> Any:

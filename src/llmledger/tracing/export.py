@@ -131,6 +131,12 @@ class TraceExporter:
         try:
             self.store.log_traces(records)
         except Exception as exc:
+            if type(exc).__name__ == "RejectedError":  # the server will never take these
+                logger.error(
+                    "llmledger: %s refused %d trace(s), dropped: %s", self.uri, len(records), exc
+                )
+                self._done(batch, dropped=len(batch))
+                return True
             self.failures += 1
             if self.failures == 1 or self.failures % 100 == 0:
                 logger.error(
@@ -141,12 +147,16 @@ class TraceExporter:
                     exc,
                 )
             return False
+        self._done(batch, exported=len(records))
+        return True
+
+    def _done(self, batch: list[TraceBuilder], exported: int = 0, dropped: int = 0) -> None:
         with self._cond:
             for builder in batch:
                 self.pending.pop(builder.trace_id, None)
-            self.exported += len(records)
+            self.exported += exported
+            self.dropped += dropped
             self._cond.notify_all()
-        return True
 
 
 _exporters: dict[str, TraceExporter] = {}

@@ -1,0 +1,316 @@
+"""REST API under ``/api`` and OTLP/HTTP at ``/v1/traces`` (OpenAPI schema at /openapi.json)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from llmledger import __version__
+from llmledger.server.ingest import IngestError, clean_traces, finish_trace
+from llmledger.server.otlp import decode_json, decode_protobuf, group_by_trace
+from llmledger.store.base import TraceFilter
+
+router = APIRouter()
+
+BUCKETS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+
+
+class ExperimentIn(BaseModel):
+    name: str = Field(min_length=1, max_length=256)
+
+
+class SpanIn(BaseModel):
+    span_id: str
+    parent_id: str | None = None
+    name: str
+    span_type: str = "UNKNOWN"
+    start_time_ns: int
+    end_time_ns: int | None = None
+    status: str = "OK"
+    status_message: str = ""
+    attributes: dict[str, Any] = {}
+    events: list[dict[str, Any]] = []
+
+
+class TraceIn(BaseModel):
+    trace_id: str
+    experiment_id: str = "0"
+    tags: dict[str, str] = {}
+    spans: list[SpanIn] = Field(min_length=1, max_length=50_000)
+
+
+class TracesIn(BaseModel):
+    traces: list[TraceIn] = Field(min_length=1, max_length=10_000)
+
+
+def _store(request: Request) -> Any:
+    return request.app.state.store
+
+
+def _ingest(request: Request, traces: list[dict[str, Any]]) -> dict[str, Any]:
+    store = _store(request)
+    try:
+        batches = clean_traces(traces)
+    except IngestError as exc:
+        raise HTTPException(400, str(exc)) from None
+    for eid in {b[1] for b in batches}:
+        if store.get_experiment(eid) is None:
+            raise HTTPException(400, f"experiment {eid!r} does not exist; create it first")
+    records = store.merge_spans(batches, finish_trace)
+    return {
+        "stored_spans": sum(len(b[3]) for b in batches),
+        "traces": [
+            {
+                "trace_id": r["info"]["trace_id"],
+                "spans": len(r["spans"]),
+                "token_usage": r["info"]["token_usage"],
+                "cost": r["info"]["cost"],
+            }
+            for r in records
+        ],
+    }
+
+
+@router.get("/api/health", tags=["server"])
+def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+# -- experiments --------------------------------------------------------------------------
+@router.get("/api/experiments", tags=["experiments"])
+def list_experiments(request: Request) -> dict[str, Any]:
+    store = _store(request)
+    counts = store.trace_counts()
+    return {
+        "experiments": [
+            {**e, "trace_count": counts.get(e["experiment_id"], 0)}
+            for e in store.list_experiments()
+        ]
+    }
+
+
+@router.post("/api/experiments", status_code=201, tags=["experiments"])
+def create_experiment(request: Request, body: ExperimentIn) -> dict[str, Any]:
+    store = _store(request)
+    try:
+        eid = store.get_or_create_experiment(body.name)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return store.get_experiment(eid)
+
+
+@router.get("/api/experiments/{experiment_id}", tags=["experiments"])
+def get_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
+    exp = _store(request).get_experiment(experiment_id)
+    if exp is None:
+        raise HTTPException(404, f"no experiment with id {experiment_id!r}")
+    return exp
+
+
+@router.patch("/api/experiments/{experiment_id}", tags=["experiments"])
+def rename_experiment(request: Request, experiment_id: str, body: ExperimentIn) -> dict[str, Any]:
+    try:
+        return _store(request).rename_experiment(experiment_id, body.name)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.delete("/api/experiments/{experiment_id}", tags=["experiments"])
+def delete_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
+    try:
+        return {"deleted_traces": _store(request).delete_experiment(experiment_id)}
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+# -- traces -------------------------------------------------------------------------------
+@router.post("/api/traces", tags=["traces"])
+def log_traces(request: Request, body: TracesIn = Body(...)) -> dict[str, Any]:  # noqa: B008
+    """Store spans of one or more traces, atomically. Spans already stored are replaced
+    (idempotent); a trace's usage and cost are recomputed over all its spans."""
+    return _ingest(request, [t.model_dump() for t in body.traces])
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
+    except Exception:
+        raise HTTPException(400, "page_token is not one this server gave out") from None
+    if offset < 0:
+        raise HTTPException(400, "page_token is not one this server gave out")
+    return offset
+
+
+def _tags(tag: list[str]) -> dict[str, str]:
+    out = {}
+    for t in tag:
+        sep = ":" if ":" in t else "="
+        key, _, value = t.partition(sep)
+        if not key or not _:
+            raise HTTPException(400, f"tag filter {t!r} must look like key:value")
+        out[key] = value
+    return out
+
+
+@router.get("/api/traces", tags=["traces"])
+def search_traces(
+    request: Request,
+    experiment_id: list[str] | None = Query(None),  # noqa: B008
+    start_time_ms: int | None = None,
+    end_time_ms: int | None = None,
+    status: str | None = Query(None, pattern="^(OK|ERROR|IN_PROGRESS)$"),
+    model: str | None = None,
+    tag: list[str] = Query([]),  # noqa: B008
+    min_cost: float | None = Query(None, ge=0),
+    max_cost: float | None = Query(None, ge=0),
+    min_tokens: int | None = Query(None, ge=0),
+    max_tokens: int | None = Query(None, ge=0),
+    name: str | None = None,
+    text: str | None = Query(None, max_length=500),
+    order_by: list[str] = Query(["timestamp_ms DESC"]),  # noqa: B008
+    max_results: int = Query(50, ge=1, le=1000),
+    page_token: str | None = None,
+    include_spans: bool = False,
+) -> dict[str, Any]:
+    offset = _offset(page_token)
+    try:
+        flt = TraceFilter(
+            experiment_ids=experiment_id,
+            start_time_ms=start_time_ms,
+            end_time_ms=end_time_ms,
+            min_cost=min_cost,
+            max_cost=max_cost,
+            min_tokens=min_tokens,
+            max_tokens=max_tokens,
+            model=model,
+            status=status,
+            name=name,
+            text=text or None,
+            tags=_tags(tag),
+            order_by=order_by,
+            max_results=max_results + 1,
+            offset=offset,
+        )
+        if experiment_id and not all(e.isdigit() for e in experiment_id):
+            raise ValueError("experiment_id must be a number")
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    records = _store(request).search_traces(flt, include_spans=include_spans)
+    more = len(records) > max_results
+    records = records[:max_results]
+    return {
+        "traces": records if include_spans else [r["info"] for r in records],
+        "next_page_token": _page_token(offset + max_results) if more else None,
+    }
+
+
+@router.get("/api/traces/{trace_id}", tags=["traces"])
+def get_trace(request: Request, trace_id: str) -> dict[str, Any]:
+    record = _store(request).get_trace(trace_id)
+    if record is None:
+        raise HTTPException(404, f"no trace {trace_id!r}")
+    return record
+
+
+# -- metrics ------------------------------------------------------------------------------
+@router.get("/api/metrics", tags=["metrics"])
+def metrics(
+    request: Request,
+    experiment_id: list[str] | None = Query(None),  # noqa: B008
+    start_time_ms: int | None = None,
+    end_time_ms: int | None = None,
+    bucket: str = Query("day", pattern="^(hour|day|week)$"),
+    group_by: str = Query("model", max_length=300),
+) -> dict[str, Any]:
+    """Tokens and cost per time bucket x model / provider / tag (``tag:<key>``), with totals
+    for the range: trace count, errors, average cost per trace, latency percentiles."""
+    now = int(time.time() * 1000)
+    end = end_time_ms if end_time_ms is not None else now + 1
+    start = start_time_ms if start_time_ms is not None else end - 30 * BUCKETS["day"]
+    if start >= end:
+        raise HTTPException(400, "start_time_ms must be before end_time_ms")
+    if experiment_id and not all(e.isdigit() for e in experiment_id):
+        raise HTTPException(400, "experiment_id must be a number")
+    store = _store(request)
+    try:
+        series = store.usage_metrics(start, end, BUCKETS[bucket], group_by, experiment_id)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    totals = store.trace_totals(start, end, experiment_id)
+    totals["calls"] = sum(r["calls"] for r in series)
+    return {
+        "start_time_ms": start,
+        "end_time_ms": end,
+        "bucket_ms": BUCKETS[bucket],
+        "group_by": group_by,
+        "series": series,
+        "totals": totals,
+    }
+
+
+# -- OTLP ---------------------------------------------------------------------------------
+@router.post(
+    "/v1/traces",
+    tags=["otlp"],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"type": "object"}},
+            }
+        }
+    },
+)
+async def otlp_traces(
+    request: Request,
+    content_type: str = Header("application/x-protobuf"),
+    x_llmledger_experiment_id: str = Header("0"),
+) -> Response:
+    """OTLP/HTTP trace export (protobuf or JSON). The experiment comes from the
+    ``x-llmledger-experiment-id`` header (default ``0``)."""
+    from starlette.concurrency import run_in_threadpool
+
+    body = await request.body()
+    kind = content_type.split(";")[0].strip().lower()
+    try:
+        if kind == "application/json":
+            spans, tags = decode_json(body)
+        elif kind in ("application/x-protobuf", "application/protobuf"):
+            spans, tags = decode_protobuf(body)
+        else:
+            raise HTTPException(
+                415,
+                f"unsupported content type {kind!r}: send OTLP protobuf "
+                "(application/x-protobuf) or JSON (application/json)",
+            )
+    except IngestError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if not x_llmledger_experiment_id.isdigit():
+        raise HTTPException(400, "x-llmledger-experiment-id must be a number")
+    if spans:
+        traces = group_by_trace(spans, tags, x_llmledger_experiment_id)
+        await run_in_threadpool(_ingest, request, traces)
+    if kind == "application/json":
+        return Response("{}", media_type="application/json")
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
+
+    return Response(
+        ExportTraceServiceResponse().SerializeToString(), media_type="application/x-protobuf"
+    )

@@ -1,0 +1,69 @@
+"""The tracking server's ASGI app: REST API, OTLP ingestion and the web UI, one process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from llmledger import __version__
+from llmledger.server.limits import RequestGuard
+
+UI_DIR = Path(__file__).parent / "ui"
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+STORE_ENV = "LLMLEDGER_BACKEND_STORE_URI"
+AUTH_ENV = "LLMLEDGER_AUTH_TOKEN"
+MAX_BODY_ENV = "LLMLEDGER_MAX_BODY_BYTES"
+
+
+def create_app(
+    backend_store_uri: str,
+    auth_token: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+) -> Any:
+    """The server app for a store URI (``sqlite:///...`` or ``postgresql://...``)."""
+    from llmledger.config import normalize_uri
+    from llmledger.server.api import router
+    from llmledger.store.sql import SqlTraceStore
+
+    app = FastAPI(
+        title="llmledger",
+        version=__version__,
+        description="Traces of LLM calls with token usage and USD cost.",
+    )
+    app.state.store = SqlTraceStore(normalize_uri(backend_store_uri))
+    app.include_router(router)
+
+    @app.exception_handler(LookupError)
+    async def _not_found(_request: Any, exc: LookupError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    if (UI_DIR / "index.html").exists():
+        app.mount("/static", StaticFiles(directory=UI_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index() -> FileResponse:
+            return FileResponse(UI_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    else:
+
+        @app.get("/", include_in_schema=False)
+        def index_missing() -> HTMLResponse:
+            return HTMLResponse("<p>llmledger server: the UI is not installed; see /docs.</p>")
+
+    return RequestGuard(app, max_body_bytes=max_body_bytes, auth_token=auth_token)
+
+
+def app_from_env() -> Any:
+    """Factory for ``uvicorn --factory`` (used with several workers)."""
+    uri = os.environ.get(STORE_ENV)
+    if not uri:
+        raise RuntimeError(f"set {STORE_ENV} to the backend store URI")
+    return create_app(
+        uri,
+        auth_token=os.environ.get(AUTH_ENV) or None,
+        max_body_bytes=int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY)),
+    )

@@ -1,0 +1,74 @@
+"""``llmledger server`` and ``llmledger db upgrade``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        print(
+            "llmledger: the server needs its extra: pip install 'llmledger[server]'",
+            file=sys.stderr,
+        )
+        return 2
+    from llmledger.config import normalize_uri
+    from llmledger.server import app as app_module
+    from llmledger.store.sql import SqlTraceStore
+
+    uri = normalize_uri(args.backend_store_uri)
+    SqlTraceStore(uri)  # create / check the schema once, before any worker starts
+    os.environ[app_module.STORE_ENV] = uri
+    if args.auth_token:
+        os.environ[app_module.AUTH_ENV] = args.auth_token
+    os.environ[app_module.MAX_BODY_ENV] = str(args.max_body_bytes)
+    print(f"llmledger server: http://{args.host}:{args.port}  store: {uri}", file=sys.stderr)
+    uvicorn.run(
+        "llmledger.server.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from llmledger.config import normalize_uri
+    from llmledger.store.sql import SqlTraceStore
+
+    uri = normalize_uri(args.backend_store_uri)
+    SqlTraceStore(uri)
+    print(f"schema is up to date in {uri}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("server", help="run the tracking server (REST API, OTLP, web UI)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument(
+        "--backend-store-uri",
+        default=os.environ.get("LLMLEDGER_BACKEND_STORE_URI", "sqlite:///llmledger.db"),
+        help="sqlite:///path.db (default ./llmledger.db) or postgresql://user@host/db",
+    )
+    p.add_argument("--workers", type=int, default=1, help="server processes (use PostgreSQL)")
+    p.add_argument(
+        "--auth-token",
+        default=os.environ.get("LLMLEDGER_AUTH_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' on /api and /v1",
+    )
+    p.add_argument("--max-body-bytes", type=int, default=32 * 1024 * 1024)
+    p.add_argument("--log-level", default="warning")
+    p.set_defaults(func=cmd_server)
+
+    p = sub.add_parser("db", help="database schema")
+    dbsub = p.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="create or upgrade the schema")
+    up.add_argument("backend_store_uri")
+    up.set_defaults(func=cmd_db_upgrade)

@@ -1,0 +1,176 @@
+"""Ingestion: validate incoming spans, merge them into stored traces, price and aggregate.
+
+Spans come from the SDK over HTTP (``POST /api/traces``) or from any OpenTelemetry exporter
+(``POST /v1/traces``). Whatever the dialect, each span is normalised to the own attribute
+keys, priced when it has usage but no cost, and its trace re-aggregated over ALL its stored
+spans (one rule, :mod:`llmledger.tracing.aggregation`), in one transaction per request.
+Bad input raises :class:`IngestError` (a 400 with the reason) before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from llmledger.attributes import SpanAttributeKey as K
+from llmledger.attributes import SpanType, canonical_key
+from llmledger.tracing.processor import build_record, prepare_span
+from llmledger.tracing.span import Span
+from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attributes
+
+MAX_TOKENS = 10_000_000_000  # more than any context window times any batch: absurd beyond
+MAX_COST = 1_000_000.0  # USD for one span
+ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_JSON_KEYS = (K.TOKEN_USAGE, K.COST, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
+STATUSES = ("OK", "ERROR", "UNSET")
+
+
+class IngestError(ValueError):
+    """Input that cannot be stored; the message says what is wrong and where."""
+
+
+def _canonical_attributes(attrs: Mapping[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if not isinstance(key, str) or not key:
+            raise IngestError(f"{where}: attribute keys must be non-empty strings")
+        key = canonical_key(key)
+        if key in _JSON_KEYS and isinstance(value, str):
+            try:  # MLflow and OTLP carry these as JSON text
+                value = json.loads(value)
+            except ValueError:
+                if key in (K.TOKEN_USAGE, K.COST):
+                    raise IngestError(f"{where}: {key} is not valid JSON") from None
+        out[key] = value
+    return out
+
+
+def _check_usage_and_cost(attrs: dict[str, Any], where: str) -> None:
+    try:
+        usage = normalize_usage(attrs.get(K.TOKEN_USAGE)) or usage_from_flat_attributes(attrs)
+    except UsageError as exc:
+        raise IngestError(f"{where}: {exc}") from None
+    for key, n in (usage or {}).items():
+        if n > MAX_TOKENS:
+            raise IngestError(f"{where}: {key}={n} is not a plausible token count")
+    if usage is not None and K.TOKEN_USAGE in attrs:
+        attrs[K.TOKEN_USAGE] = usage
+    cost = attrs.get(K.COST)
+    if cost is None:
+        return
+    if not isinstance(cost, Mapping):
+        raise IngestError(f"{where}: {K.COST} must be an object with input/output/total_cost")
+    for key in ("input_cost", "output_cost", "total_cost"):
+        v = cost.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise IngestError(f"{where}: {key} must be a number, got {v!r}")
+        if v < 0 or v > MAX_COST:
+            raise IngestError(f"{where}: {key}={v} is outside 0..{MAX_COST:g} USD")
+
+
+def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, Any]:
+    """A validated span dict in the stored shape, or :class:`IngestError`."""
+    where = f"trace {trace_id} span #{index}"
+    if not isinstance(raw, Mapping):
+        raise IngestError(f"{where}: a span must be an object")
+    span_id = raw.get("span_id")
+    if not isinstance(span_id, str) or not SPAN_ID_RE.match(span_id):
+        raise IngestError(f"{where}: span_id must be 1-64 letters, digits, '_' or '-'")
+    where = f"trace {trace_id} span {span_id}"
+    parent = raw.get("parent_id")
+    if parent is not None and (not isinstance(parent, str) or not SPAN_ID_RE.match(parent)):
+        raise IngestError(f"{where}: parent_id must be null or a span id")
+    if parent == span_id:
+        raise IngestError(f"{where}: a span cannot be its own parent")
+    if raw.get("trace_id") not in (None, trace_id):
+        raise IngestError(f"{where}: span trace_id {raw.get('trace_id')!r} differs from its trace")
+    name = raw.get("name")
+    if not isinstance(name, str) or len(name) > 1000:
+        raise IngestError(f"{where}: name must be a string of at most 1000 characters")
+    start, end = raw.get("start_time_ns"), raw.get("end_time_ns")
+    for label, v in (("start_time_ns", start), ("end_time_ns", end)):
+        if v is None and label == "end_time_ns":
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**63:
+            raise IngestError(f"{where}: {label} must be nanoseconds since the epoch")
+    if end is not None and end < start:
+        raise IngestError(f"{where}: end_time_ns is before start_time_ns")
+    status = str(raw.get("status") or "OK").upper()
+    if status not in STATUSES:
+        raise IngestError(f"{where}: status must be one of {', '.join(STATUSES)}")
+    attrs_in = raw.get("attributes") or {}
+    if not isinstance(attrs_in, Mapping):
+        raise IngestError(f"{where}: attributes must be an object")
+    attrs = _canonical_attributes(attrs_in, where)
+    _check_usage_and_cost(attrs, where)
+    span_type = raw.get("span_type") or attrs.pop(K.SPAN_TYPE, None) or SpanType.UNKNOWN
+    if not isinstance(span_type, str) or len(span_type) > 32:
+        raise IngestError(f"{where}: span_type must be a short string")
+    events = raw.get("events") or []
+    if not isinstance(events, list) or not all(isinstance(e, Mapping) for e in events):
+        raise IngestError(f"{where}: events must be a list of objects")
+    return {
+        "name": name,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_id": parent,
+        "span_type": span_type,
+        "start_time_ns": start,
+        "end_time_ns": end,
+        "status": status,
+        "status_message": str(raw.get("status_message") or ""),
+        "attributes": attrs,
+        "events": [dict(e) for e in events],
+    }
+
+
+def finish_trace(
+    trace_id: str, experiment_id: str, tags: dict[str, str], spans: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """All spans of a trace -> its record: usage settled, missing costs priced, aggregated."""
+    prepared = [prepare_span(Span.from_dict(d)) for d in spans]
+    return build_record(trace_id, experiment_id, tags, prepared)
+
+
+Batch = tuple[str, str, dict[str, str], list[dict[str, Any]]]
+
+
+def clean_traces(traces: Iterable[Mapping[str, Any]], default_experiment: str = "0") -> list[Batch]:
+    """Validate a ``{"traces": [...]}`` body's traces into ``merge_spans`` batches."""
+    batches: dict[str, Batch] = {}
+    for i, tr in enumerate(traces):
+        if not isinstance(tr, Mapping):
+            raise IngestError(f"trace #{i}: must be an object")
+        trace_id = tr.get("trace_id")
+        if not isinstance(trace_id, str) or not ID_RE.match(trace_id):
+            raise IngestError(f"trace #{i}: trace_id must be 1-64 letters, digits or '_.:-'")
+        experiment_id = str(tr.get("experiment_id") or default_experiment)
+        if not experiment_id.isdigit():
+            raise IngestError(f"trace {trace_id}: experiment_id must be a number")
+        tags = tr.get("tags") or {}
+        if not isinstance(tags, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in tags.items()
+        ):
+            raise IngestError(f"trace {trace_id}: tags must map strings to strings")
+        spans = tr.get("spans")
+        if not isinstance(spans, list) or not spans:
+            raise IngestError(f"trace {trace_id}: spans must be a non-empty list")
+        cleaned = [clean_span(s, trace_id, j) for j, s in enumerate(spans)]
+        if trace_id in batches:  # the same trace twice in one body: merge
+            _, _, old_tags, old_spans = batches[trace_id]
+            old_tags.update({k: str(v) for k, v in tags.items()})
+            old_spans.extend(cleaned)
+        else:
+            batches[trace_id] = (
+                trace_id,
+                experiment_id,
+                {k: str(v) for k, v in tags.items()},
+                cleaned,
+            )
+    return list(batches.values())
