@@ -244,7 +244,7 @@ _snapshot: _Snapshot | None = None
 _store = OverrideStore()
 _env_loaded = False
 _resolutions: dict[tuple[str, str | None], _Resolution] = {}
-_warned: set[str] = set()
+_warned: set[tuple[str, str]] = set()  # (kind, name): each warning once
 
 
 def _load_snapshot() -> _Snapshot:
@@ -336,9 +336,8 @@ def get_price(
 
 
 def _warn_unknown(model: str, provider: str | None, res: _Resolution, at: Any) -> None:
-    if model in _warned:
+    if not first_time("unknown", model):
         return
-    _warned.add(model)
     if res.override_key is not None:
         logger.warning(
             "no price in force for model %r at %s: its override starts later and the bundled "
@@ -429,6 +428,16 @@ def _first_hit(
             key, how = vendor_hits[0]
             return key, _prefixed_rule(cand, how)
     return None
+
+
+def first_time(kind: str, name: str) -> bool:
+    """True the first time ``(kind, name)`` is seen (for one-off warnings); re-armed by
+    :func:`clear_overrides`."""
+    key = (kind, name)
+    if key in _warned:
+        return False
+    _warned.add(key)
+    return True
 
 
 def _invalidate() -> None:

@@ -67,7 +67,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from llmledger.pricing.catalog import ModelPrice, get_price, logger
+from llmledger.pricing.catalog import ModelPrice, first_time, get_price, logger
 from llmledger.pricing.money import ZERO, dec_add, dec_mul, dec_str, dec_sum, to_decimal
 
 __all__ = ["Cost", "MissingPriceError", "compute_cost", "cost_from_price"]
@@ -583,14 +583,6 @@ def compute_cost(
     try:
         return cost_from_price(usage, price, service_tier)
     except MissingPriceError as exc:
-        _warn_missing_once(price.model_id, str(exc))
+        if first_time("missing_price", price.model_id):
+            logger.warning("%s; no cost computed", exc)
         return None
-
-
-_missing_warned: set[str] = set()
-
-
-def _warn_missing_once(model_id: str, message: str) -> None:
-    if model_id not in _missing_warned:
-        _missing_warned.add(model_id)
-        logger.warning("%s; no cost computed", message)
