@@ -59,23 +59,33 @@ def postgres_server_uri() -> str:
     return uri
 
 
-@pytest.fixture
-def postgres_uri(postgres_server_uri: str) -> str:
-    """A fresh database on the test server, dropped afterwards."""
+def create_database(server_uri: str) -> str:
+    """A new, empty database on the server; returns its URI."""
     import uuid
 
     import psycopg
 
-    admin = postgres_server_uri.replace("postgresql+psycopg://", "postgresql://")
+    admin = server_uri.replace("postgresql+psycopg://", "postgresql://")
     name = f"llmledger_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = admin.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    from llmledger.store import sql
+    return f"{admin.rsplit('/', 1)[0]}/{name}"
 
-    engine = sql._ENGINES.pop(f"{base}/{name}", None)
-    if engine is not None:
-        engine.dispose()
+
+def drop_database(server_uri: str, uri: str) -> None:
+    import psycopg
+
+    from llmledger.store.sql import dispose_engine
+
+    dispose_engine(uri)
+    admin = server_uri.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{uri.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_uri(postgres_server_uri: str) -> str:
+    """A fresh database on the test server, dropped afterwards."""
+    uri = create_database(postgres_server_uri)
+    yield uri
+    drop_database(postgres_server_uri, uri)

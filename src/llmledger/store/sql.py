@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import logging
 import threading
 import time
@@ -495,9 +496,12 @@ class SqlTraceStore:
 def _round_money(row: dict[str, Any]) -> dict[str, Any]:
     """SQL sums of float dollars drift in the last bits (0.0046895999999999995): round to
     10 decimal places, far below any per-token price, so sums print as the exact amount."""
+    for key, value in row.items():
+        if isinstance(value, Decimal):  # PostgreSQL sums bigint columns as numeric
+            row[key] = int(value) if value == value.to_integral_value() else float(value)
     for key in ("input_cost", "output_cost", "total_cost"):
         if row.get(key) is not None:
-            row[key] = round(row[key], 10)
+            row[key] = round(float(row[key]), 10)
     return row
 
 
