@@ -243,3 +243,25 @@ def test_the_bundled_snapshot_is_consistent() -> None:
         assert all("cost" in k for k in costs), key
     assert all(target in models for target in data["_aliases"].values())
     assert models["gpt-4o-mini"]["input_cost_per_token"] == 1.5e-07
+
+
+def test_load_source_finds_an_installed_litellm_without_importing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    package = tmp_path / "litellm"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('must not be imported')\n")
+    (package / "model_prices_and_context_window_backup.json").write_text(json.dumps(RAW))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "litellm", raising=False)
+    raw, name, _version = load_source(None)
+    assert raw == RAW and name == "model_prices_and_context_window_backup.json"
+    assert "litellm" not in sys.modules
+
+
+def test_load_source_without_litellm_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pass --from FILE"):
+        load_source(None)
