@@ -70,6 +70,25 @@ def clean_overrides(monkeypatch: pytest.MonkeyPatch):
             "bedrock_region",
         ),
         ("us.anthropic.claude-opus-4-6-v1", None, "us.anthropic.claude-opus-4-6-v1", "exact"),
+        (
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
+            "us.anthropic.claude-opus-4-6-v1:0",
+            None,
+            "us.anthropic.claude-opus-4-6-v1",
+            "bedrock_version",
+        ),
+        (
+            "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-opus-4-6-v1",
+            "bedrock",
+            "anthropic.claude-opus-4-6-v1",
+            "bedrock_region",
+        ),
+        (
+            "ft:gpt-4o-mini-2024-07-18:acme::B1x2Y3z4",
+            None,
+            "ft:gpt-4o-mini-2024-07-18",
+            "fine_tuned",
+        ),
         ("gpt-4o-2099-01-01", None, "gpt-4o", "dated_snapshot_base"),
         ("claude-sonnet-4-5-20991231", None, "claude-sonnet-4-5", "dated_snapshot_base"),
         ("gpt-4o-mini-latest", None, "gpt-4o-mini", "dated_snapshot_base"),
@@ -140,7 +159,14 @@ def test_azure_deployment_to_an_overridden_model() -> None:
 
 
 def test_no_fuzzy_matching() -> None:
-    for name in ["gpt-4o-mni", "gpt4o", "claude-sonnet", "gpt-4o-20240806x", "sonnet-4-5"]:
+    for name in [
+        "gpt-4o-mni",
+        "gpt4o",
+        "claude-sonnet",
+        "gpt-4o-20240806x",
+        "sonnet-4-5",
+        "ft:gpt-4o-mini:acme::x1",
+    ]:  # a fine-tuned model never gets base prices
         assert get_price(name) is None, name
 
 

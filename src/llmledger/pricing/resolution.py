@@ -23,13 +23,18 @@ Rules, in the order they are tried (the tag becomes ``ModelPrice.matched_by``):
     the catalog keeps some providers' models only under prefixed keys (``gemini/...``,
     ``xai/...``, ``mistral/...``). A bare name whose only entry is under exactly one model
     vendor's prefix (``grok-4.3`` -> ``xai/grok-4.3``) resolves to it; two vendors -> unknown.
+``fine_tuned``
+    OpenAI fine-tuned ids ``ft:<base>:<org>:<name>:<id>`` -> ``ft:<base>`` (fine-tuned
+    models have their own, higher prices; they never fall back to the base model's).
 ``bedrock_version``
     Bedrock version suffixes: ``...-v1:0`` -> ``...-v1`` -> ``...`` (only for
     ``vendor.model`` style Bedrock ids).
 ``bedrock_region``
     Bedrock cross-region inference profiles (``us.``, ``eu.``, ``apac.``, ``global.``,
     ``au.``, ``jp.``, ``in.``, ``us-gov.`` ...), AWS region path segments
-    (``bedrock/us-east-1/...``) and ``converse/`` / ``invoke/`` route segments are removed,
+    (``bedrock/us-east-1/...``), ARNs of foundation models and inference profiles
+    (``arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic...``) and
+    ``converse/`` / ``invoke/`` route segments are removed,
     but only when the regional id is not in the catalog: regional profiles often have their
     own, higher price (``us.anthropic.claude-opus-4-6-v1`` costs 10% more than the base id),
     so versions are stripped before regions.
@@ -158,6 +163,11 @@ _BEDROCK_GEO = re.compile(
     re.IGNORECASE,
 )
 _AWS_REGION_PATH = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d+/", re.IGNORECASE)
+_BEDROCK_ARN = re.compile(
+    r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?:inference-profile|foundation-model)/",
+    re.IGNORECASE,
+)
+_FINE_TUNED = re.compile(r"^(?P<base>ft:[^:]+):.+$")
 _BEDROCK_ROUTE = re.compile(r"^(?:converse|invoke)/", re.IGNORECASE)
 _BEDROCK_ID = re.compile(r"^[a-z0-9-]+\.[a-z0-9]", re.IGNORECASE)
 _VERSION_COLON = re.compile(r"^(?P<base>.+-v\d+):\d+$", re.IGNORECASE)
@@ -236,6 +246,9 @@ def candidates(query: str, known_providers: Container[str]) -> list[Candidate]:
             seen.add(key)
             out.append(cand)
 
+    m = _FINE_TUNED.match(name)
+    if m:
+        add(Candidate(m["base"], "fine_tuned"))
     # provider_prefix: "openai/gpt-4o", "openrouter/openai/gpt-4o", "bedrock/converse/x".
     for cand in list(out):
         current, hint = cand.name, cand.hint
@@ -245,6 +258,11 @@ def candidates(query: str, known_providers: Container[str]) -> list[Candidate]:
                 break
             current, hint = stripped[0], hint or stripped[1]
             add(Candidate(current, "provider_prefix", hint))
+    # An ARN names its model or inference profile after the last "/".
+    for cand in list(out):
+        m = _BEDROCK_ARN.match(cand.name)
+        if m:
+            add(Candidate(cand.name[m.end() :], "bedrock_region", cand.hint or "bedrock"))
     # Version suffixes before regions: "-v1:0" and "-v1" name the same model, while a
     # regional inference profile may be priced differently (us./eu. carry an uplift).
     for cand in list(out):
