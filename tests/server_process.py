@@ -20,8 +20,9 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, store_uri: str, port: int | None = None, *extra: str,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self, store_uri: str, port: int | None = None, *extra: str, log: Path | None = None
+    ) -> None:
         self.store_uri = store_uri
         self.port = port or free_port()
         self.extra = extra
@@ -33,8 +34,19 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        cmd = [sys.executable, "-m", "llmledger.cli", "server", "--host", "127.0.0.1",
-               "--port", str(self.port), "--backend-store-uri", self.store_uri, *self.extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llmledger.cli",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            self.store_uri,
+            *self.extra,
+        ]
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=dict(os.environ))
         deadline = time.monotonic() + timeout

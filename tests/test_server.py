@@ -41,8 +41,14 @@ def api(server):
 
 
 def _span(span_id, parent=None, name="s", start=1_000, end=2_000, **attrs):
-    return {"span_id": span_id, "parent_id": parent, "name": name, "start_time_ns": start,
-            "end_time_ns": end, "attributes": attrs}
+    return {
+        "span_id": span_id,
+        "parent_id": parent,
+        "name": name,
+        "start_time_ns": start,
+        "end_time_ns": end,
+        "attributes": attrs,
+    }
 
 
 def _new_experiment(api, name):
@@ -78,14 +84,24 @@ def test_trace_from_a_client_process_is_readable_from_another(server, api, tmp_p
         """
     )
     env = {**os.environ, "LLMLEDGER_TRACKING_URI": server.url}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     trace_id, eid = out.stdout.split()
     record = api.get(f"/api/traces/{trace_id}").json()
     info = record["info"]
     assert info["experiment_id"] == eid
-    assert info["token_usage"] == {"input_tokens": 2000, "output_tokens": 200,
-                                   "total_tokens": 2200, "cache_read_input_tokens": 1600}
+    assert info["token_usage"] == {
+        "input_tokens": 2000,
+        "output_tokens": 200,
+        "total_tokens": 2200,
+        "cache_read_input_tokens": 1600,
+    }
     # per call: 200 x 0.15/1M + 800 x 0.075/1M = 0.00009 ; 100 x 0.60/1M = 0.00006
     assert info["cost"]["input_cost"] == 0.00018
     assert info["cost"]["output_cost"] == 0.00012
@@ -103,8 +119,9 @@ def test_otlp_protobuf_from_the_real_exporter_is_priced_server_side(server, api)
 
     eid = _new_experiment(api, "otlp")
     provider = TracerProvider(resource=Resource.create({"service.name": "checkout"}))
-    exporter = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces",
-                                headers={"x-llmledger-experiment-id": eid})
+    exporter = OTLPSpanExporter(
+        endpoint=f"{server.url}/v1/traces", headers={"x-llmledger-experiment-id": eid}
+    )
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("agent") as root:
@@ -131,8 +148,11 @@ def test_otlp_protobuf_from_the_real_exporter_is_priced_server_side(server, api)
     assert info["experiment_id"] == eid and info["status"] == "OK"
     assert info["tags"] == {"service.name": "checkout"}
     assert info["token_usage"] == {
-        "input_tokens": 3084, "output_tokens": 222, "total_tokens": 3306,
-        "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 500,
+        "input_tokens": 3084,
+        "output_tokens": 222,
+        "total_tokens": 3306,
+        "cache_read_input_tokens": 2000,
+        "cache_creation_input_tokens": 500,
     }
     spans = {s["name"]: s for s in record["spans"]}
     claude = spans["chat claude-sonnet-4-5"]
@@ -143,7 +163,9 @@ def test_otlp_protobuf_from_the_real_exporter_is_priced_server_side(server, api)
     # claude-sonnet-4-5: 500 uncached x 3/1M + 2000 read x 0.30/1M + 500 write x 3.75/1M
     #   = 0.0015 + 0.0006 + 0.001875 = 0.003975 ; output 200 x 15/1M = 0.003
     assert claude["attributes"]["llmledger.llm.cost"] == {
-        "input_cost": 0.003975, "output_cost": 0.003, "total_cost": 0.006975,
+        "input_cost": 0.003975,
+        "output_cost": 0.003,
+        "total_cost": 0.006975,
     }
     assert spans["chat gpt-4o-mini"]["span_type"] == "CHAT_MODEL"
     assert spans["chat gpt-4o-mini"]["attributes"]["llmledger.llm.cost"]["total_cost"] == 0.0000258
@@ -155,16 +177,29 @@ def test_otlp_json_and_spans_arriving_in_several_requests(server, api):
     root, child_a, child_b = (os.urandom(8).hex() for _ in range(3))
 
     def body(spans):
-        return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [
-            {"scope": {"name": "t"}, "spans": spans}]}]}
+        return {
+            "resourceSpans": [
+                {
+                    "resource": {"attributes": []},
+                    "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}],
+                }
+            ]
+        }
 
     def llm(span_id, n_in, n_out, start):
-        return {"traceId": trace_hex, "spanId": span_id, "parentSpanId": root, "name": "llm",
-                "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 10),
-                "attributes": [
-                    {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
-                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": str(n_in)}},
-                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": n_out}}]}
+        return {
+            "traceId": trace_hex,
+            "spanId": span_id,
+            "parentSpanId": root,
+            "name": "llm",
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(start + 10),
+            "attributes": [
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": str(n_in)}},
+                {"key": "gen_ai.usage.output_tokens", "value": {"intValue": n_out}},
+            ],
+        }
 
     # children first, the root last, in three requests
     for spans in ([llm(child_a, 1000, 10, 1_000_100)], [llm(child_b, 2000, 20, 1_000_200)]):
@@ -173,9 +208,14 @@ def test_otlp_json_and_spans_arriving_in_several_requests(server, api):
     partial = api.get(f"/api/traces/tr-{trace_hex}").json()["info"]
     assert partial["status"] == "IN_PROGRESS"
     assert partial["token_usage"]["input_tokens"] == 3000
-    root_span = {"traceId": trace_hex, "spanId": root, "name": "root",
-                 "startTimeUnixNano": "1000000", "endTimeUnixNano": "9000000",
-                 "status": {"code": 2, "message": "boom"}}
+    root_span = {
+        "traceId": trace_hex,
+        "spanId": root,
+        "name": "root",
+        "startTimeUnixNano": "1000000",
+        "endTimeUnixNano": "9000000",
+        "status": {"code": 2, "message": "boom"},
+    }
     assert api.post("/v1/traces", json=body([root_span])).status_code == 200
     # and the same request again: idempotent
     assert api.post("/v1/traces", json=body([llm(child_a, 1000, 10, 1_000_100)])).status_code == 200
@@ -192,11 +232,25 @@ def test_otlp_json_and_spans_arriving_in_several_requests(server, api):
 
 def test_batch_log_is_atomic_and_idempotent(server, api):
     eid = _new_experiment(api, "atomic")
-    good = {"trace_id": f"tr-good-{time.time_ns()}", "experiment_id": eid, "spans": [
-        _span("a", name="root", **{"llmledger.llm.model": "gpt-4o-mini",
-                                   USAGE: {"input_tokens": 10, "output_tokens": 1}})]}
-    bad = {"trace_id": f"tr-bad-{time.time_ns()}", "experiment_id": eid,
-           "spans": [_span("b", **{USAGE: {"input_tokens": -3}})]}
+    good = {
+        "trace_id": f"tr-good-{time.time_ns()}",
+        "experiment_id": eid,
+        "spans": [
+            _span(
+                "a",
+                name="root",
+                **{
+                    "llmledger.llm.model": "gpt-4o-mini",
+                    USAGE: {"input_tokens": 10, "output_tokens": 1},
+                },
+            )
+        ],
+    }
+    bad = {
+        "trace_id": f"tr-bad-{time.time_ns()}",
+        "experiment_id": eid,
+        "spans": [_span("b", **{USAGE: {"input_tokens": -3}})],
+    }
     r = api.post("/api/traces", json={"traces": [good, bad]})
     assert r.status_code == 400
     assert "must not be negative" in r.json()["detail"]
@@ -205,8 +259,9 @@ def test_batch_log_is_atomic_and_idempotent(server, api):
     assert api.post("/api/traces", json={"traces": [good]}).status_code == 200
     listed = api.get("/api/traces", params={"experiment_id": eid}).json()["traces"]
     assert len(listed) == 1 and listed[0]["token_usage"]["total_tokens"] == 11
-    metrics = api.get("/api/metrics", params={"experiment_id": eid, "start_time_ms": 0,
-                                              "end_time_ms": 10_000}).json()
+    metrics = api.get(
+        "/api/metrics", params={"experiment_id": eid, "start_time_ms": 0, "end_time_ms": 10_000}
+    ).json()
     assert metrics["totals"]["traces"] == 1 and metrics["totals"]["calls"] == 1
 
 
@@ -215,22 +270,93 @@ def test_batch_log_is_atomic_and_idempotent(server, api):
     [
         (b"{not json", 422, None),
         (json.dumps({"traces": "x"}).encode(), 422, None),
-        (json.dumps({"traces": [{"trace_id": "t", "spans": [
-            {"span_id": "a", "name": "n", "start_time_ns": 5, "end_time_ns": 1}]}]}).encode(),
-         400, "end_time_ns is before start_time_ns"),
-        (json.dumps({"traces": [{"trace_id": "t x", "spans": [
-            {"span_id": "a", "name": "n", "start_time_ns": 5}]}]}).encode(), 400, "trace_id"),
-        (json.dumps({"traces": [{"trace_id": "t", "spans": [
-            {"span_id": "a", "name": "n", "start_time_ns": 5,
-             "attributes": {USAGE: {"input_tokens": 10**12}}}]}]}).encode(),
-         400, "not a plausible token count"),
-        (json.dumps({"traces": [{"trace_id": "t", "spans": [
-            {"span_id": "a", "name": "n", "start_time_ns": 5,
-             "attributes": {"llmledger.llm.cost": {"total_cost": -1}}}]}]}).encode(),
-         400, "outside"),
-        (json.dumps({"traces": [{"trace_id": "t", "experiment_id": "987654", "spans": [
-            {"span_id": "a", "name": "n", "start_time_ns": 5}]}]}).encode(),
-         400, "does not exist"),
+        (
+            json.dumps(
+                {
+                    "traces": [
+                        {
+                            "trace_id": "t",
+                            "spans": [
+                                {"span_id": "a", "name": "n", "start_time_ns": 5, "end_time_ns": 1}
+                            ],
+                        }
+                    ]
+                }
+            ).encode(),
+            400,
+            "end_time_ns is before start_time_ns",
+        ),
+        (
+            json.dumps(
+                {
+                    "traces": [
+                        {
+                            "trace_id": "t x",
+                            "spans": [{"span_id": "a", "name": "n", "start_time_ns": 5}],
+                        }
+                    ]
+                }
+            ).encode(),
+            400,
+            "trace_id",
+        ),
+        (
+            json.dumps(
+                {
+                    "traces": [
+                        {
+                            "trace_id": "t",
+                            "spans": [
+                                {
+                                    "span_id": "a",
+                                    "name": "n",
+                                    "start_time_ns": 5,
+                                    "attributes": {USAGE: {"input_tokens": 10**12}},
+                                }
+                            ],
+                        }
+                    ]
+                }
+            ).encode(),
+            400,
+            "not a plausible token count",
+        ),
+        (
+            json.dumps(
+                {
+                    "traces": [
+                        {
+                            "trace_id": "t",
+                            "spans": [
+                                {
+                                    "span_id": "a",
+                                    "name": "n",
+                                    "start_time_ns": 5,
+                                    "attributes": {"llmledger.llm.cost": {"total_cost": -1}},
+                                }
+                            ],
+                        }
+                    ]
+                }
+            ).encode(),
+            400,
+            "outside",
+        ),
+        (
+            json.dumps(
+                {
+                    "traces": [
+                        {
+                            "trace_id": "t",
+                            "experiment_id": "987654",
+                            "spans": [{"span_id": "a", "name": "n", "start_time_ns": 5}],
+                        }
+                    ]
+                }
+            ).encode(),
+            400,
+            "does not exist",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_4xx(api, body, status, message):
@@ -241,22 +367,34 @@ def test_bad_input_is_a_clear_4xx(api, body, status, message):
 
 
 def test_bad_otlp_and_limits(server, api):
-    r = api.post("/v1/traces", content=b"\x0a\xff\xff garbage",
-                 headers={"Content-Type": "application/x-protobuf"})
+    r = api.post(
+        "/v1/traces",
+        content=b"\x0a\xff\xff garbage",
+        headers={"Content-Type": "application/x-protobuf"},
+    )
     assert r.status_code == 400 and "malformed OTLP protobuf" in r.json()["detail"]
     r = api.post("/v1/traces", content=b"{", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "malformed OTLP JSON" in r.json()["detail"]
     r = api.post("/v1/traces", content=b"x", headers={"Content-Type": "text/plain"})
     assert r.status_code == 415
     bomb = gzip.compress(b"{" + b" " * (40 * 1024 * 1024) + b"}")  # 40 MB inflated
-    r = api.post("/api/traces", content=bomb,
-                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    r = api.post(
+        "/api/traces",
+        content=bomb,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert r.status_code == 413
-    r = api.post("/api/traces", content=b"x" * (33 * 1024 * 1024),
-                 headers={"Content-Type": "application/json"})
+    r = api.post(
+        "/api/traces",
+        content=b"x" * (33 * 1024 * 1024),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 413
-    r = api.post("/api/traces", content=b"not gzip",
-                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    r = api.post(
+        "/api/traces",
+        content=b"not gzip",
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert r.status_code == 400 and "gzip" in r.json()["detail"]
 
 
@@ -264,12 +402,25 @@ def test_search_filters_and_pages(server, api):
     eid = _new_experiment(api, "search")
     traces = []
     for i, (model, n) in enumerate([("gpt-4o-mini", 100), ("gpt-4o", 1000), ("gpt-4o-mini", 5000)]):
-        traces.append({"trace_id": f"tr-s{i}-{time.time_ns()}", "experiment_id": eid,
-                       "tags": {"team": "a" if i else "b"},
-                       "spans": [_span("r", name=f"t{i}", start=(i + 1) * 10**9,
-                                       end=(i + 1) * 10**9 + 10**6,
-                                       **{"llmledger.llm.model": model,
-                                          USAGE: {"input_tokens": n, "output_tokens": 0}})]})
+        traces.append(
+            {
+                "trace_id": f"tr-s{i}-{time.time_ns()}",
+                "experiment_id": eid,
+                "tags": {"team": "a" if i else "b"},
+                "spans": [
+                    _span(
+                        "r",
+                        name=f"t{i}",
+                        start=(i + 1) * 10**9,
+                        end=(i + 1) * 10**9 + 10**6,
+                        **{
+                            "llmledger.llm.model": model,
+                            USAGE: {"input_tokens": n, "output_tokens": 0},
+                        },
+                    )
+                ],
+            }
+        )
     assert api.post("/api/traces", json={"traces": traces}).status_code == 200
 
     def names(**params):
@@ -286,15 +437,19 @@ def test_search_filters_and_pages(server, api):
     assert names(start_time_ms=2000, end_time_ms=3000) == ["t1"]
     first = api.get("/api/traces", params={"experiment_id": eid, "max_results": 2}).json()
     assert [t["name"] for t in first["traces"]] == ["t2", "t1"]
-    second = api.get("/api/traces", params={"experiment_id": eid, "max_results": 2,
-                                            "page_token": first["next_page_token"]}).json()
+    second = api.get(
+        "/api/traces",
+        params={"experiment_id": eid, "max_results": 2, "page_token": first["next_page_token"]},
+    ).json()
     assert [t["name"] for t in second["traces"]] == ["t0"] and second["next_page_token"] is None
     assert api.get("/api/traces", params={"order_by": "nope"}).status_code == 400
     assert api.get("/api/traces", params={"page_token": "zzz"}).status_code == 400
     assert api.get("/api/traces", params={"tag": "novalue"}).status_code == 400
 
-    m = api.get("/api/metrics", params={"experiment_id": eid, "start_time_ms": 0,
-                                        "end_time_ms": 10_000, "bucket": "hour"}).json()
+    m = api.get(
+        "/api/metrics",
+        params={"experiment_id": eid, "start_time_ms": 0, "end_time_ms": 10_000, "bucket": "hour"},
+    ).json()
     by_model = {r["group"]: r for r in m["series"]}
     assert by_model["gpt-4o-mini"]["input_tokens"] == 5100
     assert by_model["gpt-4o-mini"]["total_cost"] == 0.000765  # 5100 x 0.15/1M
@@ -302,8 +457,15 @@ def test_search_filters_and_pages(server, api):
     t = m["totals"]
     assert (t["traces"], t["error_traces"], t["total_cost"]) == (3, 0, 0.003265)
     assert t["latency_ms"] == {"p50": 1, "p90": 1, "p99": 1}
-    by_tag = api.get("/api/metrics", params={"experiment_id": eid, "start_time_ms": 0,
-                                             "end_time_ms": 10_000, "group_by": "tag:team"}).json()
+    by_tag = api.get(
+        "/api/metrics",
+        params={
+            "experiment_id": eid,
+            "start_time_ms": 0,
+            "end_time_ms": 10_000,
+            "group_by": "tag:team",
+        },
+    ).json()
     assert {r["group"]: r["traces"] for r in by_tag["series"]} == {"a": 2, "b": 1}
     assert api.get("/api/metrics", params={"group_by": "color"}).status_code == 400
 

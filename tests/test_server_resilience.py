@@ -20,13 +20,32 @@ from server_process import ServerProcess, free_port
 
 
 def _trace_body(i: int, run: str) -> dict:
-    return {"traces": [{"trace_id": f"tr-kill-{run}-{i}", "spans": [
-        {"span_id": "root", "name": "root", "start_time_ns": 10**18 + i, "end_time_ns": 10**18 + i + 5},
-        {"span_id": "llm", "parent_id": "root", "name": "llm", "start_time_ns": 10**18 + i + 1,
-         "end_time_ns": 10**18 + i + 2,
-         "attributes": {"llmledger.llm.model": "gpt-4o-mini",
-                        "llmledger.chat.tokenUsage": {"input_tokens": 100, "output_tokens": 10}}},
-    ]}]}
+    return {
+        "traces": [
+            {
+                "trace_id": f"tr-kill-{run}-{i}",
+                "spans": [
+                    {
+                        "span_id": "root",
+                        "name": "root",
+                        "start_time_ns": 10**18 + i,
+                        "end_time_ns": 10**18 + i + 5,
+                    },
+                    {
+                        "span_id": "llm",
+                        "parent_id": "root",
+                        "name": "llm",
+                        "start_time_ns": 10**18 + i + 1,
+                        "end_time_ns": 10**18 + i + 2,
+                        "attributes": {
+                            "llmledger.llm.model": "gpt-4o-mini",
+                            "llmledger.chat.tokenUsage": {"input_tokens": 100, "output_tokens": 10},
+                        },
+                    },
+                ],
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -80,8 +99,9 @@ def test_sigkill_during_ingestion_loses_no_acknowledged_request(backend, tmp_pat
                 rec = r.json()
                 assert [s["span_id"] for s in rec["spans"]] == ["root", "llm"]
                 assert rec["info"]["token_usage"]["total_tokens"] == 110
-            found = client.get("/api/traces", params={"max_results": 1000,
-                                                      "text": f"tr-kill-{run}-"}).json()["traces"]
+            found = client.get(
+                "/api/traces", params={"max_results": 1000, "text": f"tr-kill-{run}-"}
+            ).json()["traces"]
             ids = [t["trace_id"] for t in found]
             assert len(ids) == len(set(ids))  # nothing twice
             assert set(acked) <= {int(t.rsplit("-", 1)[1]) for t in ids}
@@ -116,10 +136,19 @@ def test_client_keeps_running_with_the_server_down_and_delivers_when_it_returns(
         print(json.dumps({"flushed": llmledger.flush(timeout=60), "stats": exp.stats()}))
         """
     )
-    env = {**os.environ, "LLMLEDGER_TRACKING_URI": f"http://127.0.0.1:{port}",
-           "LLMLEDGER_MAX_PENDING_TRACES": "50"}
-    child = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "LLMLEDGER_TRACKING_URI": f"http://127.0.0.1:{port}",
+        "LLMLEDGER_MAX_PENDING_TRACES": "50",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = json.loads(child.stdout.readline())
         assert first["ok"] is True  # user code unaffected
@@ -160,36 +189,57 @@ _ids = itertools.count()
 _outcomes: dict[int, int] = {}
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
-span_keys = ["span_id", "parent_id", "name", "start_time_ns", "end_time_ns", "status",
-             "attributes", "events", "span_type"]
+span_keys = [
+    "span_id",
+    "parent_id",
+    "name",
+    "start_time_ns",
+    "end_time_ns",
+    "status",
+    "attributes",
+    "events",
+    "span_type",
+]
 usage_keys = ["input_tokens", "output_tokens", "total_tokens", "cache_read_input_tokens"]
 
 
 @st.composite
 def broken_bodies(draw):
     """A valid body with one part broken: a wrong type, a bad id, a bad number..."""
-    span = {"span_id": "s1", "name": "n", "start_time_ns": 1000, "end_time_ns": 2000,
-            "attributes": {"llmledger.chat.tokenUsage": {"input_tokens": 1, "output_tokens": 1}}}
+    span = {
+        "span_id": "s1",
+        "name": "n",
+        "start_time_ns": 1000,
+        "end_time_ns": 2000,
+        "attributes": {"llmledger.chat.tokenUsage": {"input_tokens": 1, "output_tokens": 1}},
+    }
     where = draw(st.sampled_from(["span", "usage", "cost", "trace_id", "spans", "top"]))
     value = draw(json_values)
     if where == "span":
         span[draw(st.sampled_from(span_keys))] = value
     elif where == "usage":
-        span["attributes"]["llmledger.chat.tokenUsage"][draw(st.sampled_from(usage_keys))] = (
-            draw(st.integers(max_value=-1) | st.integers(min_value=10**11) | st.text() | st.floats())
+        span["attributes"]["llmledger.chat.tokenUsage"][draw(st.sampled_from(usage_keys))] = draw(
+            st.integers(max_value=-1) | st.integers(min_value=10**11) | st.text() | st.floats()
         )
     elif where == "cost":
-        span["attributes"]["llmledger.llm.cost"] = {"total_cost": draw(
-            st.floats(max_value=-1e-9) | st.floats(min_value=1e7) | st.text() | st.booleans())}
+        span["attributes"]["llmledger.llm.cost"] = {
+            "total_cost": draw(
+                st.floats(max_value=-1e-9) | st.floats(min_value=1e7) | st.text() | st.booleans()
+            )
+        }
     trace_id = f"tr-fuzz-{next(_ids)}"
     body = {"traces": [{"trace_id": trace_id, "spans": [span]}]}
     if where == "trace_id":
-        body["traces"][0]["trace_id"] = draw(st.text(max_size=80).filter(
-            lambda t: not t or not all(c.isalnum() or c in "_.:-" for c in t) or len(t) > 64))
+        body["traces"][0]["trace_id"] = draw(
+            st.text(max_size=80).filter(
+                lambda t: not t or not all(c.isalnum() or c in "_.:-" for c in t) or len(t) > 64
+            )
+        )
     elif where == "spans":
         body["traces"][0]["spans"] = value if not isinstance(value, list) or not value else [value]
     elif where == "top":
@@ -201,8 +251,11 @@ def broken_bodies(draw):
 @given(case=broken_bodies())
 def test_fuzzed_bodies_get_4xx_and_store_nothing(app_client, case):
     trace_id, body = case
-    r = app_client.post("/api/traces", content=json.dumps(body, allow_nan=True),
-                        headers={"Content-Type": "application/json"})
+    r = app_client.post(
+        "/api/traces",
+        content=json.dumps(body, allow_nan=True),
+        headers={"Content-Type": "application/json"},
+    )
     _outcomes[r.status_code // 100] = _outcomes.get(r.status_code // 100, 0) + 1
     if r.status_code == 200:  # the mutation happened to give a valid body: stored, sanely
         assert r.json()["traces"][0]["trace_id"] == trace_id
@@ -221,6 +274,7 @@ def test_the_fuzzing_above_mostly_sent_bad_input():
 @settings(max_examples=100, deadline=None)
 @given(payload=st.binary(max_size=300))
 def test_fuzzed_otlp_protobuf_never_5xx(app_client, payload):
-    r = app_client.post("/v1/traces", content=payload,
-                        headers={"Content-Type": "application/x-protobuf"})
+    r = app_client.post(
+        "/v1/traces", content=payload, headers={"Content-Type": "application/x-protobuf"}
+    )
     assert r.status_code < 500, r.text
