@@ -401,7 +401,8 @@ def _pick(
 
 
 def _card(price: ModelPrice, tier_name: str, suffix: str, input_tokens: int) -> _Card:
-    applicable = tuple(n for n in _thresholds(price) if input_tokens > n * 1000)
+    thresholds = _thresholds(price)
+    applicable = tuple(n for n in thresholds if input_tokens > n * 1000) if thresholds else ()
     key = (suffix, applicable)
     card = price._cards.get(key)
     if card is not None:
