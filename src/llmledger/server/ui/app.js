@@ -233,9 +233,10 @@ async function api(path, params, signal) {
     else qs.append(k, String(v));
   }
   const query = qs.toString();
-  const res = await fetch(path + (query ? "?" + query : ""), {
-    signal, headers: { Accept: "application/json" },
-  });
+  const headers = { Accept: "application/json" };
+  const token = savedToken();
+  if (token) headers.Authorization = "Bearer " + token;
+  const res = await fetch(path + (query ? "?" + query : ""), { signal, headers });
   let body = null;
   try {
     body = await res.json();
@@ -243,9 +244,56 @@ async function api(path, params, signal) {
   if (!res.ok) {
     let detail = body && body.detail !== undefined ? body.detail : res.statusText;
     if (typeof detail !== "string") detail = JSON.stringify(detail);
+    if (res.status === 401) {
+      showTokenForm(token ? "The access token was not accepted." : "This server requires an access token.");
+      const err = new ApiError(401, detail);
+      err.name = "AuthError";
+      throw err;
+    }
     throw new ApiError(res.status, `${res.status}: ${detail}`);
   }
   return body;
+}
+
+/** Errors that need no message where they happen (a newer page, or the token form, took over). */
+function isQuiet(err) {
+  return !!err && (err.name === "AbortError" || err.name === "AuthError");
+}
+
+// A server started with --auth-token wants `Authorization: Bearer <token>` on /api: the token
+// is asked for once and kept for this browser tab only (sessionStorage).
+const TOKEN_KEY = "llmledger.authToken";
+
+function savedToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch (_) {
+    return "";
+  }
+}
+
+function showTokenForm(message) {
+  if (document.getElementById("token-form")) return;
+  newPage();
+  setCrumbs([{ text: "Sign in" }]);
+  const input = el("input", { class: "input", type: "password", id: "token-input", placeholder: "token", autocomplete: "current-password", style: { width: "320px" } });
+  const form = el(
+    "form",
+    { class: "panel panel-body", id: "token-form", style: { maxWidth: "520px", margin: "40px auto" },
+      on: { submit: (ev) => {
+        ev.preventDefault();
+        try {
+          sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+        } catch (_) { /* storage disabled: nothing to keep */ }
+        experimentsCache = null;
+        route();
+      } } },
+    el("h1", { class: "page-title", text: "Access token" }),
+    el("p", { class: "muted", text: message + " Enter the token the server was started with (--auth-token). It is kept for this tab only." }),
+    el("div", { style: { display: "flex", gap: "8px" } }, input, el("button", { class: "btn primary", type: "submit", text: "Continue" })),
+  );
+  app.appendChild(form);
+  input.focus();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,7 +373,7 @@ async function experimentName(id, signal) {
 }
 
 function showError(target, err) {
-  if (err && err.name === "AbortError") return;
+  if (isQuiet(err)) return;
   clear(target);
   target.appendChild(el("div", { class: "message error", text: err && err.message ? err.message : String(err) }));
 }
@@ -358,8 +406,8 @@ function route() {
 
 function statusBadge(status) {
   const s = String(status || "UNSET").toUpperCase();
-  const cls = s === "OK" ? "ok" : s === "ERROR" ? "error" : "unset";
-  return el("span", { class: `badge ${cls}` }, el("span", { class: "dot" }), s);
+  const cls = s === "OK" ? "ok" : s === "ERROR" ? "error" : s === "IN_PROGRESS" ? "warn" : "unset";
+  return el("span", { class: `badge ${cls}` }, el("span", { class: "dot" }), s.replace("_", " "));
 }
 
 /** Chips for a list of model names; with `max`, the rest collapse into a "+N" chip. */
@@ -382,7 +430,7 @@ function tagChips(tags, max) {
   const rest = entries.slice(shown.length);
   return el(
     "span",
-    { class: max ? "chips-line" : "" },
+    { class: max ? "chips-stack" : "" },
     shown.map(([k, v]) => el("span", { class: "chip tag", title: `${k}: ${v}` }, el("span", { class: "k", text: k + ": " }), String(v))),
     rest.length ? el("span", { class: "chip more", text: `+${rest.length}`, title: rest.map(([k, v]) => `${k}: ${v}`).join("\n") }) : null,
   );
@@ -572,6 +620,7 @@ async function renderTraces(expId, query, signal) {
     el("option", { value: "", text: "Any" }),
     el("option", { value: "OK", text: "OK" }),
     el("option", { value: "ERROR", text: "Error" }),
+    el("option", { value: "IN_PROGRESS", text: "In progress" }),
   );
   statusSel.value = query.get("status") || "";
   const modelList = el("datalist", { id: "models-list" });
@@ -713,7 +762,7 @@ async function renderTraces(expId, query, signal) {
   } catch (err) {
     panel.classList.remove("loading");
     clear(tbody);
-    if (err.name !== "AbortError") {
+    if (!isQuiet(err)) {
       tbody.appendChild(el("tr", null, el("td", { attrs: { colspan: 10 } }, el("div", { class: "message error", text: err.message }))));
     }
     return;
@@ -945,7 +994,7 @@ async function renderTrace(traceId, query, signal) {
   try {
     data = await api(`/api/traces/${encodeURIComponent(traceId)}`, null, signal);
   } catch (err) {
-    if (err.name === "AbortError") return;
+    if (isQuiet(err)) return;
     setCrumbs([{ text: "Experiments", href: "#/" }, { text: "Trace not found" }]);
     clear(holder).classList.remove("loading");
     holder.appendChild(el("div", { class: "panel" }, el("div", { class: "message error", id: "trace-error", text: err.message })));
@@ -1530,7 +1579,7 @@ async function renderOverview(expId, query, signal) {
       const rows = names.map((g, i) => ({ name: g, color: PALETTE[(i + 3) % PALETTE.length], ...agg.get(g) }));
       clear(tagBody).appendChild(breakdownTable(rows, tTotal, "cost-by-tag", tagKey));
     } catch (err) {
-      if (err.name !== "AbortError") clear(tagBody).appendChild(el("div", { class: "message error", text: err.message }));
+      if (!isQuiet(err)) clear(tagBody).appendChild(el("div", { class: "message error", text: err.message }));
     }
   }
 }
