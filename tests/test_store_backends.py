@@ -97,3 +97,131 @@ def test_sdk_records_straight_into_postgres(postgres_uri):
     assert llmledger.flush()
     record = SqlTraceStore(postgres_uri).get_trace(span.trace_id)
     assert record["info"]["cost"]["total_cost"] == 0.0000258
+
+
+def _scan(store, eid, group_by):
+    """What the rollups must equal: a scan of the stored traces and their counted spans."""
+    sums: dict[str, dict[str, float]] = {}
+    for rec in store.search_traces(TraceFilter(experiment_ids=[eid], max_results=10_000)):
+        for s in rec["spans"]:
+            if not s.get("counted"):
+                continue
+            a = s["attributes"]
+            key = (
+                a.get("llmledger.llm.model")
+                if group_by == "model"
+                else rec["info"]["tags"].get("team")
+            )
+            row = sums.setdefault(key, {"calls": 0, "input_tokens": 0, "total_cost": 0.0})
+            row["calls"] += 1
+            row["input_tokens"] += a["llmledger.chat.tokenUsage"]["input_tokens"]
+            row["total_cost"] += (a.get("llmledger.llm.cost") or {}).get("total_cost", 0.0)
+    return {k: {**v, "total_cost": round(v["total_cost"], 10)} for k, v in sums.items()}
+
+
+def test_rollups_equal_a_scan_after_merges_replacements_and_deletes(store_uri):
+    import random
+
+    from llmledger.tracing.processor import build_record, prepare_span
+    from llmledger.tracing.span import Span
+
+    def finish(tid, eid, tags, spans):
+        return build_record(tid, eid, tags, [prepare_span(Span.from_dict(d)) for d in spans])
+
+    store = SqlTraceStore(store_uri)
+    eid = store.get_or_create_experiment("rollup")
+    other = store.get_or_create_experiment("rollup-other")
+    rng = random.Random(3)
+    base = 1_760_000_000_000_000_000
+    models = ["gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "acme-unpriced"]
+    for i in range(40):
+        tid = f"tr-r{i}"
+        root = {
+            "span_id": "root",
+            "parent_id": None,
+            "name": "root",
+            "trace_id": tid,
+            "start_time_ns": base + i * 3_000_000_000_000,
+            "end_time_ns": None,
+            "attributes": {},
+        }
+        kids = []
+        for j in range(rng.randint(1, 3)):
+            kids.append(
+                {
+                    "span_id": f"k{j}",
+                    "parent_id": "root",
+                    "name": "llm",
+                    "trace_id": tid,
+                    "start_time_ns": root["start_time_ns"] + j,
+                    "end_time_ns": None,
+                    "attributes": {
+                        "llmledger.llm.model": rng.choice(models),
+                        "llmledger.chat.tokenUsage": {
+                            "input_tokens": rng.randint(1, 5000),
+                            "output_tokens": rng.randint(0, 500),
+                        },
+                    },
+                }
+            )
+        tags = {"team": rng.choice("abc")}
+        # spans arrive in two requests, sometimes children first; sometimes delivered twice
+        first, second = ([root], kids) if rng.random() < 0.5 else (kids, [root])
+        store.merge_spans([(tid, eid, tags, first)], finish)
+        store.merge_spans([(tid, eid, tags, second)], finish)
+        if rng.random() < 0.3:
+            store.merge_spans([(tid, eid, tags, kids)], finish)
+        if rng.random() < 0.2:  # a later correction changes a child's usage
+            kids[0]["attributes"]["llmledger.chat.tokenUsage"] = {
+                "input_tokens": 7,
+                "output_tokens": 7,
+            }
+            store.merge_spans([(tid, eid, {}, [kids[0]])], finish)
+    store.merge_spans(
+        [
+            (
+                "tr-elsewhere",
+                other,
+                {},
+                [
+                    {
+                        "span_id": "x",
+                        "parent_id": None,
+                        "trace_id": "tr-elsewhere",
+                        "name": "x",
+                        "start_time_ns": base,
+                        "attributes": {
+                            "llmledger.llm.model": "gpt-4o",
+                            "llmledger.chat.tokenUsage": {"input_tokens": 1, "output_tokens": 1},
+                        },
+                    }
+                ],
+            )
+        ],
+        finish,
+    )
+
+    window = (base // 1_000_000 - DAY_MS, base // 1_000_000 + 200 * DAY_MS)
+    for group_by, key in (("model", "group"), ("tag:team", "group")):
+        rows = store.usage_metrics(*window, 400 * DAY_MS, group_by, [eid])
+        got = {
+            r[key] if r[key] != "(no model)" else None: {
+                "calls": r["calls"],
+                "input_tokens": r["input_tokens"],
+                "total_cost": r["total_cost"],
+            }
+            for r in rows
+        }
+        assert got == _scan(store, eid, "model" if group_by == "model" else "tag")
+    totals = store.trace_totals(*window, [eid])
+    assert totals["traces"] == 40
+    all_traces = store.search_traces(TraceFilter(experiment_ids=[eid], max_results=100))
+    assert totals["total_cost"] == round(
+        sum((r["info"]["cost"] or {}).get("total_cost", 0) for r in all_traces), 10
+    )
+    assert totals["input_tokens"] == sum(
+        r["info"]["token_usage"]["input_tokens"] for r in all_traces
+    )
+    store.delete_experiment(other)
+    assert store.usage_metrics(*window, 400 * DAY_MS, "model", [other]) == []
+    assert store.trace_totals(*window, [eid])["traces"] == 40

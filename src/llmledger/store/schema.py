@@ -95,3 +95,55 @@ trace_models = Table(
     Column("model", String(256), primary_key=True),
     Index("ix_trace_models_model", "model"),
 )
+
+# -- rollups: what the Overview reads, kept exact on every write -------------------------
+# One row per experiment x hour (of the trace's start, UTC) x group. Writing a trace adds its
+# contribution; replacing a trace (spans arriving later, the same trace sent twice) subtracts
+# the old contribution first, so the rollups always equal a scan of the raw rows.
+ROLLUP_SUMS = (
+    "traces",
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_tokens",
+    "unpriced_calls",
+)
+ROLLUP_COSTS = ("input_cost", "output_cost", "total_cost")
+
+usage_rollup = Table(
+    "usage_rollup",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
+    Column("model", String(256), primary_key=True),  # "" when the span names none
+    Column("provider", String(64), primary_key=True),  # "" when unknown
+    *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
+    *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+)
+
+tag_rollup = Table(
+    "tag_rollup",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
+    Column("tag_key", String(256), primary_key=True),
+    Column("tag_value", String(256), primary_key=True),
+    *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
+    *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+)
+
+trace_rollup = Table(
+    "trace_rollup",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
+    # latency histogram bucket (see store.rollup.latency_bucket); -1 for the totals row
+    Column("latency_bucket", Integer, primary_key=True),
+    Column("traces", BigInteger, nullable=False, default=0),
+    Column("error_traces", BigInteger, nullable=False, default=0),
+    *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS[2:8]),
+    *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -13,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     and_,
-    case,
     create_engine,
     delete,
     event,
@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
+from llmledger.store.rollup import HOUR_MS, apply_delta, bucket_upper_ms, hour_of, net_delta
 
 logger = logging.getLogger("llmledger.store")
 
@@ -207,6 +208,7 @@ class SqlTraceStore:
                 span_rows.append(_span_row(info["trace_id"], eid, s))
         ids = [r["trace_id"] for r in trace_rows]
         self._ensure_experiments(conn, known_experiments)
+        apply_delta(conn, net_delta(records, self._stored_contributors(conn, ids)))
         for chunk in _chunks(ids, 500):
             for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
                 conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
@@ -217,6 +219,25 @@ class SqlTraceStore:
             conn.execute(insert(t.trace_tags), tag_rows)
         if model_rows:
             conn.execute(insert(t.trace_models), model_rows)
+
+    def _stored_contributors(self, conn: Any, ids: list[str]) -> list[TraceRecord]:
+        """The stored versions of these traces, with only the spans rollups need."""
+        old: dict[str, TraceRecord] = {}
+        for chunk in _chunks(ids, 500):
+            for tid, info in conn.execute(
+                select(t.traces.c.trace_id, t.traces.c.info).where(t.traces.c.trace_id.in_(chunk))
+            ):
+                old[tid] = {"info": json.loads(info), "spans": []}
+            if not old:
+                continue
+            for tid, content in conn.execute(
+                select(t.spans.c.trace_id, t.spans.c.content).where(
+                    t.spans.c.trace_id.in_([i for i in chunk if i in old]),
+                    t.spans.c.counted.is_(True),
+                )
+            ):
+                old[tid]["spans"].append(json.loads(content))
+        return list(old.values())
 
     def merge_spans(
         self,
@@ -350,98 +371,92 @@ class SqlTraceStore:
         bucket_ms: int = 86_400_000,
         group_by: str = "model",
         experiment_ids: Sequence[str] | None = None,
+        tz_offset_ms: int = 0,
     ) -> list[dict[str, Any]]:
-        """Tokens and cost of the counting spans per time bucket and ``group_by``
-        (``"model"``, ``"none"`` or ``"tag:<key>"``), UTC-aligned buckets."""
-        sp = t.spans.c
-        bucket_ns = bucket_ms * 1_000_000
-        bucket = (sp.start_time_ns // bucket_ns) * bucket_ms
-        if group_by == "model":
-            group = func.coalesce(sp.model, "(no model)")
-        elif group_by == "provider":
-            group = func.coalesce(sp.provider, "(unknown)")
-        elif group_by == "none":
-            group = literal("all")
-        elif group_by.startswith("tag:") and len(group_by) > 4:
-            tg = t.trace_tags.c
-            group = func.coalesce(
-                select(tg.value)
-                .where(and_(tg.trace_id == sp.trace_id, tg.key == group_by[4:]))
-                .scalar_subquery(),
-                "(untagged)",
-            )
+        """Tokens and cost of the counted spans per time bucket and ``group_by`` (``"model"``,
+        ``"provider"``, ``"none"`` or ``"tag:<key>"``), read from the hourly rollups.
+
+        Traces are placed by their start time; the range is taken in whole hours (its start
+        rounded down to the hour). Buckets are aligned to ``tz_offset_ms`` east of UTC, so
+        a "day" can be the viewer's local day.
+        """
+        if bucket_ms % HOUR_MS:
+            raise ValueError("bucket_ms must be a whole number of hours")
+        if group_by.startswith("tag:") and len(group_by) > 4:
+            r = t.tag_rollup.c
+            group = r.tag_value
+            extra = [r.tag_key == group_by[4:]]
+        elif group_by in ("model", "provider", "none"):
+            r = t.usage_rollup.c
+            group = {"model": r.model, "provider": r.provider, "none": literal("all")}[group_by]
+            extra = []
         else:
             raise ValueError(
                 f"cannot group by {group_by!r}: use 'model', 'provider', 'none' or 'tag:<key>'"
             )
-        where = [
-            sp.counted.is_(True),
-            sp.start_time_ns >= start_time_ms * 1_000_000,
-            sp.start_time_ns < end_time_ms * 1_000_000,
-        ]
+        bucket = ((r.hour_ms + tz_offset_ms) // bucket_ms) * bucket_ms - tz_offset_ms
+        where = [r.hour_ms >= hour_of(start_time_ms), r.hour_ms < end_time_ms, *extra]
         if experiment_ids is not None:
-            where.append(sp.experiment_id.in_([int(e) for e in experiment_ids]))
+            where.append(r.experiment_id.in_([int(e) for e in experiment_ids]))
+        sums = [func.sum(getattr(r, c)).label(c) for c in (*t.ROLLUP_SUMS, *t.ROLLUP_COSTS)]
         query = (
-            select(
-                bucket.label("bucket_ms"),
-                group.label("group"),
-                func.count(func.distinct(sp.trace_id)).label("traces"),
-                func.count().label("calls"),
-                func.sum(sp.input_tokens).label("input_tokens"),
-                func.sum(sp.output_tokens).label("output_tokens"),
-                func.sum(sp.total_tokens).label("total_tokens"),
-                func.sum(sp.input_cost).label("input_cost"),
-                func.sum(sp.output_cost).label("output_cost"),
-                func.sum(sp.total_cost).label("total_cost"),
-                func.sum(case((sp.total_cost.is_(None), 1), else_=0)).label("unpriced_calls"),
-            )
+            select(bucket.label("bucket_ms"), group.label("group"), *sums)
             .where(*where)
             .group_by("bucket_ms", "group")
             .order_by("bucket_ms", "group")
         )
         with self.engine.connect() as conn:
-            return [_round_money(dict(r)) for r in conn.execute(query).mappings()]
+            rows = [_round_money(dict(row)) for row in conn.execute(query).mappings()]
+        blank = {"model": "(no model)", "provider": "(unknown)"}.get(group_by, "")
+        out = []
+        for row in rows:
+            if not row["traces"] and not row["calls"]:
+                continue  # a group whose traces were all replaced or deleted
+            row["group"] = row["group"] or blank
+            out.append(row)
+        return out
 
     def trace_totals(
-        self, start_time_ms: int, end_time_ms: int, experiment_ids: Sequence[str] | None = None
+        self,
+        start_time_ms: int,
+        end_time_ms: int,
+        experiment_ids: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """Trace count, errors, usage and cost sums and latency percentiles in a time range."""
-        c = t.traces.c
-        where = [c.timestamp_ms >= start_time_ms, c.timestamp_ms < end_time_ms]
+        """Trace count, errors, usage and cost sums and latency percentiles (p50/p90/p99,
+        from the latency histogram: within 9%) in a time range, in whole hours."""
+        r = t.trace_rollup.c
+        where = [r.hour_ms >= hour_of(start_time_ms), r.hour_ms < end_time_ms]
         if experiment_ids is not None:
-            where.append(c.experiment_id.in_([int(e) for e in experiment_ids]))
+            where.append(r.experiment_id.in_([int(e) for e in experiment_ids]))
+        cols = ("traces", "error_traces", *t.ROLLUP_SUMS[2:8], *t.ROLLUP_COSTS)
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(
-                    func.count().label("traces"),
-                    func.sum(case((c.status == "ERROR", 1), else_=0)).label("error_traces"),
-                    func.sum(c.input_tokens).label("input_tokens"),
-                    func.sum(c.output_tokens).label("output_tokens"),
-                    func.sum(c.total_tokens).label("total_tokens"),
-                    func.sum(c.input_cost).label("input_cost"),
-                    func.sum(c.output_cost).label("output_cost"),
-                    func.sum(c.total_cost).label("total_cost"),
-                ).where(*where)
+                select(*[func.sum(getattr(r, c)).label(c) for c in cols]).where(
+                    *where, r.latency_bucket == -1
+                )
             ).mappings().one()
-            totals = dict(row)
-            n = totals["traces"] or 0
-            latency: dict[str, int | None] = {}
-            for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99)):
-                if n == 0:
-                    latency[name] = None
-                    continue
-                latency[name] = conn.execute(
-                    select(c.execution_time_ms)
-                    .where(*where)
-                    .order_by(c.execution_time_ms)
-                    .offset(min(n - 1, int(q * n)))
-                    .limit(1)
-                ).scalar()
-        _round_money(totals)
-        totals["error_traces"] = totals["error_traces"] or 0
-        totals["avg_cost_per_trace"] = (
-            totals["total_cost"] / n if n and totals["total_cost"] is not None else None
-        )
+            histogram = conn.execute(
+                select(r.latency_bucket, func.sum(r.traces))
+                .where(*where, r.latency_bucket >= 0)
+                .group_by(r.latency_bucket)
+                .order_by(r.latency_bucket)
+            ).all()
+        totals = _round_money(dict(row))
+        for c in cols:
+            if totals[c] is None:
+                totals[c] = 0
+        n = int(totals["traces"])
+        totals["avg_cost_per_trace"] = round(totals["total_cost"] / n, 10) if n else None
+        latency: dict[str, int | None] = {}
+        counts = [(int(b), int(c)) for b, c in histogram if c]
+        for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99)):
+            need, seen, value = math.ceil(q * n), 0, None
+            for b, c in counts:
+                seen += c
+                if seen >= need:
+                    value = bucket_upper_ms(b)
+                    break
+            latency[name] = value if n else None
         totals["latency_ms"] = latency
         return totals
 
@@ -475,6 +490,8 @@ class SqlTraceStore:
             for table in (t.spans, t.trace_tags, t.trace_models):
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
             n = conn.execute(delete(t.traces).where(t.traces.c.experiment_id == eid)).rowcount
+            for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup):
+                conn.execute(delete(table).where(table.c.experiment_id == eid))
             conn.execute(delete(t.experiments).where(t.experiments.c.experiment_id == eid))
         return int(n or 0)
 
