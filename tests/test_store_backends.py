@@ -225,3 +225,46 @@ def test_rollups_equal_a_scan_after_merges_replacements_and_deletes(store_uri):
     store.delete_experiment(other)
     assert store.usage_metrics(*window, 400 * DAY_MS, "model", [other]) == []
     assert store.trace_totals(*window, [eid])["traces"] == 40
+
+
+def test_migrations_build_exactly_the_schema_of_the_code(store_uri):
+    """``alembic upgrade head`` on an empty database gives the tables of schema.py."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from llmledger.store import schema
+    from llmledger.store.migrate import HEAD, alembic_config
+    from llmledger.store.sql import _engine
+
+    engine = _engine(store_uri)
+    with engine.begin() as conn:
+        cfg = alembic_config(conn)
+        assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert diff == []
+    # and a store opens the migrated database as it is
+    store = SqlTraceStore(store_uri)
+    assert store.get_experiment("0")["name"] == "Default"
+
+
+def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
+    from sqlalchemy import create_engine, text
+
+    from llmledger.cli import main
+    from llmledger.store.migrate import SchemaError
+
+    uri = f"sqlite:///{tmp_path / 'up.db'}"
+    assert main(["db", "upgrade", uri]) == 0
+    assert "schema created at revision 0001" in capsys.readouterr().out
+    assert main(["db", "upgrade", uri]) == 0
+    assert "already at revision 0001" in capsys.readouterr().out
+
+    legacy = tmp_path / "legacy.db"
+    with create_engine(f"sqlite:///{legacy}").begin() as conn:
+        conn.execute(text("CREATE TABLE traces (trace_id TEXT)"))
+    with pytest.raises(SchemaError, match="no schema version"):
+        SqlTraceStore(f"sqlite:///{legacy}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -37,6 +38,20 @@ def create_app(
     )
     app.state.store = SqlTraceStore(normalize_uri(backend_store_uri))
     app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Any, exc: RequestValidationError) -> JSONResponse:
+        # The default handler echoes the offending input, which may not even be JSON
+        # (NaN, Infinity): say where and what, without echoing it.
+        errors = [
+            {
+                "loc": [str(x) for x in e.get("loc", ())],
+                "msg": str(e.get("msg")),
+                "type": str(e.get("type")),
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(LookupError)
     async def _not_found(_request: Any, exc: LookupError) -> JSONResponse:

@@ -40,11 +40,16 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from llmledger.config import normalize_uri
-    from llmledger.store.sql import SqlTraceStore
+    from llmledger.store.migrate import HEAD, upgrade
+    from llmledger.store.sql import _engine
 
     uri = normalize_uri(args.backend_store_uri)
-    SqlTraceStore(uri)
-    print(f"schema is up to date in {uri}")
+    was = upgrade(_engine(uri))
+    if was == HEAD:
+        print(f"{uri}: schema already at revision {HEAD}")
+    else:
+        done = "created" if was == "new" else f"upgraded from {was}"
+        print(f"{uri}: schema {done} at revision {HEAD}")
     return 0
 
 

@@ -58,8 +58,12 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
         attrs = s.get("attributes") or {}
         usage = attrs.get("llmledger.chat.tokenUsage")
         cost = attrs.get("llmledger.llm.cost")
-        key = (eid, hour, str(attrs.get("llmledger.llm.model") or "")[:256],
-               str(attrs.get("llmledger.llm.provider") or "")[:64])
+        key = (
+            eid,
+            hour,
+            str(attrs.get("llmledger.llm.model") or "")[:256],
+            str(attrs.get("llmledger.llm.provider") or "")[:64],
+        )
         row = usage_rows[key]
         row["traces"] = 1
         row["calls"] += 1
@@ -77,7 +81,10 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
     trace_sums.update({c: _num(cost, c) for c in t.ROLLUP_COSTS})
     tag_rows = {
         (eid, hour, str(k)[:256], str(v)[:256]): {
-            "traces": 1, "calls": calls, "unpriced_calls": unpriced, **trace_sums
+            "traces": 1,
+            "calls": calls,
+            "unpriced_calls": unpriced,
+            **trace_sums,
         }
         for k, v in (info.get("tags") or {}).items()
     }
@@ -109,8 +116,11 @@ def net_delta(
     }
 
 
-_TABLES = {"usage_rollup": t.usage_rollup, "tag_rollup": t.tag_rollup,
-           "trace_rollup": t.trace_rollup}
+_TABLES = {
+    "usage_rollup": t.usage_rollup,
+    "tag_rollup": t.tag_rollup,
+    "trace_rollup": t.trace_rollup,
+}
 
 
 def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]]) -> None:

@@ -92,22 +92,9 @@ class SqlTraceStore:
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
-        t.metadata.create_all(self.engine, checkfirst=True)
-        with self.engine.begin() as conn:
-            has_default = conn.execute(
-                select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == 0)
-            ).first()
-            if has_default is None:
-                try:
-                    conn.execute(
-                        insert(t.experiments).values(
-                            experiment_id=0,
-                            name=DEFAULT_EXPERIMENT_NAME,
-                            creation_time_ms=int(time.time() * 1000),
-                        )
-                    )
-                except Exception:  # another process created it first
-                    logger.debug("default experiment already created", exc_info=True)
+        from llmledger.store.migrate import upgrade
+
+        upgrade(self.engine)
 
     # -- experiments ------------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> str:
@@ -430,11 +417,15 @@ class SqlTraceStore:
             where.append(r.experiment_id.in_([int(e) for e in experiment_ids]))
         cols = ("traces", "error_traces", *t.ROLLUP_SUMS[2:8], *t.ROLLUP_COSTS)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(*[func.sum(getattr(r, c)).label(c) for c in cols]).where(
-                    *where, r.latency_bucket == -1
+            row = (
+                conn.execute(
+                    select(*[func.sum(getattr(r, c)).label(c) for c in cols]).where(
+                        *where, r.latency_bucket == -1
+                    )
                 )
-            ).mappings().one()
+                .mappings()
+                .one()
+            )
             histogram = conn.execute(
                 select(r.latency_bucket, func.sum(r.traces))
                 .where(*where, r.latency_bucket >= 0)
