@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Record demo traces into ./$(DB), then show them (server with UI when available).
+# Record demo traces into ./$(DB) (once), then serve the UI and API on it. Ctrl-C stops.
 run: setup
-	$(BIN)/llmledger demo --tracking-uri sqlite:///$(CURDIR)/$(DB)
-	$(BIN)/llmledger traces --tracking-uri sqlite:///$(CURDIR)/$(DB) --experiment-id 1 --limit 5
+	$(BIN)/llmledger demo --if-empty --tracking-uri sqlite:///$(CURDIR)/$(DB)
 	$(BIN)/llmledger costs --tracking-uri sqlite:///$(CURDIR)/$(DB) --days 8
+	@echo "llmledger UI: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	$(BIN)/llmledger server --host $(HOST) --port $(PORT) --backend-store-uri sqlite:///$(CURDIR)/$(DB)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -50,3 +50,12 @@ def test_unknown_trace_and_bad_arguments(tmp_path, capsys):
     assert "cannot group by 'color'" in capsys.readouterr().err
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"llmledger {llmledger.__version__}"
+
+
+def test_demo_if_empty_records_once(tmp_path, capsys):
+    uri = f"sqlite:///{tmp_path / 'once.db'}"
+    args = ["demo", "--if-empty", "--tracking-uri", uri, "--traces", "3"]
+    assert main(args) == 0
+    assert main(args) == 0
+    assert "already has traces" in capsys.readouterr().out
+    assert len(llmledger.search_traces([llmledger.set_experiment("demo")])) == 3

@@ -23,8 +23,14 @@ def _use_store(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _use_store(args)
+    import llmledger
     from llmledger.demo import run_demo
 
+    if args.if_empty:
+        eid = llmledger.set_experiment(args.experiment)
+        if llmledger.search_traces([eid], max_results=1):
+            print(f"experiment {args.experiment!r} already has traces; no new demo traces")
+            return 0
     run_demo(traces=args.traces, experiment=args.experiment, days=args.days)
     return 0
 
@@ -93,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traces", type=int, default=40, help="how many traces (default 40)")
     p.add_argument("--days", type=int, default=7, help="spread them over this many past days")
     p.add_argument("--experiment", default="demo", help="experiment name (default 'demo')")
+    p.add_argument("--if-empty", action="store_true", help="only if the experiment has none")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("traces", help="list recent traces, or show one with its spans")
