@@ -143,9 +143,7 @@ const TIME_FMT = new Intl.DateTimeFormat(undefined, {
 const HOUR_FMT = new Intl.DateTimeFormat(undefined, {
   month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
 });
-const DAY_UTC_FMT = new Intl.DateTimeFormat(undefined, {
-  month: "short", day: "numeric", timeZone: "UTC",
-});
+const DAY_FMT = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 
 /** Epoch milliseconds in the browser's local time. */
 function fmtTime(ms) {
@@ -293,6 +291,7 @@ function showTokenForm(message) {
     el("div", { style: { display: "flex", gap: "8px" } }, input, el("button", { class: "btn primary", type: "submit", text: "Continue" })),
   );
   app.appendChild(form);
+  app.dataset.state = "auth";
   input.focus();
 }
 
@@ -336,12 +335,19 @@ function navigate(parts, query, replace) {
   } else if (!replace) route();
 }
 
+// #app carries data-seq (one more for each page drawn) and data-state ("loading", then "ready"
+// once the page and its data are on screen), so tests and scripts know when to look.
+let pageSeq = 0;
+
 function newPage() {
   pageAbort.abort();
   pageAbort = new AbortController();
   for (const c of pageCharts) c.destroy();
   pageCharts = [];
   clear(app);
+  pageSeq += 1;
+  app.dataset.seq = String(pageSeq);
+  app.dataset.state = "loading";
   return pageAbort.signal;
 }
 
@@ -395,9 +401,13 @@ function route() {
     app.appendChild(el("div", { class: "message", text: "No such page. " }, el("a", { href: "#/", text: "Go to experiments" })));
     return null;
   };
+  const seq = pageSeq;
   Promise.resolve()
     .then(render)
-    .catch((err) => showError(app, err));
+    .catch((err) => showError(app, err))
+    .then(() => {
+      if (seq === pageSeq) app.dataset.state = "ready";
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,12 +656,6 @@ async function renderTraces(expId, query, signal) {
       if (ev.key === "Enter") apply();
     });
   }
-  modelIn.addEventListener("change", () => {
-    if (seenModels.has(modelIn.value)) apply();
-  });
-  tagIn.addEventListener("change", () => {
-    if (seenTags.has(tagIn.value)) apply();
-  });
   const hasFilters = ["range", "status", "model", "tag", "min_cost", "text"].some((k) => query.get(k));
   const filters = el(
     "div",
@@ -1231,7 +1235,7 @@ async function renderTrace(traceId, query, signal) {
     add("Span ID", s.span_id, "span_id", true);
     if (s.parent_id) add("Parent", byId.has(s.parent_id) ? `${byId.get(s.parent_id).name} (${s.parent_id})` : s.parent_id, "parent", true);
     body.appendChild(el("h3", { text: "Span" }));
-    body.appendChild(el("dl", { class: "kv" }, kv));
+    body.appendChild(el("dl", { class: "kv", id: "span-kv" }, kv));
 
     // errors
     const exs = exceptionsOf(s);
@@ -1315,9 +1319,10 @@ function pickBucket(startMs, endMs) {
   return "week";
 }
 
+/** Buckets start at the viewer's local midnight (tz_offset_minutes), so local labels. */
 function bucketLabel(ms, bucketMs) {
   if (bucketMs < DAY) return HOUR_FMT.format(new Date(ms));
-  const label = DAY_UTC_FMT.format(new Date(ms));
+  const label = DAY_FMT.format(new Date(ms));
   return bucketMs > DAY ? "wk of " + label : label;
 }
 
@@ -1327,8 +1332,12 @@ async function renderOverview(expId, query, signal) {
   const rq = rangeFromQuery(query, "7d");
   const range = RANGES[rq.range] || rq.range === "custom" ? rq.range : "7d";
   const now = Date.now();
-  const end = rq.end !== null && rq.end !== undefined ? rq.end : now;
-  const start = rq.start !== null && rq.start !== undefined ? rq.start : end - 7 * DAY;
+  const rawEnd = rq.end !== null && rq.end !== undefined ? rq.end : now;
+  const rawStart = rq.start !== null && rq.start !== undefined ? rq.start : rawEnd - 7 * DAY;
+  // The server sums hourly rollups: the range is taken in whole hours, and shown as such.
+  const start = Math.floor(rawStart / HOUR) * HOUR;
+  const end = Math.max(Math.ceil(rawEnd / HOUR) * HOUR, start + HOUR);
+  const tzOffsetMinutes = -new Date(rawEnd).getTimezoneOffset();
   const group = query.get("group") === "provider" ? "provider" : "model";
 
   const update = (changes) => {
@@ -1348,8 +1357,8 @@ async function renderOverview(expId, query, signal) {
       on: { click: () => update({ range: key, from: null, to: null }) },
     }));
   }
-  const fromIn = el("input", { class: "input", type: "datetime-local", id: "o-from", value: toLocalInput(start) });
-  const toIn = el("input", { class: "input", type: "datetime-local", id: "o-to", value: toLocalInput(end) });
+  const fromIn = el("input", { class: "input", type: "datetime-local", id: "o-from", value: toLocalInput(rawStart) });
+  const toIn = el("input", { class: "input", type: "datetime-local", id: "o-to", value: toLocalInput(rawEnd) });
   const applyCustom = () => {
     const f = fromLocalInput(fromIn.value);
     const t = fromLocalInput(toIn.value);
@@ -1380,7 +1389,10 @@ async function renderOverview(expId, query, signal) {
       on: { click: () => update({ group: g === "model" ? null : g }) },
     }));
   }
-  const rangeText = el("span", { class: "muted", id: "range-text", text: `${fmtTime(start)} \u2013 ${fmtTime(end)}` });
+  const rangeText = el("span", {
+    class: "muted", id: "range-text", text: `${fmtTime(start)} \u2013 ${fmtTime(end)}`,
+    title: "Metrics are kept per hour: the range is widened to whole hours",
+  });
   app.append(
     el("div", { class: "page-head" }, el("div", null, el("h1", { class: "page-title", text: name }),
       el("div", { class: "page-sub" }, el("span", { class: "id", text: "Experiment " + expId })))),
@@ -1391,9 +1403,9 @@ async function renderOverview(expId, query, signal) {
   app.appendChild(holder);
 
   const bucket = pickBucket(start, end);
-  const base = { experiment_id: expId, start_time_ms: Math.floor(start), end_time_ms: Math.ceil(end) };
+  const base = { experiment_id: expId, start_time_ms: start, end_time_ms: end };
   const [metrics, tracesBody] = await Promise.all([
-    api("/api/metrics", { ...base, bucket, group_by: group }, signal),
+    api("/api/metrics", { ...base, bucket, group_by: group, tz_offset_minutes: tzOffsetMinutes }, signal),
     api("/api/traces", { ...base, max_results: 200, order_by: "timestamp_ms DESC" }, signal).catch(() => ({ traces: [] })),
   ]);
   holder.remove();
@@ -1440,7 +1452,8 @@ async function renderOverview(expId, query, signal) {
   const groups = [...byGroup.keys()].sort((x, y) => byGroup.get(y).cost - byGroup.get(x).cost || byGroup.get(y).tokens - byGroup.get(x).tokens);
   const color = new Map(groups.map((g, i) => [g, PALETTE[i % PALETTE.length]]));
 
-  const firstBucket = Math.floor(start / bucketMs) * bucketMs;
+  const off = tzOffsetMinutes * 60000;
+  const firstBucket = Math.floor((start + off) / bucketMs) * bucketMs - off;
   const buckets = [];
   for (let b = firstBucket; b < end && buckets.length < 2000; b += bucketMs) buckets.push(b);
   for (const r of series) if (!buckets.includes(r.bucket_ms)) buckets.push(r.bucket_ms);
@@ -1455,7 +1468,7 @@ async function renderOverview(expId, query, signal) {
     tokData.get(g)[i] += r.total_tokens || 0;
   }
   const labels = buckets.map((b) => bucketLabel(b, bucketMs));
-  const axisTitle = bucketMs < DAY ? "hour (local time)" : bucketMs === DAY ? "day (UTC)" : "week (UTC)";
+  const axisTitle = bucketMs < DAY ? "hour (local time)" : bucketMs === DAY ? "day (local time)" : "week (local time)";
 
   const chartCard = (title, id, sub) => {
     const canvas = el("canvas", { id, attrs: { role: "img", "aria-label": title } });
@@ -1563,7 +1576,7 @@ async function renderOverview(expId, query, signal) {
 
   if (tagKey) {
     try {
-      const tm = await api("/api/metrics", { ...base, bucket, group_by: "tag:" + tagKey }, signal);
+      const tm = await api("/api/metrics", { ...base, bucket, group_by: "tag:" + tagKey, tz_offset_minutes: tzOffsetMinutes }, signal);
       const agg = new Map();
       for (const r of tm.series || []) {
         const g = r.group === null || r.group === undefined ? "(untagged)" : String(r.group);
@@ -1573,6 +1586,24 @@ async function renderOverview(expId, query, signal) {
         cur.calls += r.calls || 0;
         cur.unpriced += r.unpriced_calls || 0;
         agg.set(g, cur);
+      }
+      // Calls of traces without this tag: what the by-model series has beyond the tagged ones.
+      const tagged = [...agg.values()].reduce(
+        (n, v) => ({ cost: n.cost + v.cost, tokens: n.tokens + v.tokens, calls: n.calls + v.calls, unpriced: n.unpriced + v.unpriced }),
+        { cost: 0, tokens: 0, calls: 0, unpriced: 0 },
+      );
+      const all = groups.reduce(
+        (n, g) => ({ cost: n.cost + byGroup.get(g).cost, tokens: n.tokens + byGroup.get(g).tokens, calls: n.calls + byGroup.get(g).calls, unpriced: n.unpriced + byGroup.get(g).unpriced }),
+        { cost: 0, tokens: 0, calls: 0, unpriced: 0 },
+      );
+      const untaggedName = "(untagged)";
+      if (all.calls > tagged.calls && !agg.has(untaggedName)) {
+        agg.set(untaggedName, {
+          cost: Math.max(all.cost - tagged.cost, 0),
+          tokens: all.tokens - tagged.tokens,
+          calls: all.calls - tagged.calls,
+          unpriced: Math.max(all.unpriced - tagged.unpriced, 0),
+        });
       }
       const names = [...agg.keys()].sort((x, y) => agg.get(y).cost - agg.get(x).cost);
       const tTotal = names.reduce((n, g) => n + agg.get(g).cost, 0);
