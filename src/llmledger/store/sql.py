@@ -89,6 +89,7 @@ class SqlTraceStore:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.engine = _engine(uri)
+        self._pyformat = self.engine.dialect.paramstyle in ("format", "pyformat")
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
@@ -195,13 +196,20 @@ class SqlTraceStore:
                 span_rows.append(_span_row(info["trace_id"], eid, s))
         ids = [r["trace_id"] for r in trace_rows]
         self._ensure_experiments(conn, known_experiments)
-        apply_delta(conn, net_delta(records, self._stored_contributors(conn, ids)))
-        for chunk in _chunks(ids, 500):
+        old = self._stored_contributors(conn, ids)
+        apply_delta(conn, net_delta(records, old))
+        replaced = [r["info"]["trace_id"] for r in old]  # new traces need no delete
+        for chunk in _chunks(replaced, 500):
             for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
                 conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
         conn.execute(insert(t.traces), trace_rows)
-        if span_rows:
-            conn.execute(insert(t.spans), span_rows)
+        if span_rows:  # the bulk of the rows: straight to the driver's executemany
+            cols = list(span_rows[0])
+            marks = ", ".join(["%s" if self._pyformat else "?"] * len(cols))
+            conn.exec_driver_sql(
+                f"INSERT INTO spans ({', '.join(cols)}) VALUES ({marks})",
+                [tuple(r[c] for c in cols) for r in span_rows],
+            )
         if tag_rows:
             conn.execute(insert(t.trace_tags), tag_rows)
         if model_rows:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.tracing.aggregation import aggregate, counting_spans
+from llmledger.tracing.costing import compact_breakdown
 from llmledger.tracing.serialization import preview, to_jsonable
 from llmledger.tracing.trace import TraceRecord
 
@@ -21,11 +22,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger("llmledger.tracing")
 
 
-def prepare_span(span: Span) -> dict[str, Any]:
+_OWN_JSON = (K.TOKEN_USAGE, K.COST, K.COST_BREAKDOWN, K.MODEL, K.PROVIDER)
+
+
+def prepare_span(span: Span, costs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The span as a JSON-safe dict, its usage and cost settled into the own keys.
 
-    Never raises: a span that cannot be prepared is kept as it is, without usage.
+    ``costs``, when given, receives the span's :class:`Cost` by span id (saves rebuilding
+    it from the attributes to aggregate). Never raises: a span that cannot be prepared is
+    kept as it is, without usage.
     """
+    cost = None
     try:
         attrs = span._attributes
         usage = span.token_usage
@@ -33,14 +40,10 @@ def prepare_span(span: Span) -> dict[str, Any]:
             attrs[K.TOKEN_USAGE] = usage
         elif K.TOKEN_USAGE in attrs:  # unusable (e.g. negative counts): kept, not counted
             attrs[K.TOKEN_USAGE + "Invalid"] = attrs.pop(K.TOKEN_USAGE)
-        if K.COST not in attrs:
-            cost = span.llm_cost
-            if cost is not None:
-                data = cost.to_json()
-                attrs[K.COST] = {k: data[k] for k in ("input_cost", "output_cost", "total_cost")}
-                attrs[K.COST_BREAKDOWN] = {
-                    k: v for k, v in data.items() if k in ("details", "price")
-                }
+        cost = span.llm_cost
+        if cost is not None and K.COST not in attrs:
+            attrs[K.COST] = dict(cost)
+            attrs[K.COST_BREAKDOWN] = compact_breakdown(cost)
         model = span.model
         if model and K.MODEL not in attrs:
             attrs[K.MODEL] = model
@@ -49,17 +52,25 @@ def prepare_span(span: Span) -> dict[str, Any]:
             attrs[K.PROVIDER] = provider
     except Exception:
         logger.warning("span %r: usage and cost not settled", span.name, exc_info=True)
+    if costs is not None and cost is not None:
+        costs[span.span_id] = cost
     d = span.to_dict()
-    d["attributes"] = to_jsonable(d["attributes"])
-    d["events"] = to_jsonable(span.events)
+    # our own values are JSON already: convert only what the user or integrations set
+    d["attributes"] = {
+        k: v if k in _OWN_JSON else to_jsonable(v) for k, v in d["attributes"].items()
+    }
+    d["events"] = to_jsonable(span.events) if span.events else []
     return d
 
 
 def finish(builder: TraceBuilder) -> TraceRecord:
     """The trace record of a finished trace (JSON-safe; see :mod:`llmledger.tracing.trace`)."""
-    span_dicts = [prepare_span(span) for span in builder.spans]
+    costs: dict[str, Any] = {}
+    span_dicts = [prepare_span(span, costs) for span in builder.spans]
     _number_repeated_names(span_dicts)
-    return build_record(builder.trace_id, builder.experiment_id, builder.tags, span_dicts)
+    return build_record(
+        builder.trace_id, builder.experiment_id, builder.tags, span_dicts, costs
+    )
 
 
 def build_record(
@@ -67,13 +78,14 @@ def build_record(
     experiment_id: str,
     tags: dict[str, Any],
     span_dicts: list[dict[str, Any]],
+    costs: dict[str, Any] | None = None,
 ) -> TraceRecord:
     """Aggregate prepared spans into a trace record.
 
     Also used by the server for spans that arrive in several batches: the root may not have
     arrived yet, in which case the trace is ``IN_PROGRESS`` and its time is its spans'.
     """
-    usage, cost = aggregate_spans(span_dicts)
+    usage, cost = aggregate_spans(span_dicts, costs)
     root = next((d for d in span_dicts if d.get("parent_id") is None), None)
     if root is not None:
         start = root["start_time_ns"]
@@ -116,7 +128,9 @@ def _number_repeated_names(span_dicts: list[dict[str, Any]]) -> None:
             d["name"] = f"{d['name']}_{seen[d['name']]}"
 
 
-def aggregate_spans(span_dicts: list[dict[str, Any]]) -> tuple[dict[str, int] | None, Any]:
+def aggregate_spans(
+    span_dicts: list[dict[str, Any]], costs: dict[str, Any] | None = None
+) -> tuple[dict[str, int] | None, Any]:
     """Trace usage and cost from prepared span dicts, by the rule in ``aggregation``."""
     from llmledger.tracing.costing import cost_from_attributes
 
@@ -134,7 +148,8 @@ def aggregate_spans(span_dicts: list[dict[str, Any]]) -> tuple[dict[str, int] | 
     return aggregate(
         (
             d["attributes"].get(K.TOKEN_USAGE),
-            cost_from_attributes(
+            (costs or {}).get(d["span_id"])
+            or cost_from_attributes(
                 d["attributes"].get(K.COST), d["attributes"].get(K.COST_BREAKDOWN)
             ),
         )
