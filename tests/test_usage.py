@@ -134,3 +134,17 @@ def test_add_usage_sums_details_present_anywhere():
         "total_tokens": 18,
         "reasoning_tokens": 2,
     }
+
+
+def test_anthropic_shaped_dict_set_by_hand_is_recognised_when_it_cannot_be_canonical():
+    # Anthropic's usage copied as is: 50 uncached + 1000 read + 200 written
+    raw = {
+        "input_tokens": 50,
+        "output_tokens": 300,
+        "cache_read_input_tokens": 1000,
+        "cache_creation_input_tokens": 200,
+    }
+    assert normalize_usage(raw) == anthropic_usage(50, 300, 1000, 200)
+    # a canonical dict with cache reads inside the input stays as it is
+    canonical = {"input_tokens": 1250, "output_tokens": 300, "cache_read_input_tokens": 1000}
+    assert normalize_usage(canonical)["input_tokens"] == 1250

@@ -15,8 +15,13 @@ The canonical usage is a plain ``dict`` (that is what ``trace.info.token_usage``
 
 Optional details, each a subset of its parent and present only when reported:
 ``cache_read_input_tokens``, ``cache_creation_input_tokens``, ``audio_input_tokens``,
-``image_input_tokens`` (subsets of input), ``reasoning_tokens``, ``audio_output_tokens``
-(subsets of output).
+``image_input_tokens`` (subsets of input), ``reasoning_tokens``, ``audio_output_tokens``,
+``image_output_tokens`` (subsets of output).
+
+A usage dict in Anthropic's own shape (``input_tokens`` *without* the cache reads and writes)
+is recognised when it cannot be canonical — its cache counts exceed its input count — and the
+cache counts are added back (logged at debug). When both readings are possible it is taken as
+canonical: integrations use :func:`anthropic_usage`, which is never ambiguous.
 
 Unknown usage is ``None``, never ``0``: a provider that reports nothing gives ``None``.
 """
@@ -38,10 +43,11 @@ REASONING = "reasoning_tokens"
 AUDIO_IN = "audio_input_tokens"
 AUDIO_OUT = "audio_output_tokens"
 IMAGE_IN = "image_input_tokens"
+IMAGE_OUT = "image_output_tokens"
 
 MAIN_KEYS = (INPUT, OUTPUT, TOTAL)
 INPUT_DETAILS = (CACHE_READ, CACHE_WRITE, AUDIO_IN, IMAGE_IN)
-OUTPUT_DETAILS = (REASONING, AUDIO_OUT)
+OUTPUT_DETAILS = (REASONING, AUDIO_OUT, IMAGE_OUT)
 DETAIL_KEYS = INPUT_DETAILS + OUTPUT_DETAILS
 CANONICAL_KEYS = MAIN_KEYS + DETAIL_KEYS
 
@@ -161,6 +167,17 @@ def _complete(found: dict[str, int]) -> dict[str, int] | None:
         inp = total - out
     elif out is None and inp is not None and total is not None and total >= inp:
         out = total - inp
+    read, write = found.get(CACHE_READ, 0), found.get(CACHE_WRITE, 0)
+    if inp is not None and read + write > inp:
+        logger.debug(
+            "input_tokens=%s < cache reads %s + writes %s: Anthropic's convention, adding them",
+            inp,
+            read,
+            write,
+        )
+        inp += read + write
+        if total is not None and out is not None and total != inp + out:
+            total = None  # the provider's total followed its own convention
     usage: dict[str, int] = {}
     if inp is None and out is None:
         usage[TOTAL] = total  # only a total was reported: the split stays unknown
