@@ -278,3 +278,47 @@ def test_fuzzed_otlp_protobuf_never_5xx(app_client, payload):
         "/v1/traces", content=payload, headers={"Content-Type": "application/x-protobuf"}
     )
     assert r.status_code < 500, r.text
+
+
+def test_several_workers_on_postgresql_aggregate_concurrent_spans_of_one_trace(request):
+    """The scale-out story: N server processes on one PostgreSQL. Spans of the same trace
+    posted at once to different workers must all count (no lost update)."""
+    from conftest import create_database, drop_database
+
+    pg = request.getfixturevalue("postgres_server_uri")
+    uri = create_database(pg)
+    srv = ServerProcess(uri, None, "--workers", "3").start()
+    try:
+        trace_id = f"tr-workers-{time.time_ns()}"
+
+        def post(i: int) -> int:
+            span = {
+                "span_id": f"s{i}",
+                "parent_id": "root",
+                "name": f"llm{i}",
+                "start_time_ns": 10**18 + i,
+                "end_time_ns": 10**18 + i + 1,
+                "attributes": {
+                    "llmledger.llm.model": "gpt-4o-mini",
+                    "llmledger.chat.tokenUsage": {"input_tokens": 1000, "output_tokens": 10},
+                },
+            }
+            body = {"traces": [{"trace_id": trace_id, "spans": [span]}]}
+            with httpx.Client(base_url=srv.url, timeout=30) as c:
+                return c.post("/api/traces", json=body).status_code
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(post, range(36)))
+        assert codes == [200] * 36
+        info = httpx.get(f"{srv.url}/api/traces/{trace_id}").json()["info"]
+        assert info["token_usage"]["input_tokens"] == 36_000
+        assert info["cost"]["total_cost"] == 0.005616  # 36 x (1000 x 0.15/1M + 10 x 0.6/1M)
+        m = httpx.get(
+            f"{srv.url}/api/metrics", params={"start_time_ms": 0, "end_time_ms": 2 * 10**12}
+        ).json()
+        assert m["totals"]["traces"] == 1 and m["series"][0]["calls"] == 36
+    finally:
+        srv.stop()
+        drop_database(pg, uri)
