@@ -140,8 +140,8 @@ def record_edge_cases() -> dict[str, str]:
     return {"xss": xss_id, "unpriced": root.trace_id}
 
 
-def record_ui_data(db: Path, traces: int = 30) -> dict:
-    """Demo traces and the edge cases into a SQLite file; what the SDK stored for each."""
+def record_ui_data(db: Path, traces: int = 30, edge_cases: bool = True) -> dict:
+    """Demo traces (and the edge cases) into a SQLite file; what the SDK stored for each."""
     from llmledger.demo import run_demo
 
     previous_uri = config.get_tracking_uri()
@@ -151,7 +151,7 @@ def record_ui_data(db: Path, traces: int = 30) -> dict:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             ids = run_demo(traces=traces, experiment="demo", days=7)
         experiment_id = llmledger.set_experiment("demo")
-        special = record_edge_cases()
+        special = record_edge_cases() if edge_cases else {}
         llmledger.flush()
         stored = {tid: llmledger.get_trace(tid) for tid in [*ids, *special.values()]}
     finally:

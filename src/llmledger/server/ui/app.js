@@ -896,27 +896,34 @@ function costTable(cost, breakdown, testid) {
   const rows = [
     el("tr", { dataset: { key: "input_cost" } }, el("td", { text: "Input" }), el("td", { class: "num", text: fmtCost(cost.input_cost) })),
   ];
-  const detailRow = (key, label) => {
-    if (isNum(details[key]) && details[key] !== 0) {
+  const nonzero = (key) => isNum(details[key]) && details[key] !== 0;
+  // The parts of one side (input or output); listed unless the plain part is all there is.
+  const parts = (plain, list) => {
+    const present = list.filter(([key]) => nonzero(key));
+    if (present.length === 1 && present[0][0] === plain) return;
+    for (const [key, label] of present) {
       rows.push(el("tr", { dataset: { key } }, el("td", { class: "sub", text: label }), el("td", { class: "num", text: fmtCost(details[key]) })));
     }
   };
-  detailRow("uncached_input_cost", "Uncached input");
-  detailRow("cache_read_cost", "Cache read");
-  detailRow("cache_write_cost", "Cache write");
-  detailRow("audio_input_cost", "Audio input");
-  detailRow("image_input_cost", "Image input");
+  parts("uncached_input_cost", [
+    ["uncached_input_cost", "Uncached input"], ["cache_read_cost", "Cache read"], ["cache_write_cost", "Cache write"],
+    ["audio_input_cost", "Audio input"], ["image_input_cost", "Image input"],
+  ]);
   rows.push(el("tr", { dataset: { key: "output_cost" } }, el("td", { text: "Output" }), el("td", { class: "num", text: fmtCost(cost.output_cost) })));
-  detailRow("text_output_cost", "Text output");
-  detailRow("reasoning_cost", "Reasoning");
-  detailRow("audio_output_cost", "Audio output");
-  detailRow("image_output_cost", "Image output");
+  parts("text_output_cost", [
+    ["text_output_cost", "Text output"], ["reasoning_cost", "Reasoning"], ["audio_output_cost", "Audio output"],
+    ["image_output_cost", "Image output"],
+  ]);
   const known = new Set([
     "uncached_input_cost", "cache_read_cost", "cache_write_cost", "audio_input_cost", "image_input_cost",
     "text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost",
   ]);
-  for (const [k, v] of Object.entries(details)) {
-    if (!known.has(k) && k.endsWith("_cost") && isNum(v) && v !== 0) detailRow(k, humanKey(k.replace(/_cost$/, "")));
+  const others = Object.keys(details).filter((k) => !known.has(k) && k.endsWith("_cost") && nonzero(k));
+  if (others.length) {
+    rows.push(el("tr", null, el("td", { text: "Other" }), el("td")));
+    for (const k of others) {
+      rows.push(el("tr", { dataset: { key: k } }, el("td", { class: "sub", text: humanKey(k.replace(/_cost$/, "")) }), el("td", { class: "num", text: fmtCost(details[k]) })));
+    }
   }
   rows.push(el("tr", { class: "total", dataset: { key: "total_cost" } }, el("td", { text: "Total" }), el("td", { class: "num", text: fmtCost(cost.total_cost) })));
   return el("table", { class: "mini", dataset: { testid } }, el("tbody", null, rows));
@@ -1222,20 +1229,21 @@ async function renderTrace(traceId, query, signal) {
       body,
     );
     const kv = [];
-    const add = (label, value, key, mono) => {
+    const add = (label, value, key, opts = {}) => {
       if (value === undefined || value === null || value === "") return;
-      kv.push(el("dt", { text: label }), el("dd", { class: mono ? "mono" : "", dataset: { key }, text: String(value) }));
+      kv.push(
+        el("dt", { class: opts.wide ? "wide" : "", text: label }),
+        el("dd", { class: (opts.mono ? "mono " : "") + (opts.wide ? "wide" : ""), dataset: { key }, text: String(value), title: opts.title }),
+      );
     };
-    add("Type", type, "type");
-    add("Model", a[K.model], "model", true);
-    if (a[K.requestModel] && a[K.requestModel] !== a[K.model]) add("Requested model", a[K.requestModel], "request_model", true);
+    add("Model", a[K.model], "model", { mono: true });
     add("Provider", a[K.provider], "provider");
     add("Duration", fmtDuration(dur / 1e6), "duration");
-    add("Starts at", "+" + fmtDuration((s.start_time_ns - t0) / 1e6) + "  (" + fmtTime(Math.floor(s.start_time_ns / 1e6)) + ")", "start");
-    add("Span ID", s.span_id, "span_id", true);
-    if (s.parent_id) add("Parent", byId.has(s.parent_id) ? `${byId.get(s.parent_id).name} (${s.parent_id})` : s.parent_id, "parent", true);
-    body.appendChild(el("h3", { text: "Span" }));
-    body.appendChild(el("dl", { class: "kv", id: "span-kv" }, kv));
+    add("Starts at", "+" + fmtDuration((s.start_time_ns - t0) / 1e6), "start", { title: fmtTime(Math.floor(s.start_time_ns / 1e6)) });
+    if (a[K.requestModel] && a[K.requestModel] !== a[K.model]) add("Requested model", a[K.requestModel], "request_model", { mono: true, wide: true });
+    add("Span ID", s.span_id, "span_id", { mono: true, wide: true });
+    if (s.parent_id) add("Parent", byId.has(s.parent_id) ? `${byId.get(s.parent_id).name} (${s.parent_id})` : s.parent_id, "parent", { mono: true, wide: true });
+    body.appendChild(el("dl", { class: "kv kv4", id: "span-kv" }, kv));
 
     // errors
     const exs = exceptionsOf(s);
@@ -1257,15 +1265,20 @@ async function renderTrace(traceId, query, signal) {
 
     // usage and cost
     if (carries(s)) {
-      body.appendChild(el("h3", { text: "Token usage" }));
-      if (usage && typeof usage === "object") body.appendChild(usageTable(usage));
-      else body.appendChild(el("div", { class: "muted", text: "No token usage recorded on this span." }));
-      if (s.counted) {
-        body.appendChild(el("div", { class: "note", dataset: { testid: "counted-note" }, text: "Counted in the trace total." }));
-      } else {
-        body.appendChild(el("div", { class: "note warn", dataset: { testid: "not-counted-note" },
+      body.appendChild(el(
+        "h3",
+        null,
+        "Token usage",
+        s.counted
+          ? el("span", { class: "badge ok", dataset: { testid: "counted-note" }, text: "counted in trace total", title: "This span's usage and cost are part of the trace total" })
+          : el("span", { class: "badge warn", text: "not counted" }),
+      ));
+      if (!s.counted) {
+        body.appendChild(el("div", { class: "note warn", dataset: { testid: "not-counted-note" }, style: { marginBottom: "6px" },
           text: "Not counted in the trace total: a span below it carries the usage and cost of the same call(s), so counting this one too would count them twice." }));
       }
+      if (usage && typeof usage === "object") body.appendChild(usageTable(usage));
+      else body.appendChild(el("div", { class: "muted", text: "No token usage recorded on this span." }));
       body.appendChild(el("h3", { text: "Cost" }));
       if (cost && typeof cost === "object") {
         body.appendChild(costTable(cost, breakdown, "span-cost"));
