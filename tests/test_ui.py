@@ -584,6 +584,22 @@ def test_overview_totals_equal_the_sum_over_traces_and_charts_render(page, ui_da
     rows = page.locator('[data-testid="cost-by-group"] tbody tr')
     assert {rows.nth(i).get_attribute("data-group") for i in range(rows.count())} == models
 
+    # the same stacked by provider
+    act(page, lambda: page.click('#group-picker button[data-group="provider"]'))
+    assert "group=provider" in page.url
+    labels, cost_sum = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.getElementById('chart-cost'));
+            return [chart.data.datasets.map(d => d.label),
+                    chart.data.datasets.reduce((n, d) => n + d.data.reduce((a, b) => a + b), 0)];
+        }"""
+    )
+    assert {"openai", "anthropic"} <= set(labels)
+    assert cost_sum == pytest.approx(float(total), abs=1e-9)
+    rows = page.locator('[data-testid="cost-by-group"] tbody tr')
+    assert {rows.nth(i).get_attribute("data-group") for i in range(rows.count())} == set(labels)
+    act(page, lambda: page.click('#group-picker button[data-group="model"]'))
+
     # cost by tag: the chooser offers the traces' tag keys; per value, the sum over traces
     options = page.locator("#tag-key option").all_inner_texts()
     assert set(options) == {"customer_tier", "feature", "note"}
@@ -596,7 +612,7 @@ def test_overview_totals_equal_the_sum_over_traces_and_charts_render(page, ui_da
         by_tier[key] = by_tier.get(key, Decimal(0)) + cost
     for tier, cost in by_tier.items():
         row = page.locator(f'[data-testid="cost-by-tag"] tr[data-group="{tier}"]')
-        assert row.locator("td.num").nth(2).inner_text().startswith(fmt_cost(float(cost))), tier
+        assert row.locator("td.num").nth(2).inner_text() == fmt_cost(float(cost)), tier
 
     # range picker: the last 24 hours (widened to whole hours: the server keeps hourly
     # rollups) hold fewer traces, counted by their start time

@@ -353,6 +353,7 @@ function newPage() {
 
 function setCrumbs(items) {
   clear(crumbs);
+  document.title = items.length > 1 ? `${items[items.length - 1].text} \u00b7 llmledger` : "llmledger";
   items.forEach((item, idx) => {
     if (idx > 0) crumbs.appendChild(el("span", { class: "sep", text: "/" }));
     if (item.href && idx < items.length - 1) crumbs.appendChild(el("a", { href: item.href, text: item.text }));
@@ -1506,11 +1507,16 @@ async function renderOverview(expId, query, signal) {
     el("tbody", null, rows.length ? rows.map((r) => el(
       "tr",
       { dataset: { group: r.name } },
-      el("td", null, el("span", { class: "swatch", style: { background: r.color || "#9aa6b8" } }), el("span", { class: "mono", text: r.name })),
+      el(
+        "td",
+        null,
+        el("span", { class: "swatch", style: { background: r.color || "#9aa6b8" } }),
+        el("span", { class: "mono", text: r.name }),
+        r.unpriced ? el("span", { class: "badge warn", style: { marginLeft: "8px" }, text: `${fmtInt(r.unpriced)} unpriced`, title: `${r.unpriced} call(s) without a known price: cost partial` }) : null,
+      ),
       el("td", { class: "num", text: fmtInt(r.calls) }),
       el("td", { class: "num", text: fmtInt(r.tokens) }),
-      el("td", { class: "num", text: fmtCost(r.cost), title: r.unpriced ? `${r.unpriced} call(s) without a price` : undefined },
-        r.unpriced ? el("span", { class: "badge warn", style: { marginLeft: "6px" }, text: `${r.unpriced} unpriced` }) : null),
+      el("td", { class: "num", text: fmtCost(r.cost) }),
       el("td", { class: "num muted", text: total > 0 ? fmtPercent(r.cost / total) : DASH }),
       el("td", null, el("div", { class: "bar", style: { width: `${total > 0 ? (r.cost / total) * 100 : 0}%`, background: r.color || "#9aa6b8" } })),
     )) : el("tr", null, el("td", { attrs: { colspan: 6 }, class: "muted", text: "No LLM calls in this range." }))),
