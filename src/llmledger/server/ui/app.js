@@ -1250,7 +1250,11 @@ async function renderTrace(traceId, query, signal) {
     const exs = exceptionsOf(s);
     if (String(s.status).toUpperCase() === "ERROR" || exs.length) {
       body.appendChild(el("h3", { text: "Error" }));
-      if (s.status_message && !exs.some((e) => (e.attributes || {})["exception.message"] === s.status_message)) {
+      const told = (e) => {
+        const m = (e.attributes || {})["exception.message"];
+        return m !== undefined && m !== null && String(s.status_message).includes(String(m));
+      };
+      if (s.status_message && !exs.some(told)) {
         body.appendChild(el("div", { class: "note err", dataset: { testid: "span-error" }, text: s.status_message }));
       }
       for (const ex of exs) {
