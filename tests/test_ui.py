@@ -424,6 +424,21 @@ def test_sorting_filters_and_pages_follow_the_api(page, ui_data, api):
     act(page, lambda: page.click("#page-prev"))
     assert shown() == first
 
+    # time range: the last 24 hours, then a custom from/to
+    act(page, lambda: page.select_option("#f-range", "24h"))
+    cutoff = time.time() * 1000 - 86_400_000
+    recent = {t for t, tr in ui_data["traces"].items() if tr.info.timestamp_ms >= cutoff + 60_000}
+    assert recent <= set(shown()) and len(shown()) < len(ui_data["traces"])
+    page.select_option("#f-range", "custom")
+    newest = max(tr.info.timestamp_ms for tr in ui_data["traces"].values())
+    page.fill("#f-from", time.strftime("%Y-%m-%dT%H:%M", time.localtime(newest / 1000 - 2 * 86400)))
+    page.fill("#f-to", time.strftime("%Y-%m-%dT%H:%M", time.localtime(newest / 1000 + 120)))
+    act(page, lambda: page.click("#f-apply"))
+    frm = int(re.search(r"from=(\d+)", page.url).group(1))
+    to = int(re.search(r"to=(\d+)", page.url).group(1))
+    inside = [t for t, tr in ui_data["traces"].items() if frm <= tr.info.timestamp_ms < to]
+    assert 0 < len(inside) < len(ui_data["traces"]) and sorted(shown()) == sorted(inside)
+
 
 def test_trace_view_header_and_span_details_equal_the_stored_ones(page, ui_data):
     demo = [t for t in ui_data["traces"].values() if t.info.name == "support_agent"]
