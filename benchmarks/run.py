@@ -62,6 +62,9 @@ WORKER_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
     "PYTHONUNBUFFERED": "1",
+    # MLflow discards traces when its async export queue (default 1000 tasks) is full; that
+    # happens within a second of this loop. A larger queue makes it store every trace.
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE": "1000000",
 }
 
 
@@ -710,6 +713,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def loadavg() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
 def versions(mlflow_version: str | None) -> dict[str, dict[str, str | None]]:
     code = (
         "import importlib.metadata as m, json, platform\n"
@@ -748,6 +758,9 @@ def render_report(results: dict[str, Any]) -> str:
     m = meta["machine"]
     out += [
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}",
+        f"- Load average (1/5/15 min) at the start of the last run: {meta.get('load_start')}, "
+        f"at its end: {meta.get('load_end')} (other processes share the machine; the "
+        "contenders alternate so that they share the noise)",
     ]
     for venv, vs in meta["versions"].items():
         libs = ", ".join(f"{k} {v}" for k, v in vs.items() if k != "python" and v)
@@ -860,7 +873,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError, json.JSONDecodeError):
             results = json.loads(RESULTS.read_text())
     results.setdefault("benchmarks", {})
-    results["meta"] = {"machine": machine(), "versions": versions(mlflow_version)}
+    results["meta"] = {"machine": machine(), "versions": versions(mlflow_version),
+                       "load_start": loadavg()}  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp:
         ctx = Context(quick=args.quick, reps=args.reps or (3 if args.quick else 5),
@@ -876,7 +890,8 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": time.perf_counter() - t0,
             }
             results["benchmarks"][key] = res
-        log(f"done in {time.perf_counter() - t_all:.0f} s")  # fmt: skip
+        log(f"done in {time.perf_counter() - t_all:.0f} s")
+    results["meta"]["load_end"] = loadavg()
 
     report = render_report(results)
     print(report.replace(BEGIN, "").replace(END, "").strip())
