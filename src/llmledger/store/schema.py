@@ -50,6 +50,8 @@ traces = Table(
     Column("info", Text, nullable=False),  # the full TraceInfo as JSON (usage, cost, tags...)
     Index("ix_traces_experiment_time", "experiment_id", "timestamp_ms"),
     Index("ix_traces_experiment_cost", "experiment_id", "total_cost"),
+    Index("ix_traces_experiment_tokens", "experiment_id", "total_tokens"),
+    Index("ix_traces_experiment_duration", "experiment_id", "execution_time_ms"),
 )
 
 spans = Table(

@@ -57,6 +57,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_traces_experiment_time", "traces", ["experiment_id", "timestamp_ms"])
     op.create_index("ix_traces_experiment_cost", "traces", ["experiment_id", "total_cost"])
+    op.create_index("ix_traces_experiment_tokens", "traces", ["experiment_id", "total_tokens"])
+    op.create_index(
+        "ix_traces_experiment_duration", "traces", ["experiment_id", "execution_time_ms"]
+    )
     op.create_table(
         "spans",
         sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), primary_key=True),
