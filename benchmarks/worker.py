@@ -176,6 +176,7 @@ def p1(contender: str, traces: int, warmup: int, workdir: str, profile: bool) ->
     elif contender == "mlflow":
         import mlflow
 
+        result["config"] = _mlflow_keep_every_span()
         mlflow.set_tracking_uri(f"sqlite:///{db}")
         mlflow.set_experiment("bench")
         loop, flush = _loop_mlflow, mlflow.flush_trace_async_logging
@@ -322,6 +323,22 @@ def _check_mlflow(trace_id: str, db: str, expected_traces: int) -> dict:
         "cost_engine": _mlflow_cost_engine(),
     }
     return _verdict(check)
+
+
+def _mlflow_keep_every_span() -> str:
+    """MLflow 3.17's defaults drop data in this loop: its OTel BatchSpanProcessor holds at most
+    2048 spans ("Queue full, dropping Span"), and its async export queue 1000 tasks
+    (``MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE``, raised by run.py). Both are raised so that
+    every trace is stored and "until stored" means the same for every contender; the export
+    path (batch processor, async queue, worker threads) stays MLflow's default."""
+    try:
+        from mlflow.tracing.processor import base_mlflow
+    except ImportError:
+        return "default"
+    if not hasattr(base_mlflow, "_DEFAULT_OTEL_MAX_QUEUE_SIZE"):
+        return "default (no _DEFAULT_OTEL_MAX_QUEUE_SIZE in this version)"
+    base_mlflow._DEFAULT_OTEL_MAX_QUEUE_SIZE = 1_000_000
+    return "span queue 1,000,000 (default 2048), export queue 1,000,000 (default 1000)"
 
 
 def _mlflow_cost_engine() -> str:
