@@ -1,0 +1,464 @@
+"""Machinery shared by the autolog integrations: patching, spans for calls, stream recording.
+
+Three promises every integration keeps, and this module enforces:
+
+* **No new exception path.** Everything llmledger does around a provider call runs inside
+  ``try/except Exception`` and only logs (on the integration's logger,
+  ``llmledger.integrations.<name>``). The provider's own exception propagates unchanged, and
+  a successful call returns the provider's object itself (streams are instrumented in place,
+  so ``isinstance`` checks and attributes keep working).
+* **Reversible, idempotent patches.** :func:`patch` keeps the original, refuses to wrap twice,
+  and :func:`unpatch` puts the original back. A wrapper that another library wrapped over in
+  the meantime cannot be removed; it then passes calls straight through while disabled.
+* **Streams end their span when they end**: exhausted, failed, closed, or garbage-collected
+  (:class:`StreamRecorder`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import inspect
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llmledger.attributes import SpanAttributeKey as K
+from llmledger.tracing import fluent
+from llmledger.tracing.span import Span
+
+_MARK = "__llmledger_patch__"
+_MISSING = object()
+CURRENT = object()  # "parent = the current span" for :func:`new_span`
+
+
+def get_logger(integration: str) -> logging.Logger:
+    return logging.getLogger(f"llmledger.integrations.{integration}")
+
+
+# -- patching -----------------------------------------------------------------------------
+
+
+class _Patch:
+    __slots__ = ("had_own", "name", "original", "owner", "wrapper")
+
+    def __init__(self, owner: Any, name: str, original: Any, wrapper: Any, had_own: bool):
+        self.owner = owner
+        self.name = name
+        self.original = original
+        self.wrapper = wrapper
+        self.had_own = had_own
+
+
+_lock = threading.RLock()
+_patches: dict[str, list[_Patch]] = {}
+_enabled: dict[str, bool] = {}
+
+
+def is_enabled(integration: str) -> bool:
+    return _enabled.get(integration, False)
+
+
+def set_enabled(integration: str, enabled: bool) -> None:
+    _enabled[integration] = enabled
+
+
+def is_patched(integration: str) -> bool:
+    return bool(_patches.get(integration))
+
+
+def patch(
+    integration: str, owner: Any, name: str, make_wrapper: Callable[[Any], Callable[..., Any]]
+) -> bool:
+    """Replace ``owner.name`` (class or module attribute) with ``make_wrapper(original)``.
+
+    Returns ``False`` (and changes nothing) when this integration already patched it or the
+    attribute does not exist in this library version.
+    """
+    with _lock:
+        for p in _patches.get(integration, ()):
+            if p.owner is owner and p.name == name:
+                return False
+        own = vars(owner).get(name, _MISSING)
+        original = own if own is not _MISSING else getattr(owner, name, _MISSING)
+        if original is _MISSING:
+            get_logger(integration).debug("%r has no attribute %r; not patched", owner, name)
+            return False
+        if getattr(original, _MARK, None) == integration:
+            return False
+        wrapper = make_wrapper(original)
+        with contextlib.suppress(AttributeError, TypeError):
+            setattr(wrapper, _MARK, integration)
+        setattr(owner, name, wrapper)
+        _patches.setdefault(integration, []).append(
+            _Patch(owner, name, original, wrapper, own is not _MISSING)
+        )
+        return True
+
+
+def unpatch(integration: str) -> None:
+    """Put back every original this integration replaced (newest first)."""
+    with _lock:
+        for p in reversed(_patches.pop(integration, [])):
+            current = vars(p.owner).get(p.name, _MISSING)
+            if current is not p.wrapper:
+                get_logger(integration).debug(
+                    "%s.%s was wrapped again by another library; left in place (inactive)",
+                    getattr(p.owner, "__name__", p.owner),
+                    p.name,
+                )
+                continue
+            if p.had_own:
+                setattr(p.owner, p.name, p.original)
+            else:
+                delattr(p.owner, p.name)
+
+
+def traced(
+    integration: str, start: Callable[..., Call | None]
+) -> Callable[[Any], Callable[..., Any]]:
+    """A ``make_wrapper`` for :func:`patch`: record each call of a (sync or async) method.
+
+    ``start(args, kwargs)`` returns a :class:`Call` (the span is open and current) or
+    ``None`` to not record this call. The wrapper returns exactly what the original returned
+    and raises exactly what it raised.
+    """
+    log = get_logger(integration)
+
+    def begin(args: tuple, kwargs: dict) -> Call | None:
+        if not is_enabled(integration):
+            return None
+        try:
+            return start(args, kwargs)
+        except Exception:
+            log.warning("llmledger: call not recorded", exc_info=True)
+            return None
+
+    def make(original: Any) -> Callable[..., Any]:
+        if is_async_callable(original):
+
+            @functools.wraps(original)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                call = begin(args, kwargs)
+                if call is None:
+                    return await original(*args, **kwargs)
+                try:
+                    result = await original(*args, **kwargs)
+                except BaseException as exc:
+                    call.failed(exc)
+                    raise
+                call.succeeded(result)
+                return result
+
+            return async_wrapper
+
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            call = begin(args, kwargs)
+            if call is None:
+                return original(*args, **kwargs)
+            try:
+                result = original(*args, **kwargs)
+            except BaseException as exc:
+                call.failed(exc)
+                raise
+            call.succeeded(result)
+            return result
+
+        return wrapper
+
+    return make
+
+
+def is_async_callable(fn: Any) -> bool:
+    """True for ``async def`` functions, also behind sync-looking decorators (``wraps``)."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    try:
+        return inspect.iscoroutinefunction(inspect.unwrap(fn))
+    except ValueError:
+        return False
+
+
+# -- spans ----------------------------------------------------------------------------------
+
+
+def new_span(
+    name: str,
+    span_type: str,
+    parent: Any = CURRENT,
+    attributes: Mapping[str, Any] | None = None,
+    start_time_ns: int | None = None,
+) -> Span:
+    """A live span under ``parent`` (a live :class:`Span`, ``None`` for a new trace, or the
+    current span by default). It is not made current; see :func:`activate`."""
+    if parent is CURRENT:
+        return fluent._new_span(name, span_type, attributes, start_time_ns)
+    token = fluent._current_span.set(parent)
+    try:
+        return fluent._new_span(name, span_type, attributes, start_time_ns)
+    finally:
+        fluent._current_span.reset(token)
+
+
+def activate(span: Span | None) -> contextvars.Token[Span | None]:
+    return fluent._current_span.set(span)
+
+
+def deactivate(token: contextvars.Token[Span | None] | None, span: Span | None = None) -> None:
+    """Undo :func:`activate`; from another context, only un-set ``span`` if it is current."""
+    if token is None:
+        return
+    try:
+        fluent._current_span.reset(token)
+    except ValueError:  # the token was made in another context
+        if span is not None and fluent._current_span.get() is span:
+            fluent._current_span.set(
+                token.old_value if token.old_value is not token.MISSING else None
+            )
+
+
+def current_span() -> Span | None:
+    return fluent._current_span.get()
+
+
+_SENTINEL_TYPES = ("NotGiven", "Omit", "_NotGiven", "_Omit")
+
+
+def clean_inputs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The call's keyword arguments without the SDKs' "not given" sentinels."""
+    return {k: v for k, v in kwargs.items() if type(v).__name__ not in _SENTINEL_TYPES}
+
+
+def dump(value: Any) -> Any:
+    """A plain-data copy of a response object (pydantic ``model_dump``), else the value."""
+    fn = getattr(value, "model_dump", None)
+    if callable(fn):
+        try:
+            return fn(mode="json", exclude_unset=False, warnings=False)
+        except TypeError:
+            return fn()
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return value
+
+
+class Call:
+    """One provider call being recorded: its span is open and current until the call returns.
+
+    Subclasses implement :meth:`record` (a finished response) and may call
+    :meth:`record_stream` (hand the span to a :class:`StreamRecorder`).
+    """
+
+    integration = "llmledger"
+
+    def __init__(
+        self,
+        name: str,
+        span_type: str,
+        inputs: Any = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.log = get_logger(self.integration)
+        self._handed_off = False
+        self._token: contextvars.Token[Span | None] | None = None
+        self.span: Span | None = new_span(name, span_type, attributes=attributes)
+        try:
+            if inputs is not None:
+                self.span.set_inputs(inputs)
+        except Exception:
+            self.log.warning("llmledger: inputs of %r not recorded", name, exc_info=True)
+        self._token = activate(self.span)
+
+    def _detach(self) -> None:
+        token, self._token = self._token, None
+        try:
+            deactivate(token, self.span)
+        except Exception:
+            self.log.warning("llmledger: span context not restored", exc_info=True)
+
+    def succeeded(self, result: Any) -> None:
+        self._detach()
+        span = self.span
+        if span is None:
+            return
+        try:
+            self.record(result)
+        except Exception:
+            self.log.warning("llmledger: response of %r not recorded", span.name, exc_info=True)
+        if not self._handed_off:
+            end_span(span, self.log)
+
+    def failed(self, exc: BaseException) -> None:
+        self._detach()
+        span = self.span
+        if span is None:
+            return
+        try:
+            span.record_exception(exc)
+        except Exception:
+            self.log.warning("llmledger: error of %r not recorded", span.name, exc_info=True)
+        end_span(span, self.log)
+
+    def record(self, result: Any) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def hand_off(self) -> None:
+        """The span outlives the call (a stream ends it later)."""
+        self._handed_off = True
+
+
+def end_span(span: Span | None, log: logging.Logger) -> None:
+    if span is None:
+        return
+    try:
+        span.end()
+    except Exception:
+        log.warning("llmledger: span %r not ended cleanly", span.name, exc_info=True)
+
+
+def set_usage(span: Span, usage: Mapping[str, int] | None) -> None:
+    """Set the usage attribute only when the provider reported usage (unknown stays None)."""
+    if usage:
+        span.set_attribute(K.TOKEN_USAGE, dict(usage))
+
+
+def set_models(span: Span, request_model: Any = None, response_model: Any = None) -> None:
+    if request_model:
+        span.set_attribute(K.REQUEST_MODEL, str(request_model))
+    model = response_model or request_model
+    if model:
+        span.set_attribute(K.MODEL, str(model))
+
+
+# -- streams --------------------------------------------------------------------------------
+
+
+class StreamRecorder:
+    """Watches the items of a stream; finishes its span exactly once when the stream ends.
+
+    ``observe(item)`` sees each item (exceptions in it are logged, never raised);
+    ``complete(span)`` records outputs/usage before the span ends. The recorder keeps no
+    reference to the stream object, so the stream can be garbage-collected (which ends the
+    span too).
+    """
+
+    def __init__(
+        self,
+        span: Span,
+        log: logging.Logger,
+        observe: Callable[[Any], None],
+        complete: Callable[[Span], None],
+    ) -> None:
+        self.span = span
+        self.log = log
+        self._observe = observe
+        self._complete = complete
+        self._done = False
+        self._lock = threading.Lock()
+
+    def observe(self, item: Any) -> None:
+        if self._done:
+            return
+        try:
+            self._observe(item)
+        except Exception:
+            self.log.warning("llmledger: stream item not recorded", exc_info=True)
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        span = self.span
+        try:
+            self._complete(span)
+        except Exception:
+            self.log.warning("llmledger: stream of %r not recorded", span.name, exc_info=True)
+        if exc is not None:
+            try:
+                span.record_exception(exc)
+            except Exception:
+                self.log.warning("llmledger: stream error not recorded", exc_info=True)
+        end_span(span, self.log)
+
+    # iterator wrappers -------------------------------------------------------------------
+    def wrap_iter(self, iterator: Any) -> Any:
+        try:
+            for item in iterator:
+                self.observe(item)
+                yield item
+        except GeneratorExit:
+            _close_quietly(iterator)
+            self.finish()
+            raise
+        except BaseException as exc:
+            self.finish(exc)
+            raise
+        self.finish()
+
+    async def wrap_aiter(self, iterator: Any) -> Any:
+        try:
+            async for item in iterator:
+                self.observe(item)
+                yield item
+        except GeneratorExit:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+            self.finish()
+            raise
+        except BaseException as exc:
+            self.finish(exc)
+            raise
+        self.finish()
+
+    def watch(self, obj: Any) -> None:
+        """End the span when ``obj`` is garbage-collected without having been finished."""
+        with contextlib.suppress(TypeError):
+            weakref.finalize(obj, self.finish).atexit = False
+
+
+def _close_quietly(iterator: Any) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            close()
+
+
+def instrument_sdk_stream(stream: Any, recorder: StreamRecorder) -> None:
+    """Instrument a Stainless-SDK ``Stream``/``AsyncStream`` (openai, anthropic) in place.
+
+    Their ``__iter__``/``__next__`` read ``self._iterator`` and ``close()`` is a method, so
+    swapping the instance's ``_iterator`` and ``close`` keeps the object (and its type) the
+    user receives while every item passes through the recorder unchanged.
+    """
+    inner = stream._iterator
+    is_async = hasattr(inner, "__anext__")
+    stream._iterator = recorder.wrap_aiter(inner) if is_async else recorder.wrap_iter(inner)
+    original_close = stream.close
+
+    if is_async:
+
+        async def aclose(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await original_close(*args, **kwargs)
+            finally:
+                recorder.finish()
+
+        stream.close = aclose
+    else:
+
+        def close(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return original_close(*args, **kwargs)
+            finally:
+                recorder.finish()
+
+        stream.close = close
+    recorder.watch(stream)

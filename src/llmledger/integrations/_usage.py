@@ -1,0 +1,203 @@
+"""Usage normalisers for the providers' native usage objects (see :mod:`llmledger.usage`).
+
+Each returns the canonical usage dict (``input_tokens`` with cache reads and writes included,
+``output_tokens`` with reasoning included, details when reported) or ``None`` when the
+provider reported no usage. A reported ``0`` detail is kept (it was reported); an absent one
+is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llmledger.usage import (
+    AUDIO_IN,
+    AUDIO_OUT,
+    CACHE_READ,
+    CACHE_WRITE,
+    IMAGE_IN,
+    INPUT,
+    OUTPUT,
+    REASONING,
+    TOTAL,
+    anthropic_usage,
+    normalize_usage,
+)
+
+
+def as_dict(obj: Any) -> dict[str, Any] | None:
+    """A plain dict of a usage object (pydantic model, dataclass-like, or mapping)."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dump()
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if hasattr(obj, "__dict__"):
+        return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    return None
+
+
+def _sub(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    value = as_dict(value) if value is not None else None
+    return value or {}
+
+
+def _build(raw: dict[str, Any]) -> dict[str, int] | None:
+    return normalize_usage({k: v for k, v in raw.items() if v is not None})
+
+
+def openai_usage(usage: Any) -> dict[str, int] | None:
+    """OpenAI Chat Completions / Completions / Embeddings ``usage`` (also Azure, LiteLLM).
+
+    ``prompt_tokens`` already includes ``prompt_tokens_details.cached_tokens`` (and
+    ``cache_write_tokens``); ``completion_tokens`` includes reasoning tokens.
+    """
+    data = as_dict(usage)
+    if not data:
+        return None
+    prompt = _sub(data, "prompt_tokens_details")
+    completion = _sub(data, "completion_tokens_details")
+    return _build(
+        {
+            INPUT: data.get("prompt_tokens"),
+            OUTPUT: data.get("completion_tokens"),
+            TOTAL: data.get("total_tokens"),
+            CACHE_READ: prompt.get("cached_tokens"),
+            CACHE_WRITE: prompt.get("cache_write_tokens"),
+            AUDIO_IN: prompt.get("audio_tokens"),
+            IMAGE_IN: prompt.get("image_tokens"),
+            REASONING: completion.get("reasoning_tokens"),
+            AUDIO_OUT: completion.get("audio_tokens"),
+        }
+    )
+
+
+def openai_responses_usage(usage: Any) -> dict[str, int] | None:
+    """OpenAI Responses API ``usage``: ``input_tokens`` (cached included), ``output_tokens``
+    (reasoning included), ``input_tokens_details.cached_tokens``,
+    ``output_tokens_details.reasoning_tokens``."""
+    data = as_dict(usage)
+    if not data:
+        return None
+    inp = _sub(data, "input_tokens_details")
+    out = _sub(data, "output_tokens_details")
+    return _build(
+        {
+            INPUT: data.get("input_tokens"),
+            OUTPUT: data.get("output_tokens"),
+            TOTAL: data.get("total_tokens"),
+            CACHE_READ: inp.get("cached_tokens"),
+            CACHE_WRITE: inp.get("cache_write_tokens"),
+            REASONING: out.get("reasoning_tokens"),
+        }
+    )
+
+
+def anthropic_message_usage(usage: Any) -> dict[str, int] | None:
+    """Anthropic ``usage``: ``input_tokens`` EXCLUDES cache reads and writes (added back)."""
+    data = as_dict(usage)
+    if not data:
+        return None
+    return anthropic_usage(
+        data.get("input_tokens"),
+        data.get("output_tokens"),
+        data.get("cache_read_input_tokens"),
+        data.get("cache_creation_input_tokens"),
+    )
+
+
+def bedrock_converse_usage(usage: Any) -> dict[str, int] | None:
+    """Bedrock Converse ``usage``: ``inputTokens`` EXCLUDES ``cacheReadInputTokens`` and
+    ``cacheWriteInputTokens`` (added back); ``totalTokens`` (their sum) is not trusted."""
+    data = as_dict(usage)
+    if not data:
+        return None
+    return anthropic_usage(
+        data.get("inputTokens"),
+        data.get("outputTokens"),
+        data.get("cacheReadInputTokens"),
+        data.get("cacheWriteInputTokens"),
+    )
+
+
+def _modality_counts(details: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in details or ():
+        d = as_dict(item) or {}
+        modality = d.get("modality")
+        modality = getattr(modality, "value", modality)
+        count = d.get("token_count", d.get("tokenCount"))
+        if modality and count is not None:
+            counts[str(modality).upper()] = counts.get(str(modality).upper(), 0) + int(count)
+    return counts
+
+
+def gemini_usage(usage_metadata: Any) -> dict[str, int] | None:
+    """Gemini / Vertex ``usage_metadata``.
+
+    ``prompt_token_count`` includes ``cached_content_token_count``; tool-use prompt tokens are
+    billed as input too. Thoughts are billed as output: ``output_tokens = candidates +
+    thoughts`` and ``reasoning_tokens = thoughts``.
+    """
+    data = as_dict(usage_metadata)
+    if not data:
+        return None
+
+    def get(snake: str, camel: str) -> Any:
+        value = data.get(snake)
+        return data.get(camel) if value is None else value
+
+    prompt = get("prompt_token_count", "promptTokenCount")
+    tool_prompt = get("tool_use_prompt_token_count", "toolUsePromptTokenCount")
+    candidates = get("candidates_token_count", "candidatesTokenCount")
+    thoughts = get("thoughts_token_count", "thoughtsTokenCount")
+    total = get("total_token_count", "totalTokenCount")
+    if prompt is None and candidates is None and thoughts is None and tool_prompt is None:
+        return normalize_usage({TOTAL: total}) if total is not None else None
+    inp = None if prompt is None and tool_prompt is None else (prompt or 0) + (tool_prompt or 0)
+    out = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    if out is None and total is not None and inp is not None:
+        out = max(total - inp, 0)
+    prompt_modalities = _modality_counts(get("prompt_tokens_details", "promptTokensDetails"))
+    out_modalities = _modality_counts(get("candidates_tokens_details", "candidatesTokensDetails"))
+    return _build(
+        {
+            INPUT: inp,
+            OUTPUT: out if out is not None else 0,
+            CACHE_READ: get("cached_content_token_count", "cachedContentTokenCount"),
+            REASONING: thoughts,
+            AUDIO_IN: prompt_modalities.get("AUDIO"),
+            IMAGE_IN: prompt_modalities.get("IMAGE"),
+            AUDIO_OUT: out_modalities.get("AUDIO"),
+        }
+    )
+
+
+def langchain_usage(usage_metadata: Any) -> dict[str, int] | None:
+    """LangChain ``UsageMetadata``: ``input_tokens`` already includes cache reads/creation
+    (for OpenAI and Anthropic models alike); details under ``input_token_details`` /
+    ``output_token_details``."""
+    data = as_dict(usage_metadata)
+    if not data:
+        return None
+    inp = _sub(data, "input_token_details")
+    out = _sub(data, "output_token_details")
+    return _build(
+        {
+            INPUT: data.get("input_tokens"),
+            OUTPUT: data.get("output_tokens"),
+            TOTAL: data.get("total_tokens"),
+            CACHE_READ: inp.get("cache_read"),
+            CACHE_WRITE: inp.get("cache_creation"),
+            AUDIO_IN: inp.get("audio"),
+            REASONING: out.get("reasoning"),
+            AUDIO_OUT: out.get("audio"),
+        }
+    )
