@@ -1,6 +1,6 @@
 """llmledger benchmarks against MLflow, LiteLLM and bare OpenTelemetry (issues #2 and #7).
 
-    .venv/bin/python benchmarks/run.py                 # everything (~6 min on 2 cores)
+    .venv/bin/python benchmarks/run.py                 # everything (~5 min on 2 cores)
     .venv/bin/python benchmarks/run.py --quick         # smaller and fewer runs (~1 min)
     .venv/bin/python benchmarks/run.py --only P1,P3    # a subset
 
@@ -823,7 +823,7 @@ written by `benchmarks/run.py`; the analysis after it is maintained by hand.
 ## How to run
 
 ```sh
-.venv/bin/python benchmarks/run.py                # full run, ~6 min on 2 cores; writes this file
+.venv/bin/python benchmarks/run.py                # full run, ~5 min on 2 cores; writes this file
 .venv/bin/python benchmarks/run.py --quick        # ~1 min, prints only (add --write to save)
 .venv/bin/python benchmarks/run.py --only P1,P3   # a subset; other sections keep their last run
 ```
