@@ -68,3 +68,14 @@ class TraceStore(Protocol):
     def get_experiment_by_name(self, name: str) -> dict[str, Any] | None: ...
 
     def list_experiments(self) -> list[dict[str, Any]]: ...
+
+    def usage_metrics(
+        self,
+        start_time_ms: int,
+        end_time_ms: int,
+        bucket_ms: int = 86_400_000,
+        group_by: str = "model",
+        experiment_ids: Sequence[str] | None = None,
+        tz_offset_ms: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Tokens and cost per time bucket and model / provider / tag (see SqlTraceStore)."""

@@ -136,6 +136,7 @@ class HttpTraceStore:
         bucket_ms: int = 86_400_000,
         group_by: str = "model",
         experiment_ids: Sequence[str] | None = None,
+        tz_offset_ms: int = 0,
     ) -> list[dict[str, Any]]:
         bucket = {3_600_000: "hour", 86_400_000: "day", 604_800_000: "week"}.get(bucket_ms)
         if bucket is None:
@@ -149,6 +150,7 @@ class HttpTraceStore:
                 "bucket": bucket,
                 "group_by": group_by,
                 "experiment_id": list(experiment_ids) if experiment_ids else None,
+                "tz_offset_minutes": tz_offset_ms // 60_000,
             },
         )
         return resp["series"]
