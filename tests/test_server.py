@@ -487,3 +487,38 @@ def test_experiments_crud(api):
 def test_openapi_schema_is_served(api):
     schema = api.get("/openapi.json").json()
     assert {"/api/traces", "/api/metrics", "/v1/traces", "/api/experiments"} <= set(schema["paths"])
+
+
+def test_cli_cost_report_and_search_over_http(server, api):
+    import llmledger
+    from llmledger.reports import cost_report
+
+    eid = _new_experiment(api, "report")
+    now_ns = time.time_ns()
+    body = {
+        "traces": [
+            {
+                "trace_id": f"tr-rep-{now_ns}",
+                "experiment_id": eid,
+                "spans": [
+                    _span(
+                        "r",
+                        start=now_ns,
+                        end=now_ns + 10**6,
+                        **{
+                            "llmledger.llm.model": "gpt-4o",
+                            USAGE: {"input_tokens": 1000, "output_tokens": 100},
+                        },
+                    )
+                ],
+            }
+        ]
+    }
+    assert api.post("/api/traces", json=body).status_code == 200
+    llmledger.set_tracking_uri(server.url)
+    report = cost_report(days=1, experiment_id=eid)
+    # 1000 x 2.5/1M + 100 x 10/1M = 0.0025 + 0.001
+    assert "gpt-4o" in report and report.strip().endswith("0.003500")
+    (found,) = llmledger.search_traces([eid])
+    assert found.info.cost["total_cost"] == 0.0035
+    assert found.data.spans[0].llm_cost["total_cost"] == 0.0035
