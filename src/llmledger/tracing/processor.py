@@ -14,6 +14,7 @@ from llmledger.tracing.aggregation import aggregate, counting_spans
 from llmledger.tracing.costing import compact_breakdown
 from llmledger.tracing.serialization import preview, to_jsonable
 from llmledger.tracing.trace import TraceRecord
+from llmledger.usage import UsageError
 
 if TYPE_CHECKING:
     from llmledger.tracing.span import Span
@@ -35,11 +36,14 @@ def prepare_span(span: Span, costs: dict[str, Any] | None = None) -> dict[str, A
     cost = None
     try:
         attrs = span._attributes
-        usage = span.token_usage
+        try:
+            usage = span.usage_or_error()
+        except UsageError as exc:  # unusable (e.g. negative counts): kept, not counted
+            logger.warning("span %r: token usage not counted: %s", span.name, exc)
+            attrs[K.TOKEN_USAGE + "Invalid"] = attrs.pop(K.TOKEN_USAGE)
+            usage = None
         if usage is not None:
             attrs[K.TOKEN_USAGE] = usage
-        elif K.TOKEN_USAGE in attrs:  # unusable (e.g. negative counts): kept, not counted
-            attrs[K.TOKEN_USAGE + "Invalid"] = attrs.pop(K.TOKEN_USAGE)
         cost = span.llm_cost
         if cost is not None and K.COST not in attrs:
             attrs[K.COST] = dict(cost)

@@ -108,10 +108,10 @@ class Span:
         try:
             key = canonical_key(str(key))
             if key == K.TOKEN_USAGE:
-                try:
-                    value = normalize_usage(value)
-                except UsageError as exc:
-                    logger.warning("span %r: ignoring token usage for cost (%s)", self.name, exc)
+                # kept as given (a copy): normalised and checked when read, and when the
+                # trace is finished off the caller's thread (invalid usage is logged then)
+                if isinstance(value, Mapping):
+                    value = dict(value)
             elif key == K.COST:
                 value = _checked_cost(value, self.name)
                 self._attributes.pop(K.COST_BREAKDOWN, None)
@@ -196,17 +196,19 @@ class Span:
 
     @property
     def token_usage(self) -> dict[str, int] | None:
-        """Canonical usage of this span's own LLM call, or ``None`` when unknown."""
-        value = self._attributes.get(K.TOKEN_USAGE)
-        if value is not None:
-            try:
-                return normalize_usage(value)
-            except UsageError:
-                return None
+        """Canonical usage of this span's own LLM call, or ``None`` when unknown (or
+        unusable: negative or fractional counts are logged when the trace is finished)."""
         try:
-            return usage_from_flat_attributes(self._attributes)
+            return self.usage_or_error()
         except UsageError:
             return None
+
+    def usage_or_error(self) -> dict[str, int] | None:
+        """Like :attr:`token_usage`, but raises :class:`UsageError` for unusable values."""
+        value = self._attributes.get(K.TOKEN_USAGE)
+        if value is not None:
+            return normalize_usage(value)
+        return usage_from_flat_attributes(self._attributes)
 
     @property
     def llm_cost(self) -> Cost | None:
