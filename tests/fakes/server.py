@@ -113,6 +113,14 @@ class FakeServer(ThreadingHTTPServer):
     def openai_base_url(self) -> str:
         return f"{self.base_url}/v1"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return  # a client closing its keep-alive connection
+        super().handle_error(request, client_address)
+
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> FakeServer:
         if self._thread is None:
