@@ -462,3 +462,97 @@ def instrument_sdk_stream(stream: Any, recorder: StreamRecorder) -> None:
 
         stream.close = close
     recorder.watch(stream)
+
+
+_INSTRUMENTED_CLASSES: dict[type, type] = {}
+_RECORDER_ATTR = "_llmledger_stream_recorder"
+
+
+def instrument_by_subclass(obj: Any, recorder: StreamRecorder) -> bool:
+    """Instrument an iterator object whose class implements ``__next__``/``__anext__``
+    (e.g. LiteLLM's ``CustomStreamWrapper``) by switching it to a subclass that observes
+    each item: the object, its attributes and ``isinstance`` checks stay the same.
+    Returns ``False`` when the object's class cannot be switched."""
+    cls = type(obj)
+    sub = _INSTRUMENTED_CLASSES.get(cls)
+    if sub is None:
+        sub = _INSTRUMENTED_CLASSES[cls] = _observing_subclass(cls)
+    try:
+        vars(obj)[_RECORDER_ATTR] = recorder
+        obj.__class__ = sub
+    except (TypeError, AttributeError):
+        return False
+    recorder.watch(obj)
+    return True
+
+
+def _recorder_of(obj: Any) -> StreamRecorder | None:
+    try:
+        return vars(obj).get(_RECORDER_ATTR)
+    except TypeError:
+        return None
+
+
+def _observing_subclass(cls: type) -> type:
+    namespace: dict[str, Any] = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+    if hasattr(cls, "__next__"):
+
+        def __next__(self: Any) -> Any:
+            recorder = _recorder_of(self)
+            try:
+                item = cls.__next__(self)
+            except StopIteration:
+                if recorder is not None:
+                    recorder.finish()
+                raise
+            except BaseException as exc:
+                if recorder is not None:
+                    recorder.finish(exc)
+                raise
+            if recorder is not None:
+                recorder.observe(item)
+            return item
+
+        namespace["__next__"] = __next__
+    if hasattr(cls, "__anext__"):
+
+        async def __anext__(self: Any) -> Any:
+            recorder = _recorder_of(self)
+            try:
+                item = await cls.__anext__(self)
+            except StopAsyncIteration:
+                if recorder is not None:
+                    recorder.finish()
+                raise
+            except BaseException as exc:
+                if recorder is not None:
+                    recorder.finish(exc)
+                raise
+            if recorder is not None:
+                recorder.observe(item)
+            return item
+
+        namespace["__anext__"] = __anext__
+    if callable(getattr(cls, "close", None)) and not is_async_callable(cls.close):
+
+        def close(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return cls.close(self, *args, **kwargs)
+            finally:
+                recorder = _recorder_of(self)
+                if recorder is not None:
+                    recorder.finish()
+
+        namespace["close"] = close
+    if callable(getattr(cls, "aclose", None)) and is_async_callable(cls.aclose):
+
+        async def aclose(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await cls.aclose(self, *args, **kwargs)
+            finally:
+                recorder = _recorder_of(self)
+                if recorder is not None:
+                    recorder.finish()
+
+        namespace["aclose"] = aclose
+    return type(cls.__name__, (cls,), namespace)

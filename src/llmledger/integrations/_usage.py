@@ -49,6 +49,10 @@ def _sub(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value or {}
 
 
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
 def _build(raw: dict[str, Any]) -> dict[str, int] | None:
     return normalize_usage({k: v for k, v in raw.items() if v is not None})
 
@@ -57,20 +61,29 @@ def openai_usage(usage: Any) -> dict[str, int] | None:
     """OpenAI Chat Completions / Completions / Embeddings ``usage`` (also Azure, LiteLLM).
 
     ``prompt_tokens`` already includes ``prompt_tokens_details.cached_tokens`` (and
-    ``cache_write_tokens``); ``completion_tokens`` includes reasoning tokens.
+    ``cache_write_tokens``); ``completion_tokens`` includes reasoning tokens. LiteLLM's usage
+    has the same shape (its ``prompt_tokens`` include Anthropic's cache reads and writes) and
+    may carry the cache counts at top level (``cache_read_input_tokens``,
+    ``cache_creation_input_tokens``) or as ``prompt_tokens_details.cache_creation_tokens``.
     """
     data = as_dict(usage)
     if not data:
         return None
     prompt = _sub(data, "prompt_tokens_details")
     completion = _sub(data, "completion_tokens_details")
+    cache_read = _first(prompt.get("cached_tokens"), data.get("cache_read_input_tokens"))
+    cache_write = _first(
+        prompt.get("cache_write_tokens"),
+        prompt.get("cache_creation_tokens"),
+        data.get("cache_creation_input_tokens"),
+    )
     return _build(
         {
             INPUT: data.get("prompt_tokens"),
             OUTPUT: data.get("completion_tokens"),
             TOTAL: data.get("total_tokens"),
-            CACHE_READ: prompt.get("cached_tokens"),
-            CACHE_WRITE: prompt.get("cache_write_tokens"),
+            CACHE_READ: cache_read,
+            CACHE_WRITE: cache_write,
             AUDIO_IN: prompt.get("audio_tokens"),
             IMAGE_IN: prompt.get("image_tokens"),
             REASONING: completion.get("reasoning_tokens"),
