@@ -10,7 +10,7 @@ import pytest
 from anthropic.resources.messages.messages import AsyncMessages, Messages
 
 import llmledger
-from fakes.fixtures import cost_of, fake_server, last_trace, run_with_broken_store, usd
+from fakes.fixtures import broken_store, cost_of, fake_server, last_trace, usd
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.integrations import anthropic as anthropic_integration
 
@@ -327,23 +327,13 @@ def test_internal_failures_never_reach_the_caller(client, fake, monkeypatch, cap
     assert any(r.name == "llmledger.integrations.anthropic" for r in caplog.records)
 
 
-def test_broken_store_never_reaches_the_caller(fake):
+def test_broken_store_never_reaches_the_caller(client, fake, tmp_path):
     fake.reply(usage=WIRE_USAGE, text="still answered")
     fake.reply(usage=WIRE_USAGE, text="streamed anyway")
-    out = run_with_broken_store(
-        """
-        import warnings
-        warnings.simplefilter("ignore")
-        import anthropic
-        llmledger.anthropic.autolog()
-        client = anthropic.Anthropic(base_url=BASE_URL, api_key="k", max_retries=0)
-        msgs = [{"role": "user", "content": "hi"}]
-        m = client.messages.create(model="claude-sonnet-4-5", max_tokens=10, messages=msgs)
-        print(type(m).__name__, m.content[0].text, m.usage.cache_read_input_tokens)
-        with client.messages.stream(model="claude-sonnet-4-5", max_tokens=10,
-                                    messages=msgs) as stream:
-            print(stream.get_final_text())
-        """,
-        fake,
-    )
-    assert out.splitlines() == ["Message still answered 800", "streamed anyway"]
+    with broken_store(tmp_path):
+        message = client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+        assert type(message) is anthropic.types.Message
+        assert message.content[0].text == "still answered"
+        assert message.usage.cache_read_input_tokens == 800
+        with client.messages.stream(model=MODEL, max_tokens=10, messages=MESSAGES) as stream:
+            assert stream.get_final_text() == "streamed anyway"

@@ -21,7 +21,7 @@ from langchain_core.tracers import context as lc_context
 from langchain_openai import ChatOpenAI
 
 import llmledger
-from fakes.fixtures import cost_of, fake_server, last_trace, run_with_broken_store, usd
+from fakes.fixtures import broken_store, cost_of, fake_server, last_trace, usd
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.integrations import langchain as langchain_integration
 
@@ -376,16 +376,7 @@ def test_internal_error_never_reaches_the_chain(llm, fake, monkeypatch, caplog):
     assert last_trace().info.token_usage == OPENAI_CANONICAL
 
 
-def test_broken_store_never_reaches_the_chain(fake):
+def test_broken_store_never_reaches_the_chain(llm, fake, tmp_path):
     fake.reply(usage=OPENAI_USAGE, text="still answered")
-    out = run_with_broken_store(
-        """
-        from langchain_openai import ChatOpenAI
-        llmledger.autolog()
-        llm = ChatOpenAI(model="gpt-4o-mini", base_url=BASE_URL + "/v1", api_key="k",
-                         max_retries=0)
-        print(llm.invoke("hi").content)
-        """,
-        fake,
-    )
-    assert out.strip() == "still answered"
+    with broken_store(tmp_path):
+        assert chain_of(llm).invoke({"question": "q"}) == "still answered"

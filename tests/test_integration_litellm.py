@@ -14,7 +14,7 @@ import pytest
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 
 import llmledger
-from fakes.fixtures import cost_of, fake_server, last_trace, run_with_broken_store, usd
+from fakes.fixtures import broken_store, cost_of, fake_server, last_trace, usd
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.integrations import litellm as litellm_integration
 
@@ -269,16 +269,9 @@ def test_internal_error_never_reaches_the_caller(fake, monkeypatch, caplog):
     assert any(r.name == "llmledger.integrations.litellm" for r in caplog.records)
 
 
-def test_broken_store_never_reaches_the_caller(fake):
+def test_broken_store_never_reaches_the_caller(fake, tmp_path):
     fake.reply(usage=OPENAI_USAGE, text="still answered")
-    out = run_with_broken_store(
-        """
-        import litellm
-        llmledger.litellm.autolog()
-        r = litellm.completion(model="openai/gpt-4o-mini", api_base=BASE_URL + "/v1",
-                               api_key="k", messages=[{"role": "user", "content": "hi"}])
-        print(r.choices[0].message.content, r.usage.prompt_tokens)
-        """,
-        fake,
-    )
-    assert out.strip() == "still answered 1000"
+    with broken_store(tmp_path):
+        response = openai_call(fake)
+    assert response.choices[0].message.content == "still answered"
+    assert response.usage.prompt_tokens == 1000

@@ -6,10 +6,6 @@ from fakes.fixtures import fake, last_trace, usd  # noqa: F401
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,40 +50,21 @@ def cost_of(span_or_info: object) -> dict[str, float] | None:
     return {k: float(cost[k]) for k in ("input_cost", "output_cost", "total_cost")}
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-BROKEN_STORE_PRELUDE = """
-import logging, os, pathlib, sys, tempfile
-import llmledger
-logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-blocker = pathlib.Path(tempfile.mkdtemp()) / "a_file"
-blocker.write_text("a regular file: no database can be created under it")
-llmledger.set_tracking_uri(f"sqlite:///{blocker}/x.db")
-BASE_URL = os.environ["FAKE_BASE_URL"]
-"""
-
-
-def run_with_broken_store(script: str, server: FakeServer, timeout: float = 60) -> str:
-    """Run ``script`` in a fresh interpreter whose tracking store cannot be created.
-
-    A store that never comes up keeps its traces pending (retried in the background) and
-    makes every later ``flush()`` of the process wait, so this runs out of process. The
-    script sees ``BASE_URL`` (the fake server) and ``llmledger``; its stdout is returned.
-    """
-    env = {
-        **os.environ,
-        "FAKE_BASE_URL": server.base_url,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "tests"), str(REPO_ROOT / "src")]),
-        "LLMLEDGER_EXIT_FLUSH_TIMEOUT": "0.2",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-c", BROKEN_STORE_PRELUDE + textwrap.dedent(script)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+@contextlib.contextmanager
+def broken_store(tmp_path: Path) -> Iterator[Path]:
+    """Point the tracking URI at a store that cannot be created (a path under a regular
+    file) for the ``with`` block, then repair the path and wait until the traces recorded
+    meanwhile (kept pending and retried by the exporter) are stored, so no later flush of
+    this process waits on them."""
+    blocker = tmp_path / "a_regular_file"
+    blocker.write_text("no database can be created under a regular file")
+    good_uri = llmledger.get_tracking_uri()
+    llmledger.set_tracking_uri(f"sqlite:///{blocker}/x.db")
+    try:
+        yield blocker
+    finally:
+        blocker.unlink()
+        blocker.mkdir()
+        stored = llmledger.flush(timeout=20)
+        llmledger.set_tracking_uri(good_uri)
+        assert stored, "traces recorded while the store was down were not stored afterwards"
