@@ -124,7 +124,8 @@ def traced(
 
     ``start(args, kwargs)`` returns a :class:`Call` (the span is open and current) or
     ``None`` to not record this call. The wrapper returns exactly what the original returned
-    and raises exactly what it raised.
+    (only a plain generator is handed back wrapped, yielding the same items) and raises
+    exactly what it raised.
     """
     log = get_logger(integration)
 
@@ -150,8 +151,7 @@ def traced(
                 except BaseException as exc:
                     call.failed(exc)
                     raise
-                call.succeeded(result)
-                return result
+                return call.succeeded(result)
 
             return async_wrapper
 
@@ -165,8 +165,7 @@ def traced(
             except BaseException as exc:
                 call.failed(exc)
                 raise
-            call.succeeded(result)
-            return result
+            return call.succeeded(result)
 
         return wrapper
 
@@ -281,17 +280,27 @@ class Call:
         except Exception:
             self.log.warning("llmledger: span context not restored", exc_info=True)
 
-    def succeeded(self, result: Any) -> None:
+    def succeeded(self, result: Any) -> Any:
+        """Record the result; returns what the caller gets: ``result`` itself, or the
+        iterator that replaced it (:meth:`replace_with`, for plain generators that cannot
+        be instrumented in place)."""
         self._detach()
         span = self.span
         if span is None:
-            return
+            return result
+        self._replacement: Any = _MISSING
         try:
             self.record(result)
         except Exception:
             self.log.warning("llmledger: response of %r not recorded", span.name, exc_info=True)
         if not self._handed_off:
             end_span(span, self.log)
+        replacement = self._replacement
+        return result if replacement is _MISSING else replacement
+
+    def replace_with(self, iterator: Any) -> None:
+        """Give the caller ``iterator`` (a wrapper yielding the same items) instead."""
+        self._replacement = iterator
 
     def failed(self, exc: BaseException) -> None:
         self._detach()
