@@ -473,19 +473,25 @@ def instrument_sdk_stream(stream: Any, recorder: StreamRecorder) -> None:
     recorder.watch(stream)
 
 
-_INSTRUMENTED_CLASSES: dict[type, type] = {}
+_INSTRUMENTED_CLASSES: dict[tuple[type, Any], type] = {}
 _RECORDER_ATTR = "_llmledger_stream_recorder"
 
 
-def instrument_by_subclass(obj: Any, recorder: StreamRecorder) -> bool:
+def instrument_by_subclass(
+    obj: Any,
+    recorder: StreamRecorder,
+    make_subclass: Callable[[type], type] | None = None,
+) -> bool:
     """Instrument an iterator object whose class implements ``__next__``/``__anext__``
-    (e.g. LiteLLM's ``CustomStreamWrapper``) by switching it to a subclass that observes
-    each item: the object, its attributes and ``isinstance`` checks stay the same.
-    Returns ``False`` when the object's class cannot be switched."""
+    (e.g. LiteLLM's ``CustomStreamWrapper``), or an iterable whose ``__iter__`` is a
+    generator (botocore's ``EventStream``), by switching it to a subclass that observes each
+    item: the object, its attributes and ``isinstance`` checks stay the same. Returns
+    ``False`` when the object's class cannot be switched."""
     cls = type(obj)
-    sub = _INSTRUMENTED_CLASSES.get(cls)
+    make = make_subclass or _observing_subclass
+    sub = _INSTRUMENTED_CLASSES.get((cls, make))
     if sub is None:
-        sub = _INSTRUMENTED_CLASSES[cls] = _observing_subclass(cls)
+        sub = _INSTRUMENTED_CLASSES[(cls, make)] = make(cls)
     try:
         vars(obj)[_RECORDER_ATTR] = recorder
         obj.__class__ = sub
@@ -495,7 +501,7 @@ def instrument_by_subclass(obj: Any, recorder: StreamRecorder) -> bool:
     return True
 
 
-def _recorder_of(obj: Any) -> StreamRecorder | None:
+def recorder_of(obj: Any) -> StreamRecorder | None:
     try:
         return vars(obj).get(_RECORDER_ATTR)
     except TypeError:
@@ -507,7 +513,7 @@ def _observing_subclass(cls: type) -> type:
     if hasattr(cls, "__next__"):
 
         def __next__(self: Any) -> Any:
-            recorder = _recorder_of(self)
+            recorder = recorder_of(self)
             try:
                 item = cls.__next__(self)
             except StopIteration:
@@ -526,7 +532,7 @@ def _observing_subclass(cls: type) -> type:
     if hasattr(cls, "__anext__"):
 
         async def __anext__(self: Any) -> Any:
-            recorder = _recorder_of(self)
+            recorder = recorder_of(self)
             try:
                 item = await cls.__anext__(self)
             except StopAsyncIteration:
@@ -542,13 +548,30 @@ def _observing_subclass(cls: type) -> type:
             return item
 
         namespace["__anext__"] = __anext__
+    if not hasattr(cls, "__next__") and hasattr(cls, "__iter__"):  # an iterable (generator
+        # method), e.g. botocore's EventStream: observe what its iterator yields
+
+        def __iter__(self: Any) -> Any:
+            iterator = cls.__iter__(self)
+            recorder = recorder_of(self)
+            return recorder.wrap_iter(iterator) if recorder is not None else iterator
+
+        namespace["__iter__"] = __iter__
+    if not hasattr(cls, "__anext__") and hasattr(cls, "__aiter__"):
+
+        def __aiter__(self: Any) -> Any:
+            iterator = cls.__aiter__(self)
+            recorder = recorder_of(self)
+            return recorder.wrap_aiter(iterator) if recorder is not None else iterator
+
+        namespace["__aiter__"] = __aiter__
     if callable(getattr(cls, "close", None)) and not is_async_callable(cls.close):
 
         def close(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
                 return cls.close(self, *args, **kwargs)
             finally:
-                recorder = _recorder_of(self)
+                recorder = recorder_of(self)
                 if recorder is not None:
                     recorder.finish()
 
@@ -559,7 +582,7 @@ def _observing_subclass(cls: type) -> type:
             try:
                 return await cls.aclose(self, *args, **kwargs)
             finally:
-                recorder = _recorder_of(self)
+                recorder = recorder_of(self)
                 if recorder is not None:
                     recorder.finish()
 
