@@ -8,8 +8,10 @@ Importing this package is cheap: the catalog (a snapshot of LiteLLM's public pri
 see :mod:`llmledger.pricing.update`) is loaded on the first lookup. Modules:
 :mod:`~llmledger.pricing.catalog` (loading, :class:`ModelPrice`, :func:`get_price`),
 :mod:`~llmledger.pricing.resolution` (name rules), :mod:`~llmledger.pricing.overrides`
-(user prices), :mod:`~llmledger.pricing.cost` (the formula, :class:`Cost`),
-:mod:`~llmledger.pricing.money` (Decimal arithmetic), :mod:`~llmledger.pricing.cli`.
+(user prices), :mod:`~llmledger.pricing.rates` (which field prices each part, as exact
+integer rates), :mod:`~llmledger.pricing.cost` (the formula, :func:`compute_cost`),
+:mod:`~llmledger.pricing.result` (:class:`Cost`), :mod:`~llmledger.pricing.money` (exact
+arithmetic), :mod:`~llmledger.pricing.cli`.
 """
 
 from llmledger.pricing.catalog import (

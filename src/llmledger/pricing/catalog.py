@@ -79,7 +79,7 @@ class ModelPrice:
     source: str  # "bundled: litellm 1.110.2 snapshot 2026-11-25" or "override: <file>"
     effective_from: _dt.datetime | None  # None for bundled prices
     fields: Mapping[str, Decimal] = field(hash=False, repr=False)
-    # cost.py's per-(service tier, size tier) rate cards; private cache, not part of equality
+    # rates.py's rate cards per service tier; private cache, not part of equality
     _cards: dict[Any, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
@@ -316,11 +316,14 @@ def get_price(
     ``"gemini"``, ...) picks between entries of the same name. ``at`` only matters for user
     overrides with an ``effective_from``; naive datetimes are UTC.
     """
-    if not isinstance(model, str):
-        raise TypeError(f"model must be a string, got {type(model).__name__}")
     cache_key = (model, provider)
-    res = _resolutions.get(cache_key)
+    try:
+        res = _resolutions.get(cache_key)
+    except TypeError:  # unhashable: not a string (said below)
+        res = None
     if res is None:
+        if not isinstance(model, str):
+            raise TypeError(f"model must be a string, got {type(model).__name__}")
         res = _resolve(model, provider)
         if len(_resolutions) >= _MAX_CACHED_RESOLUTIONS:
             _resolutions.clear()

@@ -23,7 +23,7 @@ Why "included" everywhere, per provider:
   ``thoughts_token_count`` is reported separately by the API and the normaliser adds it to
   the output (thinking is billed at the output rate).
 
-Formula (every amount a ``Decimal``; see :mod:`llmledger.pricing.money`)::
+Formula::
 
     uncached = input - cache_read - cache_write - audio_input - image_input
     input_cost  = uncached    * input_cost_per_token
@@ -41,16 +41,14 @@ Formula (every amount a ``Decimal``; see :mod:`llmledger.pricing.money`)::
                 + image_output * output_cost_per_image_token     (else the output price)
     total_cost  = input_cost + output_cost
 
-Context-size tiers: when ``input_tokens > N * 1000`` and the entry has a
-``<field>_above_{N}k_tokens`` variant, that variant replaces ``<field>`` (the largest such
-``N`` wins, per field; ``k`` is 1000 tokens as LiteLLM and the providers define it).
+Every amount is exact: rates are integers of ``10**-scale`` USD per token (see
+:mod:`llmledger.pricing.money`), so each product and sum is an exact integer, and the three
+floats of the :class:`Cost` are each the double nearest to the exact amount. Only the parts
+with a non-zero count are multiplied; a usage with only input and output tokens (the common
+case) takes a short path.
 
-Service tiers: ``"batch"``/``"batches"`` -> ``<field>_batches``, ``"priority"`` ->
-``<field>_priority``, ``"flex"`` -> ``<field>_flex`` (any other tier name ``t`` ->
-``<field>_t``); ``None``, ``"default"``, ``"standard"``, ``"auto"`` -> standard prices.
-Combined with a context tier the order is ``<field>_above_{N}k_tokens_<tier>``, then
-``<field>_above_{N}k_tokens``, then ``<field>_<tier>``, then ``<field>``: when the tier
-field is missing, the standard field is used.
+Which field prices each part (context-size tiers, service tiers, fallbacks) is decided by
+the rate cards of :mod:`llmledger.pricing.rates`.
 
 The 1-hour cache-write price (``cache_creation_input_token_cost_above_1hr``) is not used:
 the canonical usage does not say which cache TTL was written, so writes are priced at the
@@ -60,17 +58,23 @@ default (5-minute) rate.
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
 from llmledger.pricing.catalog import ModelPrice, first_time, get_price, logger
-from llmledger.pricing.money import ZERO, dec_add, dec_mul, dec_str, dec_sum, to_decimal
+from llmledger.pricing.money import units_to_decimal
+from llmledger.pricing.rates import MissingPriceError, RateCard, card_for
+from llmledger.pricing.result import INPUT_DETAILS, MONEY_DETAILS, OUTPUT_DETAILS, Cost, call_cost
 
-__all__ = ["Cost", "MissingPriceError", "compute_cost", "cost_from_price"]
+__all__ = [
+    "INPUT_DETAILS",  # the money keys of Cost.details, re-exported from .result
+    "MONEY_DETAILS",
+    "OUTPUT_DETAILS",
+    "Cost",
+    "MissingPriceError",
+    "compute_cost",
+    "cost_from_price",
+]
 
 INPUT = "input_tokens"
 OUTPUT = "output_tokens"
@@ -82,383 +86,15 @@ REASONING = "reasoning_tokens"
 AUDIO_OUT = "audio_output_tokens"
 IMAGE_OUT = "image_output_tokens"
 
-# component -> (catalog base field, component whose rate is the fallback)
-_COMPONENTS: dict[str, tuple[str, str | None]] = {
-    "input": ("input_cost_per_token", None),
-    "cache_read": ("cache_read_input_token_cost", "input"),
-    "cache_write": ("cache_creation_input_token_cost", "input"),
-    "audio_input": ("input_cost_per_audio_token", "input"),
-    "image_input": ("input_cost_per_image_token", "input"),
-    "request": ("input_cost_per_request", None),
-    "output": ("output_cost_per_token", None),
-    "reasoning": ("output_cost_per_reasoning_token", None),
-    "audio_output": ("output_cost_per_audio_token", "output"),
-    "image_output": ("output_cost_per_image_token", "output"),
-}
-
-# detail keys of Cost.details holding money, in display order
-INPUT_DETAILS = (
-    "uncached_input_cost",
-    "cache_read_cost",
-    "cache_write_cost",
-    "audio_input_cost",
-    "image_input_cost",
-    "request_cost",
-)
-OUTPUT_DETAILS = ("text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost")
-MONEY_DETAILS = INPUT_DETAILS + OUTPUT_DETAILS
-_TOTAL_KEYS = ("input_cost", "output_cost", "total_cost")
-
-_STANDARD_TIERS = frozenset({"", "default", "standard", "auto", "on_demand", "on-demand"})
-_TIER_NAME = re.compile(r"^[a-z0-9_]+$")
-_THRESHOLD = re.compile(r"_above_(\d+)k_tokens")
+# a usage with no other key has no detail to price
+_PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
 
 
-class MissingPriceError(ValueError):
-    """The usage needs a price the model's entry does not have (e.g. output tokens of a
-    per-second transcription model)."""
-
-
-# ---- Cost -----------------------------------------------------------------------------------
-
-
-class Cost(dict):
-    """A call's (or trace's) cost in USD: a ``dict`` with exactly ``input_cost``,
-    ``output_cost`` and ``total_cost`` (floats), so it compares and prints like the plain
-    dict, plus:
-
-    ``details``
-        breakdown: ``uncached_input_cost``, ``cache_read_cost``, ``cache_write_cost``,
-        ``audio_input_cost``, ``image_input_cost``, ``request_cost``, ``text_output_cost``,
-        ``reasoning_cost``, ``audio_output_cost``, ``image_output_cost`` (floats; every key
-        ending in ``_cost`` is money), and ``service_tier`` / ``tier`` (strings).
-    ``price``
-        the explanation: model_id, provider, matched_by, query, source (catalog snapshot or
-        override file), effective_from, service_tier, tier, ``fields_used`` (component ->
-        catalog field) and ``rates`` (field -> exact decimal string). ``None`` when unknown;
-        for a sum, ``{"aggregate": True, "count": n, "models": [...]}``.
-    ``decimals``
-        the exact ``Decimal`` of every money value above; the floats are derived from them
-        (``float(Decimal)``, the nearest double) and sums add these, never the floats.
-    """
-
-    details: dict[str, Any]
-    price: dict[str, Any] | None
-    decimals: dict[str, Decimal]
-
-    def __init__(
-        self,
-        input_cost: Decimal | float | int | str = 0,
-        output_cost: Decimal | float | int | str = 0,
-        total_cost: Decimal | float | int | str | None = None,
-        *,
-        details: Mapping[str, Any] | None = None,
-        price: Mapping[str, Any] | None = None,
-    ) -> None:
-        in_dec = to_decimal(input_cost, "input_cost")
-        out_dec = to_decimal(output_cost, "output_cost")
-        total = dec_add(in_dec, out_dec) if total_cost is None else to_decimal(total_cost)
-        detail_decs: dict[str, Decimal] = {}
-        extra: dict[str, Any] = {}
-        for key, value in (details or {}).items():
-            if key.endswith("_cost") and _is_number(value):
-                detail_decs[key] = to_decimal(value, key)
-            else:
-                extra[key] = value
-        self._fill(in_dec, out_dec, total, detail_decs, extra, dict(price) if price else None)
-
-    def _fill(
-        self,
-        in_dec: Decimal,
-        out_dec: Decimal,
-        total_dec: Decimal,
-        detail_decs: dict[str, Decimal],
-        extra: dict[str, Any],
-        price: dict[str, Any] | None,
-    ) -> None:
-        for key, value in (
-            ("input_cost", in_dec),
-            ("output_cost", out_dec),
-            ("total_cost", total_dec),
-        ):
-            if value < 0:
-                raise ValueError(f"{key} must not be negative, got {value}")
-        dict.__init__(
-            self, input_cost=float(in_dec), output_cost=float(out_dec), total_cost=float(total_dec)
-        )
-        self.decimals = {"input_cost": in_dec, "output_cost": out_dec, "total_cost": total_dec}
-        self.decimals.update(detail_decs)
-        self.details = {k: float(v) if v else 0.0 for k, v in detail_decs.items()}
-        self.details.update(extra)
-        self.price = price
-
-    @classmethod
-    def _from_decimals(
-        cls,
-        in_dec: Decimal,
-        out_dec: Decimal,
-        detail_decs: dict[str, Decimal],
-        extra: dict[str, Any],
-        price: dict[str, Any] | None,
-        total_dec: Decimal | None = None,
-    ) -> Cost:
-        cost = cls.__new__(cls)
-        total = dec_add(in_dec, out_dec) if total_dec is None else total_dec
-        cost._fill(in_dec, out_dec, total, detail_decs, extra, price)
-        return cost
-
-    @property
-    def decimal_input(self) -> Decimal:
-        return self.decimals["input_cost"]
-
-    @property
-    def decimal_output(self) -> Decimal:
-        return self.decimals["output_cost"]
-
-    @property
-    def decimal_total(self) -> Decimal:
-        return self.decimals["total_cost"]
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict: the three float keys, ``details``, ``decimals`` (exact decimal
-        strings) and ``price``. :meth:`from_json` rebuilds an equal Cost from it."""
-        return {
-            "input_cost": self["input_cost"],
-            "output_cost": self["output_cost"],
-            "total_cost": self["total_cost"],
-            "details": dict(self.details),
-            "decimals": {k: dec_str(v) for k, v in self.decimals.items()},
-            "price": _copy_json(self.price),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | str | bytes) -> Cost:
-        """Rebuild a Cost from :meth:`to_json` output (a dict or its JSON text).
-
-        Also accepts a plain ``{"input_cost": ..., "output_cost": ..., "total_cost": ...}``
-        set by hand: floats are taken by their shortest repr, a missing total is
-        ``input + output`` (computed exactly), a missing part is 0. Raises ``ValueError`` for
-        values that are not non-negative numbers.
-        """
-        if isinstance(data, str | bytes):
-            data = json.loads(data)
-        if not isinstance(data, Mapping):
-            raise ValueError(f"a cost must be a dict, got {type(data).__name__}")
-        exact = data.get("decimals") or {}
-        if not isinstance(exact, Mapping):
-            raise ValueError("cost 'decimals' must be a dict of decimal strings")
-
-        def dec(key: str, value: Any) -> Decimal:
-            return to_decimal(exact.get(key, value), key)
-
-        in_dec = dec("input_cost", data.get("input_cost") or 0)
-        out_dec = dec("output_cost", data.get("output_cost") or 0)
-        total_raw = data.get("total_cost")
-        total = (
-            dec("total_cost", total_raw)
-            if total_raw is not None or "total_cost" in exact
-            else dec_add(in_dec, out_dec)
-        )
-        details = data.get("details") or {}
-        if not isinstance(details, Mapping):
-            raise ValueError("cost 'details' must be a dict")
-        detail_decs: dict[str, Decimal] = {}
-        extra: dict[str, Any] = {}
-        for key, value in details.items():
-            if key.endswith("_cost") and _is_number(value):
-                detail_decs[key] = dec(key, value)
-            else:
-                extra[key] = value
-        price = data.get("price")
-        return cls._from_decimals(
-            in_dec, out_dec, detail_decs, extra, dict(price) if price else None, total
-        )
-
-    @classmethod
-    def sum(cls, costs: Iterable[Cost | Mapping[str, Any] | None]) -> Cost | None:
-        """Exact sum (Decimals) of ``costs``; ``None`` items are skipped, ``None`` if empty.
-
-        Money details are added exactly, other numeric details (e.g. ``unpriced_spans``) are
-        added, string details are kept when all agree and become ``"mixed"`` otherwise.
-        ``price`` becomes ``{"aggregate": True, "count": n, "models": [model ids]}``.
-        """
-        items = [c if isinstance(c, Cost) else cls.from_json(c) for c in costs if c is not None]
-        if not items:
-            return None
-        money: dict[str, Decimal] = {}
-        extra: dict[str, Any] = {}
-        strings: dict[str, set[str]] = {}
-        models: set[str] = set()
-        for cost in items:
-            for key, value in cost.details.items():
-                if key.endswith("_cost") and _is_number(value):
-                    amount = cost.decimals.get(key)
-                    if amount is None or float(amount) != value:  # edited after creation
-                        amount = to_decimal(value, key)
-                    money[key] = dec_add(money.get(key, ZERO), amount)
-                elif _is_number(value):
-                    extra[key] = extra.get(key, 0) + value
-                elif isinstance(value, str):
-                    strings.setdefault(key, set()).add(value)
-            price = cost.price or {}
-            if price.get("aggregate"):
-                models.update(price.get("models") or ())
-            elif price.get("model_id"):
-                models.add(price["model_id"])
-        for key, values in strings.items():
-            extra[key] = next(iter(values)) if len(values) == 1 else "mixed"
-        return cls._from_decimals(
-            dec_sum(c.decimal_input for c in items),
-            dec_sum(c.decimal_output for c in items),
-            money,
-            extra,
-            {"aggregate": True, "count": len(items), "models": sorted(models)},
-            dec_sum(c.decimal_total for c in items),
-        )
-
-    def __add__(self, other: object) -> Cost:
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        result = Cost.sum([self, other])
-        assert result is not None
-        return result
-
-    def __radd__(self, other: object) -> Cost:
-        if isinstance(other, int) and other == 0:  # builtin sum() starts from 0
-            return self
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        result = Cost.sum([other, self])
-        assert result is not None
-        return result
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-
-
-def _copy_json(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_copy_json(v) for v in value]
-    if isinstance(value, Decimal):
-        return dec_str(value)
-    if isinstance(value, _dt.datetime | _dt.date):
-        return value.isoformat()
-    return value
-
-
-# ---- rate cards -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Card:
-    """The rate of every component for one (service tier, context tier) of one price."""
-
-    rates: dict[str, Decimal | None]
-    fields: dict[str, str]  # component -> field actually used (after fallbacks)
-    tier: str
-    explain: dict[str, Any]
-
-
-def _service_tier(service_tier: str | None) -> tuple[str, str]:
-    """``(tier name, field suffix)``: ``"batch"`` -> ``("batch", "_batches")``."""
-    if service_tier is None:
-        return "standard", ""
-    name = str(service_tier).strip().lower()
-    if name in _STANDARD_TIERS:
-        return "standard", ""
-    if name in ("batch", "batches"):
-        return "batch", "_batches"
-    if not _TIER_NAME.match(name):
-        return name, ""
-    return name, "_" + name
-
-
-def _thresholds(price: ModelPrice) -> tuple[int, ...]:
-    found = price._cards.get("thresholds")
-    if found is None:
-        values = {int(m.group(1)) for f in price.fields for m in _THRESHOLD.finditer(f)}
-        found = tuple(sorted(values, reverse=True))
-        price._cards["thresholds"] = found
-    return found
-
-
-def _pick(
-    fields: Mapping[str, Decimal], base: str, suffix: str, applicable: tuple[int, ...]
-) -> tuple[str | None, int | None]:
-    for n in applicable:
-        if suffix and f"{base}_above_{n}k_tokens{suffix}" in fields:
-            return f"{base}_above_{n}k_tokens{suffix}", n
-        if f"{base}_above_{n}k_tokens" in fields:
-            return f"{base}_above_{n}k_tokens", n
-    if suffix and base + suffix in fields:
-        return base + suffix, None
-    if base in fields:
-        return base, None
-    return None, None
-
-
-def _card(price: ModelPrice, tier_name: str, suffix: str, input_tokens: int) -> _Card:
-    thresholds = _thresholds(price)
-    applicable = tuple(n for n in thresholds if input_tokens > n * 1000) if thresholds else ()
-    key = (suffix, applicable)
-    card = price._cards.get(key)
-    if card is not None:
-        return card
-    fields = price.fields
-    rates: dict[str, Decimal | None] = {}
-    used: dict[str, str] = {}
-    largest: int | None = None
-    for component, (base, fallback) in _COMPONENTS.items():
-        name, n = _pick(fields, base, suffix, applicable)
-        if n is not None and (largest is None or n > largest):
-            largest = n
-        if name is not None:
-            rates[component] = fields[name]
-            used[component] = name
-        elif fallback is not None and rates.get(fallback) is not None:
-            rates[component] = rates[fallback]
-            used[component] = used[fallback]
-        else:
-            rates[component] = None
-    tier = f"above_{largest}k_tokens" if largest is not None else "standard"
-    explain = {
-        "model_id": price.model_id,
-        "provider": price.provider,
-        "mode": price.mode,
-        "matched_by": price.matched_by,
-        "query": price.query,
-        "source": price.source,
-        "effective_from": price.effective_from.isoformat() if price.effective_from else None,
-        "service_tier": tier_name,
-        "tier": tier,
-        "fields_used": dict(used),
-        "rates": {f: dec_str(fields[f]) for f in sorted(set(used.values()))},
-    }
-    card = _Card(rates, used, tier, explain)
-    price._cards[key] = card
-    return card
-
-
-# ---- computation ----------------------------------------------------------------------------
-
-
-_USAGE_KEYS = (
-    INPUT,
-    OUTPUT,
-    CACHE_READ,
-    CACHE_WRITE,
-    AUDIO_IN,
-    IMAGE_IN,
-    REASONING,
-    AUDIO_OUT,
-    IMAGE_OUT,
-)
+# ---- usage validation -----------------------------------------------------------------------
 
 
 def _checked_count(key: str, value: Any) -> int:
+    """A token count that is not a plain non-negative int: accepted if integral, else why not."""
     if isinstance(value, bool) or not (
         isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     ):
@@ -468,17 +104,7 @@ def _checked_count(key: str, value: Any) -> int:
     return int(value)
 
 
-def _counts(usage: Mapping[str, Any]) -> list[int]:
-    get = usage.get
-    counts = []
-    for key in _USAGE_KEYS:
-        value = get(key)
-        if value is None:
-            value = 0
-        elif value.__class__ is not int or value < 0:
-            value = _checked_count(key, value)
-        counts.append(value)
-    return counts
+# ---- computation ----------------------------------------------------------------------------
 
 
 def cost_from_price(
@@ -491,16 +117,89 @@ def cost_from_price(
     ``output_tokens``) and :class:`MissingPriceError` (a ``ValueError``) when tokens need a
     price the entry does not have.
     """
-    if not isinstance(usage, Mapping):
+    if usage.__class__ is not dict and not isinstance(usage, Mapping):
         raise TypeError(f"usage must be a mapping, got {type(usage).__name__}")
-    inp, out, cache_read, cache_write, audio_in, image_in, reasoning, audio_out, image_out = (
-        _counts(usage)
-    )
-    in_parts = cache_read + cache_write + audio_in + image_in
-    if in_parts > inp:
+    return _cost(usage, price, service_tier, usage.get(INPUT), usage.get(OUTPUT))
+
+
+def _cost(
+    usage: Mapping[str, Any], price: ModelPrice, service_tier: str | None, inp: Any, out: Any
+) -> Cost:
+    """:func:`cost_from_price`, given ``usage[INPUT]`` and ``usage[OUTPUT]`` (or None).
+
+    The hot path of :func:`compute_cost`, hence written out: a count that is a plain
+    non-negative ``int`` is taken as it is (anything else goes to :func:`_checked_count`),
+    only the parts with a non-zero count are priced, and a usage without details takes a
+    short cut. A missing rate is ``None``, so multiplying by it raises ``TypeError``;
+    :func:`_checked_cost` then says which price is missing.
+    """
+    if inp is None:
+        inp = 0
+    elif inp.__class__ is not int or inp < 0:
+        inp = _checked_count(INPUT, inp)
+    if out is None:
+        out = 0
+    elif out.__class__ is not int or out < 0:
+        out = _checked_count(OUTPUT, out)
+    try:
+        card = price._cards.get(service_tier)  # card_for(), minus a call when cached
+    except TypeError:  # an unhashable service tier
+        card = None
+
+    if usage.keys() <= _PLAIN_KEYS:  # no detail: uncached input and text output only
+        if card.__class__ is not RateCard:
+            card = card_for(price, service_tier, inp)
+        if card.non_negative:
+            try:
+                in_units = inp * card.input + card.request if inp else card.request
+                out_units = out * card.output if out else 0
+            except TypeError:
+                pass
+            else:
+                return call_cost(card, in_units, out_units, None)
+        return _checked_cost(card, inp, out, 0, 0, 0, 0, 0, 0, 0)
+
+    get = usage.get
+    cache_read = get(CACHE_READ)
+    if cache_read is None:
+        cache_read = 0
+    elif cache_read.__class__ is not int or cache_read < 0:
+        cache_read = _checked_count(CACHE_READ, cache_read)
+    cache_write = get(CACHE_WRITE)
+    if cache_write is None:
+        cache_write = 0
+    elif cache_write.__class__ is not int or cache_write < 0:
+        cache_write = _checked_count(CACHE_WRITE, cache_write)
+    audio_in = get(AUDIO_IN)
+    if audio_in is None:
+        audio_in = 0
+    elif audio_in.__class__ is not int or audio_in < 0:
+        audio_in = _checked_count(AUDIO_IN, audio_in)
+    image_in = get(IMAGE_IN)
+    if image_in is None:
+        image_in = 0
+    elif image_in.__class__ is not int or image_in < 0:
+        image_in = _checked_count(IMAGE_IN, image_in)
+    reasoning = get(REASONING)
+    if reasoning is None:
+        reasoning = 0
+    elif reasoning.__class__ is not int or reasoning < 0:
+        reasoning = _checked_count(REASONING, reasoning)
+    audio_out = get(AUDIO_OUT)
+    if audio_out is None:
+        audio_out = 0
+    elif audio_out.__class__ is not int or audio_out < 0:
+        audio_out = _checked_count(AUDIO_OUT, audio_out)
+    image_out = get(IMAGE_OUT)
+    if image_out is None:
+        image_out = 0
+    elif image_out.__class__ is not int or image_out < 0:
+        image_out = _checked_count(IMAGE_OUT, image_out)
+    uncached = inp - cache_read - cache_write - audio_in - image_in
+    if uncached < 0:
         raise ValueError(
             f"inconsistent usage: {CACHE_READ} + {CACHE_WRITE} + {AUDIO_IN} + {IMAGE_IN} = "
-            f"{in_parts} exceeds {INPUT} = {inp}; details are subsets of input_tokens "
+            f"{inp - uncached} exceeds {INPUT} = {inp}; details are subsets of input_tokens "
             "(Anthropic/Bedrock input must include cache reads and writes)"
         )
     if reasoning + audio_out + image_out > out:
@@ -509,56 +208,96 @@ def cost_from_price(
             f"{reasoning + audio_out + image_out} exceeds {OUTPUT} = {out}; details are "
             "subsets of output_tokens (reasoning tokens must be included in the output)"
         )
-    tier_name, suffix = _service_tier(service_tier)
-    card = _card(price, tier_name, suffix, inp)
-    rates = card.rates
-    separate_reasoning = rates["reasoning"] is not None
-    text_out = out - audio_out - image_out - (reasoning if separate_reasoning else 0)
-
-    def amount(count: int, component: str) -> Decimal:
-        if not count:
-            return ZERO
-        rate = rates[component]
-        if rate is None:
-            raise MissingPriceError(
-                f"model {price.model_id!r} has no per-token price for {count} {component} "
-                f"tokens ({_COMPONENTS[component][0]} is missing from its entry)"
+    if card.__class__ is not RateCard:
+        card = card_for(price, service_tier, inp)
+    if card.non_negative:
+        try:
+            if card.reasoning is None:  # reasoning is billed as text output
+                text_cost = (out - audio_out - image_out) * card.output if out else 0
+                reasoning_cost = 0
+            else:
+                text_out = out - audio_out - image_out - reasoning
+                text_cost = text_out * card.output if text_out else 0
+                reasoning_cost = reasoning * card.reasoning if reasoning else 0
+            parts = (
+                uncached * card.input if uncached else 0,
+                cache_read * card.cache_read if cache_read else 0,
+                cache_write * card.cache_write if cache_write else 0,
+                audio_in * card.audio_input if audio_in else 0,
+                image_in * card.image_input if image_in else 0,
+                card.request,
+                text_cost,
+                reasoning_cost,
+                audio_out * card.audio_output if audio_out else 0,
+                image_out * card.image_output if image_out else 0,
             )
-        return dec_mul(rate, count)
+        except TypeError:
+            pass
+        else:
+            return call_cost(
+                card,
+                parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5],
+                text_cost + reasoning_cost + parts[8] + parts[9],
+                parts,
+            )
+    return _checked_cost(
+        card, inp, out, cache_read, cache_write, audio_in, image_in, reasoning, audio_out, image_out
+    )
 
-    uncached_cost = amount(inp - in_parts, "input")
-    read_cost = amount(cache_read, "cache_read")
-    write_cost = amount(cache_write, "cache_write")
-    audio_in_cost = amount(audio_in, "audio_input")
-    image_in_cost = amount(image_in, "image_input")
-    request_cost = rates["request"] or ZERO
-    text_cost = amount(text_out, "output")
-    reasoning_cost = amount(reasoning, "reasoning") if separate_reasoning else ZERO
-    audio_out_cost = amount(audio_out, "audio_output")
-    image_out_cost = amount(image_out, "image_output")
-    in_dec = dec_add(
-        dec_add(dec_add(uncached_cost, read_cost), dec_add(write_cost, audio_in_cost)),
-        dec_add(image_in_cost, request_cost),
+
+def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:
+    """``count`` tokens (not 0) of ``component`` at ``rate`` units per token."""
+    if rate is None:
+        raise card.missing(component, count)
+    return count * rate
+
+
+def _checked_cost(
+    card: RateCard,
+    inp: int,
+    out: int,
+    cache_read: int,
+    cache_write: int,
+    audio_in: int,
+    image_in: int,
+    reasoning: int,
+    audio_out: int,
+    image_out: int,
+) -> Cost:
+    """The formula part by part, checking that every part with tokens has a price
+    (:class:`MissingPriceError`, naming the first that has not) and, for a hand-made price
+    with a negative rate, that no total is negative."""
+    uncached = inp - cache_read - cache_write - audio_in - image_in
+    separate_reasoning = card.reasoning is not None
+    text_out = out - audio_out - image_out - (reasoning if separate_reasoning else 0)
+    # `count and _times(...)` is 0 when the count is 0, whether or not the part has a price
+    parts = (
+        uncached and _times(uncached, card.input, card, "input"),
+        cache_read and _times(cache_read, card.cache_read, card, "cache_read"),
+        cache_write and _times(cache_write, card.cache_write, card, "cache_write"),
+        audio_in and _times(audio_in, card.audio_input, card, "audio_input"),
+        image_in and _times(image_in, card.image_input, card, "image_input"),
+        card.request,
+        text_out and _times(text_out, card.output, card, "output"),
+        (reasoning and _times(reasoning, card.reasoning, card, "reasoning"))
+        if separate_reasoning
+        else 0,
+        audio_out and _times(audio_out, card.audio_output, card, "audio_output"),
+        image_out and _times(image_out, card.image_output, card, "image_output"),
     )
-    out_dec = dec_add(dec_add(text_cost, reasoning_cost), dec_add(audio_out_cost, image_out_cost))
-    details = {
-        "uncached_input_cost": uncached_cost,
-        "cache_read_cost": read_cost,
-        "cache_write_cost": write_cost,
-        "audio_input_cost": audio_in_cost,
-        "image_input_cost": image_in_cost,
-        "request_cost": request_cost,
-        "text_output_cost": text_cost,
-        "reasoning_cost": reasoning_cost,
-        "audio_output_cost": audio_out_cost,
-        "image_output_cost": image_out_cost,
-    }
-    explain = dict(card.explain)
-    explain["fields_used"] = dict(card.fields)
-    explain["rates"] = dict(explain["rates"])
-    return Cost._from_decimals(
-        in_dec, out_dec, details, {"service_tier": tier_name, "tier": card.tier}, explain
-    )
+    in_units = parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5]
+    out_units = parts[6] + parts[7] + parts[8] + parts[9]
+    if not card.non_negative:  # a negative rate (a hand-made price): no total may be negative
+        for key, units in (
+            ("input_cost", in_units),
+            ("output_cost", out_units),
+            ("total_cost", in_units + out_units),
+        ):
+            if units < 0:
+                raise ValueError(
+                    f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
+                )
+    return call_cost(card, in_units, out_units, parts)
 
 
 def compute_cost(
@@ -576,13 +315,19 @@ def compute_cost(
     epoch seconds) selects overrides by ``effective_from``. Raises ``ValueError`` for
     inconsistent usage.
     """
-    if usage is None or (usage.get(INPUT) is None and usage.get(OUTPUT) is None):
+    if usage is None:
+        return None
+    inp = usage.get(INPUT)
+    out = usage.get(OUTPUT)
+    if inp is None and out is None:
         return None
     price = get_price(model, provider, at)
     if price is None:
         return None
+    if usage.__class__ is not dict and not isinstance(usage, Mapping):
+        raise TypeError(f"usage must be a mapping, got {type(usage).__name__}")
     try:
-        return cost_from_price(usage, price, service_tier)
+        return _cost(usage, price, service_tier, inp, out)
     except MissingPriceError as exc:
         if first_time("missing_price", price.model_id):
             logger.warning("%s; no cost computed", exc)

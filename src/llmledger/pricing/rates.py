@@ -1,0 +1,251 @@
+"""Rate cards: the exact per-token rate of every part of a call, for one price and tier.
+
+A call is priced in ten parts (*components*): uncached input, cache reads, cache writes,
+audio input, image input, the per-request fee, text output, reasoning, audio output and
+image output. For each part the catalog entry may have a base field
+(``cache_read_input_token_cost``) and variants of it:
+
+Context-size tiers: when ``input_tokens > N * 1000`` and the entry has a
+``<field>_above_{N}k_tokens`` variant, that variant replaces ``<field>`` (the largest such
+``N`` wins, per field; ``k`` is 1000 tokens as LiteLLM and the providers define it).
+
+Service tiers: ``"batch"``/``"batches"`` -> ``<field>_batches``, ``"priority"`` ->
+``<field>_priority``, ``"flex"`` -> ``<field>_flex`` (any other tier name ``t`` ->
+``<field>_t``); ``None``, ``"default"``, ``"standard"``, ``"auto"`` -> standard prices.
+Combined with a context tier the order is ``<field>_above_{N}k_tokens_<tier>``, then
+``<field>_above_{N}k_tokens``, then ``<field>_<tier>``, then ``<field>``: when the tier
+field is missing, the standard field is used. A part without any field of its own uses the
+input (or output) rate, as the formula in :mod:`llmledger.pricing.cost` says.
+
+A :class:`RateCard` holds the outcome for one (service tier, context tier) of one
+:class:`~llmledger.pricing.catalog.ModelPrice`: each rate as an exact integer number of
+units of ``10**-scale`` USD (see :mod:`llmledger.pricing.money`; the scale is the smallest,
+at least 15, that holds every rate of the card exactly), the catalog field used for each part
+and the price explanation. Cards are built once per price and tier and cached on the price
+(:func:`card_for` then only compares ``input_tokens`` with the context thresholds).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from llmledger.pricing.catalog import ModelPrice
+from llmledger.pricing.money import dec_str, pow10, scale_for, to_units
+
+__all__ = ["COMPONENTS", "MissingPriceError", "RateCard", "card_for", "service_tier_name"]
+
+# component -> (catalog base field, component whose rate is the fallback)
+COMPONENTS: dict[str, tuple[str, str | None]] = {
+    "input": ("input_cost_per_token", None),
+    "cache_read": ("cache_read_input_token_cost", "input"),
+    "cache_write": ("cache_creation_input_token_cost", "input"),
+    "audio_input": ("input_cost_per_audio_token", "input"),
+    "image_input": ("input_cost_per_image_token", "input"),
+    "request": ("input_cost_per_request", None),
+    "output": ("output_cost_per_token", None),
+    "reasoning": ("output_cost_per_reasoning_token", None),
+    "audio_output": ("output_cost_per_audio_token", "output"),
+    "image_output": ("output_cost_per_image_token", "output"),
+}
+
+_STANDARD_TIERS = frozenset({"", "default", "standard", "auto", "on_demand", "on-demand"})
+_TIER_NAME = re.compile(r"^[a-z0-9_]+$")
+_THRESHOLD = re.compile(r"_above_(\d+)k_tokens")
+_MAX_PLANS = 32  # distinct service-tier spellings cached per price
+_BY_NAME = object()  # key of the (tier name, suffix) -> plan map inside ModelPrice._cards
+
+
+class MissingPriceError(ValueError):
+    """The usage needs a price the model's entry does not have (e.g. output tokens of a
+    per-second transcription model)."""
+
+
+class RateCard:
+    """The rates of one price for one (service tier, context tier).
+
+    ``input`` ... ``image_output`` are integer units of ``10**-scale`` USD per token, or
+    ``None`` when the entry has no price for that part (after the fallbacks above);
+    ``request`` is the per-request fee in units (0 when there is none). ``div`` is
+    ``10**scale``. ``non_negative`` is true when no rate is negative, so no amount can be.
+    """
+
+    __slots__ = (
+        "_explain",
+        "audio_input",
+        "audio_output",
+        "cache_read",
+        "cache_write",
+        "div",
+        "fields_used",
+        "image_input",
+        "image_output",
+        "input",
+        "model_id",
+        "non_negative",
+        "output",
+        "reasoning",
+        "request",
+        "scale",
+        "service_tier",
+        "tier",
+    )
+
+    scale: int
+    div: int
+    input: int | None
+    cache_read: int | None
+    cache_write: int | None
+    audio_input: int | None
+    image_input: int | None
+    request: int
+    output: int | None
+    reasoning: int | None
+    audio_output: int | None
+    image_output: int | None
+    non_negative: bool
+    model_id: str
+    service_tier: str
+    tier: str
+    fields_used: dict[str, str]
+    _explain: dict[str, Any]
+
+    def explain(self) -> dict[str, Any]:
+        """The price explanation of ``Cost.price`` (a fresh dict, safe to modify)."""
+        explain = dict(self._explain)
+        explain["fields_used"] = dict(self.fields_used)
+        explain["rates"] = dict(explain["rates"])
+        return explain
+
+    def missing(self, component: str, count: int) -> MissingPriceError:
+        return MissingPriceError(
+            f"model {self.model_id!r} has no per-token price for {count} {component} "
+            f"tokens ({COMPONENTS[component][0]} is missing from its entry)"
+        )
+
+
+class _Tiered:
+    """The cards of one service tier for an entry with context-size tiers."""
+
+    __slots__ = ("cards", "limits")
+
+    def __init__(self, limits: list[int], cards: list[RateCard]) -> None:
+        self.limits = limits  # ascending token counts: N * 1000 for every N of the entry
+        self.cards = cards  # cards[i]: input_tokens above exactly i limits
+
+    def card(self, input_tokens: int) -> RateCard:
+        return self.cards[bisect_left(self.limits, input_tokens)]  # limits < input_tokens
+
+
+def card_for(price: ModelPrice, service_tier: str | None, input_tokens: int) -> RateCard:
+    """The rate card of ``price`` for ``service_tier`` and a prompt of ``input_tokens``."""
+    try:
+        plan = price._cards.get(service_tier)
+    except TypeError:  # an unhashable tier value: not cached
+        plan = None
+    if plan is None:
+        plan = _plan(price, service_tier)
+    if plan.__class__ is _Tiered:
+        return plan.card(input_tokens)  # type: ignore[union-attr]
+    return plan  # type: ignore[return-value]
+
+
+def service_tier_name(service_tier: str | None) -> tuple[str, str]:
+    """``(tier name, field suffix)``: ``"batch"`` -> ``("batch", "_batches")``."""
+    if service_tier is None:
+        return "standard", ""
+    name = str(service_tier).strip().lower()
+    if name in _STANDARD_TIERS:
+        return "standard", ""
+    if name in ("batch", "batches"):
+        return "batch", "_batches"
+    if not _TIER_NAME.match(name):
+        return name, ""
+    return name, "_" + name
+
+
+def _plan(price: ModelPrice, service_tier: str | None) -> RateCard | _Tiered:
+    """Build (or find) the card(s) of one service tier, and cache them under its spelling."""
+    cache = price._cards
+    tier_name, suffix = service_tier_name(service_tier)
+    by_name = cache.setdefault(_BY_NAME, {})
+    plan = by_name.get((tier_name, suffix))
+    if plan is None:
+        thresholds = sorted({int(m.group(1)) for f in price.fields for m in _THRESHOLD.finditer(f)})
+        cards = [
+            _card(price, tier_name, suffix, tuple(reversed(thresholds[:i])))
+            for i in range(len(thresholds) + 1)
+        ]
+        plan = _Tiered([n * 1000 for n in thresholds], cards) if thresholds else cards[0]
+        by_name[(tier_name, suffix)] = plan
+    try:
+        if len(cache) < _MAX_PLANS:
+            cache[service_tier] = plan
+    except TypeError:
+        pass
+    return plan
+
+
+def _pick(
+    fields: Mapping[str, Decimal], base: str, suffix: str, applicable: tuple[int, ...]
+) -> tuple[str | None, int | None]:
+    for n in applicable:
+        if suffix and f"{base}_above_{n}k_tokens{suffix}" in fields:
+            return f"{base}_above_{n}k_tokens{suffix}", n
+        if f"{base}_above_{n}k_tokens" in fields:
+            return f"{base}_above_{n}k_tokens", n
+    if suffix and base + suffix in fields:
+        return base + suffix, None
+    if base in fields:
+        return base, None
+    return None, None
+
+
+def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int, ...]) -> RateCard:
+    """The card for the context thresholds ``applicable`` (largest first)."""
+    fields = price.fields
+    rates: dict[str, Decimal | None] = {}
+    used: dict[str, str] = {}
+    largest: int | None = None
+    for component, (base, fallback) in COMPONENTS.items():
+        name, n = _pick(fields, base, suffix, applicable)
+        if n is not None and (largest is None or n > largest):
+            largest = n
+        if name is not None:
+            rates[component] = fields[name]
+            used[component] = name
+        elif fallback is not None and rates.get(fallback) is not None:
+            rates[component] = rates[fallback]
+            used[component] = used[fallback]
+        else:
+            rates[component] = None
+    present = [r for r in rates.values() if r is not None]
+    scale = scale_for(present)
+    card = RateCard()
+    card.scale = scale
+    card.div = pow10(scale)
+    for component, rate in rates.items():
+        setattr(card, component, None if rate is None else to_units(rate, scale))
+    card.request = card.request or 0
+    card.non_negative = all(r >= 0 for r in present)
+    card.model_id = price.model_id
+    card.service_tier = tier_name
+    card.tier = f"above_{largest}k_tokens" if largest is not None else "standard"
+    card.fields_used = used
+    card._explain = {
+        "model_id": price.model_id,
+        "provider": price.provider,
+        "mode": price.mode,
+        "matched_by": price.matched_by,
+        "query": price.query,
+        "source": price.source,
+        "effective_from": price.effective_from.isoformat() if price.effective_from else None,
+        "service_tier": tier_name,
+        "tier": card.tier,
+        "fields_used": used,
+        "rates": {f: dec_str(fields[f]) for f in sorted(set(used.values()))},
+    }
+    return card
