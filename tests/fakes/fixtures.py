@@ -64,7 +64,7 @@ def broken_store(tmp_path: Path) -> Iterator[Path]:
         yield blocker
     finally:
         blocker.unlink()
-        blocker.mkdir()
+        blocker.mkdir(exist_ok=True)  # (the store may create it first)
         stored = llmledger.flush(timeout=20)
         llmledger.set_tracking_uri(good_uri)
         assert stored, "traces recorded while the store was down were not stored afterwards"
