@@ -62,6 +62,10 @@ _TARGETS = (
     ("openai.resources.embeddings", "AsyncEmbeddings", "create", "embeddings"),
     ("openai.resources.completions", "Completions", "create", "completions"),
     ("openai.resources.completions", "AsyncCompletions", "create", "completions"),
+    # Older 1.x SDKs keep chat completions in a module, not a package (same classes: the
+    # patch registry skips a class already patched).
+    ("openai.resources.chat.completions", "Completions", "create", "chat"),
+    ("openai.resources.chat.completions", "AsyncCompletions", "create", "chat"),
 )
 
 _SPANS = {
