@@ -597,12 +597,8 @@ def test_autolog_twice_does_not_double_wrap(client, fake):
     wrapper = Completions.create
     assert wrapper.__wrapped__ is ORIGINAL_CREATE
     llmledger.openai.autolog()
-    llmledger.autolog()
-    try:
-        assert Completions.create is wrapper
-    finally:
-        llmledger.autolog(disable=True)
-        llmledger.openai.autolog()
+    llmledger.openai.autolog()
+    assert Completions.create is wrapper
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert len(last_trace().data.spans) == 1
 
