@@ -245,6 +245,102 @@ def test_anthropic_style_cache_details_survive_langchain():
     )
 
 
+class ClaudeViaSDK(BaseChatModel):
+    """A minimal ChatAnthropic: calls the Anthropic SDK (against the fake) and reports
+    LangChain usage_metadata the way langchain-anthropic does (input includes the cache)."""
+
+    base_url: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "anthropic-chat"
+
+    def _get_ls_params(self, stop=None, **kwargs):
+        return {
+            "ls_provider": "anthropic",
+            "ls_model_name": "claude-sonnet-4-5",
+            "ls_model_type": "chat",
+        }
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        import anthropic
+
+        client = anthropic.Anthropic(base_url=self.base_url, api_key="k", max_retries=0)
+        reply = client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": m.content} for m in messages],
+        )
+        u = reply.usage
+        read, write = u.cache_read_input_tokens or 0, u.cache_creation_input_tokens or 0
+        message = AIMessage(
+            content=reply.content[0].text,
+            response_metadata={"model_name": reply.model},
+            usage_metadata={
+                "input_tokens": u.input_tokens + read + write,
+                "output_tokens": u.output_tokens,
+                "total_tokens": u.input_tokens + read + write + u.output_tokens,
+                "input_token_details": {"cache_read": read, "cache_creation": write},
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_anthropic_sdk_call_nests_under_the_chat_model_and_counts_cache_once(fake):
+    llmledger.anthropic.autolog()
+    try:
+        fake.reply(
+            usage={
+                "input_tokens": 100,
+                "output_tokens": 50,
+                "cache_read_input_tokens": 800,
+                "cache_creation_input_tokens": 200,
+            },
+            text="Paris.",
+        )
+        chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | ClaudeViaSDK(
+            base_url=fake.base_url
+        )
+        assert chain.invoke({"q": "Capital of France?"}).content == "Paris."
+    finally:
+        llmledger.anthropic.autolog(disable=True)
+    trace = last_trace()
+    spans = by_name(trace)
+    chat, sdk = spans["ClaudeViaSDK"], spans["Messages.create"]
+    assert sdk.parent_id == chat.span_id
+    expected = {
+        "input_tokens": 1100,
+        "output_tokens": 50,
+        "total_tokens": 1150,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 200,
+    }
+    assert chat.token_usage == expected and sdk.token_usage == expected
+    assert trace.info.token_usage == expected  # once, not 2200
+    input_cost = 100 * SONNET_IN + 800 * SONNET_READ + 200 * SONNET_WRITE
+    assert_cost(
+        trace.info,
+        {
+            "input_cost": input_cost,
+            "output_cost": 50 * SONNET_OUT,
+            "total_cost": input_cost + 50 * SONNET_OUT,
+        },
+    )
+
+
+def test_streamed_chat_model_alone_records_the_aggregated_usage(llm, fake):
+    llmledger.openai.autolog(disable=True)
+    fake.reply(usage=OPENAI_USAGE, text="Paris is the capital.")
+    text = "".join(chunk.content for chunk in llm.stream("Capital of France?"))
+    assert text == "Paris is the capital."
+    trace = last_trace()
+    (span,) = trace.data.spans
+    assert span.outputs["content"] == "Paris is the capital."
+    assert span.token_usage == OPENAI_CANONICAL
+    assert_cost(trace.info, OPENAI_COST)
+
+
 # -- tools, retrievers, agents, errors -------------------------------------------------------
 
 
