@@ -227,9 +227,21 @@ def current_span() -> Span | None:
 _SENTINEL_TYPES = ("NotGiven", "Omit", "_NotGiven", "_Omit")
 
 
+# Credentials some call signatures accept (LiteLLM's): never recorded.
+_SECRET_ARGUMENTS = frozenset({
+    "api_key", "azure_ad_token", "aws_access_key_id", "aws_secret_access_key",
+    "aws_session_token", "client_secret", "vertex_credentials",
+})  # fmt: skip
+
+
 def clean_inputs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The call's keyword arguments without the SDKs' "not given" sentinels."""
-    return {k: v for k, v in kwargs.items() if type(v).__name__ not in _SENTINEL_TYPES}
+    """The call's keyword arguments without the SDKs' "not given" sentinels and without
+    credentials."""
+    return {
+        k: v
+        for k, v in kwargs.items()
+        if k not in _SECRET_ARGUMENTS and type(v).__name__ not in _SENTINEL_TYPES
+    }
 
 
 def dump(value: Any) -> Any:

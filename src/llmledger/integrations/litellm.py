@@ -82,7 +82,6 @@ def _starter(name: str, span_type: str):
         inputs = c.clean_inputs(kwargs)
         if args:
             inputs = {"args": list(args), **inputs}
-        inputs.pop("api_key", None)
         attributes: dict[str, Any] = {}
         if isinstance(model, str) and model:
             attributes[K.REQUEST_MODEL] = model
