@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmledger import config
 from llmledger.store.base import TraceFilter
-from llmledger.tracing.export import exporter_for, flush_all
+from llmledger.tracing.export import exporter_for
 from llmledger.tracing.trace import Trace
+
+logger = logging.getLogger("llmledger")
 
 
 def set_tracking_uri(uri: str) -> None:
     """Send traces to ``uri``: ``sqlite:///path.db`` (default ``./llmledger.db``),
     ``postgresql://user@host/db``, or ``http://host:port`` of an ``llmledger server``
     (batched, compressed, retried in the background). Traces recorded before the change are
-    flushed first (for at most 30 s).
+    flushed to the previous URI first, for at most 30 s; if it cannot take them by then, they
+    keep being retried there in the background (and at exit).
     """
     normalized = config.normalize_uri(uri)
-    flush_all()
+    previous = config.get_tracking_uri()
+    if previous != normalized and not exporter_for(previous).flush(30.0):
+        logger.warning(
+            "llmledger: traces for %s not stored yet; still retrying in the background", previous
+        )
     config.set_tracking_uri_value(normalized)
 
 
@@ -54,8 +62,9 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
 
 
 def flush(timeout: float | None = 30.0) -> bool:
-    """Block until every finished trace is stored. Returns ``False`` on timeout."""
-    return flush_all(timeout)
+    """Block until every trace finished so far is stored at the current tracking URI.
+    Returns ``False`` on timeout. (At exit, every URI used is flushed.)"""
+    return exporter_for(config.get_tracking_uri()).flush(timeout)
 
 
 def get_trace(trace_id: str) -> Trace | None:
