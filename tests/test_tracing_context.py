@@ -196,3 +196,22 @@ def test_many_threads_record_independent_traces():
     assert len({tid for _, tid in ids}) == 20
     for i, tid in ids:
         assert llmledger.get_trace(tid).info.token_usage["input_tokens"] == i
+
+
+def test_detached_spans_for_callback_style_instrumentation():
+    # a run that starts in one callback and ends in another
+    root = llmledger.start_detached_span("chain", span_type="CHAIN", parent=None)
+    assert llmledger.get_current_active_span() is None  # not made current
+    child = llmledger.start_detached_span("llm", span_type="LLM", parent=root)
+    token = llmledger.activate_span(child)
+    with llmledger.start_span("inside") as inside:
+        assert inside.parent_id == child.span_id
+    llmledger.deactivate_span(token, child)
+    assert llmledger.get_current_active_span() is None
+    child.set_attribute("llmledger.llm.model", "gpt-4o-mini")
+    child.set_attribute("llmledger.chat.tokenUsage", {"input_tokens": 10, "output_tokens": 1})
+    child.end()
+    root.end()
+    trace = llmledger.get_trace(root.trace_id)
+    assert [s.name for s in trace.data.spans] == ["chain", "llm", "inside"]
+    assert trace.info.token_usage["total_tokens"] == 11

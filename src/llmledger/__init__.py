@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from llmledger.attributes import SpanAttributeKey, SpanType
 from llmledger.tracing.fluent import (
+    activate_span,
     bind_context,
+    deactivate_span,
     get_current_active_span,
     get_last_active_trace_id,
+    start_detached_span,
     start_span,
     trace,
     update_current_trace,
@@ -56,7 +59,9 @@ __all__ = [
     "TraceData",
     "TraceInfo",
     "__version__",
+    "activate_span",
     "bind_context",
+    "deactivate_span",
     "flush",
     "get_current_active_span",
     "get_last_active_trace_id",
@@ -65,6 +70,7 @@ __all__ = [
     "search_traces",
     "set_experiment",
     "set_tracking_uri",
+    "start_detached_span",
     "start_span",
     "trace",
     "update_current_trace",

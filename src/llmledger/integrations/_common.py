@@ -195,29 +195,14 @@ def new_span(
     """A live span under ``parent`` (a live :class:`Span`, ``None`` for a new trace, or the
     current span by default). It is not made current; see :func:`activate`."""
     if parent is CURRENT:
-        return fluent._new_span(name, span_type, attributes, start_time_ns)
-    token = fluent._current_span.set(parent)
-    try:
-        return fluent._new_span(name, span_type, attributes, start_time_ns)
-    finally:
-        fluent._current_span.reset(token)
+        return fluent.start_detached_span(
+            name, span_type, attributes=attributes, start_time_ns=start_time_ns
+        )
+    return fluent.start_detached_span(name, span_type, parent, attributes, start_time_ns)
 
 
-def activate(span: Span | None) -> contextvars.Token[Span | None]:
-    return fluent._current_span.set(span)
-
-
-def deactivate(token: contextvars.Token[Span | None] | None, span: Span | None = None) -> None:
-    """Undo :func:`activate`; from another context, only un-set ``span`` if it is current."""
-    if token is None:
-        return
-    try:
-        fluent._current_span.reset(token)
-    except ValueError:  # the token was made in another context
-        if span is not None and fluent._current_span.get() is span:
-            fluent._current_span.set(
-                token.old_value if token.old_value is not token.MISSING else None
-            )
+activate = fluent.activate_span
+deactivate = fluent.deactivate_span
 
 
 def current_span() -> Span | None:
@@ -228,10 +213,17 @@ _SENTINEL_TYPES = ("NotGiven", "Omit", "_NotGiven", "_Omit")
 
 
 # Credentials some call signatures accept (LiteLLM's): never recorded.
-_SECRET_ARGUMENTS = frozenset({
-    "api_key", "azure_ad_token", "aws_access_key_id", "aws_secret_access_key",
-    "aws_session_token", "client_secret", "vertex_credentials",
-})  # fmt: skip
+_SECRET_ARGUMENTS = frozenset(
+    {
+        "api_key",
+        "azure_ad_token",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "client_secret",
+        "vertex_credentials",
+    }
+)
 
 
 def clean_inputs(kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -143,6 +143,53 @@ def start_span(
     return _SpanScope(name, span_type, attributes, start_time_ns)
 
 
+_CURRENT = object()
+
+
+def start_detached_span(
+    name: str,
+    span_type: str = SpanType.UNKNOWN,
+    parent: Span | object | None = _CURRENT,
+    attributes: Mapping[str, Any] | None = None,
+    start_time_ns: int | None = None,
+) -> Span:
+    """A live span that is *not* made current; end it with ``span.end()``.
+
+    For callback-style instrumentation, where a run starts in one call and ends in another
+    (framework callbacks, streams). ``parent`` is a live span, ``None`` for the root of a new
+    trace, or by default the current span. Use :func:`activate_span` to make it current for
+    a while. Never raises: on an internal failure a span that records nothing is returned.
+    """
+    try:
+        if parent is _CURRENT:
+            return _new_span(name, span_type, attributes, start_time_ns)
+        token = _current_span.set(parent)  # type: ignore[arg-type]
+        try:
+            return _new_span(name, span_type, attributes, start_time_ns)
+        finally:
+            _current_span.reset(token)
+    except Exception:
+        logger.warning("llmledger: span %r not recorded", name, exc_info=True)
+        return _noop_span(name)
+
+
+def activate_span(span: Span | None) -> contextvars.Token[Span | None]:
+    """Make ``span`` the current span; undo with :func:`deactivate_span` and the token."""
+    return _current_span.set(span)
+
+
+def deactivate_span(token: contextvars.Token[Span | None] | None, span: Span | None = None) -> None:
+    """Undo :func:`activate_span`. From another context (where the token cannot be reset),
+    only un-set ``span`` if it is still the current one."""
+    if token is None:
+        return
+    try:
+        _current_span.reset(token)
+    except ValueError:
+        if span is not None and _current_span.get() is span:
+            _current_span.set(token.old_value if token.old_value is not token.MISSING else None)
+
+
 def get_current_active_span() -> Span | None:
     """The span being recorded in this context, or ``None``."""
     span = _current_span.get()
