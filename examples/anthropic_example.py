@@ -5,16 +5,12 @@ Run from the repo root: ``.venv/bin/python examples/anthropic_example.py``.
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
 import anthropic
-from tests.fakes import start_fake_server
 
 import llmledger
+from llmledger.fakes import start_fake_server
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # model deprecation notices
 

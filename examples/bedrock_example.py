@@ -9,16 +9,12 @@ Run from the repo root: ``.venv/bin/python examples/bedrock_example.py``.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
 import boto3
 from botocore.config import Config
-from tests.fakes import start_fake_server
 
 import llmledger
+from llmledger.fakes import start_fake_server
 
 MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 

@@ -8,16 +8,11 @@ Run from the repo root: ``.venv/bin/python examples/google_genai_example.py``.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
-
 from google import genai
 from google.genai import types
-from tests.fakes import start_fake_server
 
 import llmledger
+from llmledger.fakes import start_fake_server
 
 
 def show(title: str) -> None:

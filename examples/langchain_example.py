@@ -7,18 +7,13 @@ Run from the repo root: ``.venv/bin/python examples/langchain_example.py``.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
-
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from tests.fakes import start_fake_server
 
 import llmledger
+from llmledger.fakes import start_fake_server
 
 
 @tool

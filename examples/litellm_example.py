@@ -7,17 +7,14 @@ Run from the repo root: ``.venv/bin/python examples/litellm_example.py``.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
 import litellm
-from tests.fakes import start_fake_server
 
 import llmledger
+from llmledger.fakes import start_fake_server
 
 
 def main() -> None:

@@ -6,15 +6,10 @@ tracking store (``./llmledger.db`` unless ``LLMLEDGER_TRACKING_URI`` says otherw
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
-
 import openai
-from tests.fakes import start_fake_server
 
 import llmledger
+from llmledger.fakes import start_fake_server
 
 
 def show(title: str) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -52,3 +54,18 @@ def test_seed_manual(tmp_path):
         "token usage: {'input_tokens': 100, 'output_tokens': 50, 'total_tokens': 150}",
         "cost: {'input_cost': 0.0001, 'output_cost': 0.0002, 'total_cost': 0.0003}",
     ]
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("openai_example.py", "'total_cost': 0.000102"),
+        ("anthropic_example.py", "tool use recorded"),
+        ("langchain_example.py", "'total_cost': 0.00021"),
+        ("litellm_example.py", "'total_cost': 0.00225"),
+        ("google_genai_example.py", "'total_cost': 0.000459"),
+        ("bedrock_example.py", "'total_cost': 0.002244"),
+    ],
+)
+def test_integration_examples_run_against_the_fake_providers(name, expected, tmp_path):
+    assert expected in run_example(name, tmp_path)

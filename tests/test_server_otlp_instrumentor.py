@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from fakes.server import get_fake_server
+from llmledger.fakes.server import get_fake_server
 from server_process import ServerProcess
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 import llmledger
-
-from .server import FakeServer, get_fake_server
+from llmledger.fakes.server import FakeServer, get_fake_server
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ usage object of the answer); for streams it is split across events the way the p
 does (final OpenAI chunk, Anthropic ``message_start`` + ``message_delta``, Gemini chunks,
 Bedrock ``metadata`` event).
 
-Standalone: ``python -m tests.fakes.server --port 8765`` (from the repo root); then
+Standalone: ``python -m llmledger.fakes.server --port 8765`` ; then
 ``POST /_fake/reply`` with a JSON :class:`Reply`, ``POST /_fake/reset``,
 ``GET /_fake/requests``.
 """
