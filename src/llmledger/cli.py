@@ -31,7 +31,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if llmledger.search_traces([eid], max_results=1):
             print(f"experiment {args.experiment!r} already has traces; no new demo traces")
             return 0
-    run_demo(traces=args.traces, experiment=args.experiment, days=args.days)
+    run_demo(traces=args.traces, experiment=args.experiment, days=args.days, live=args.live)
     return 0
 
 
@@ -96,7 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="record demo traces (an agent calling several models)")
     _add_store_args(p)
-    p.add_argument("--traces", type=int, default=40, help="how many traces (default 40)")
+    p.add_argument("--traces", type=int, default=40, help="history traces (default 40)")
+    p.add_argument(
+        "--live",
+        type=int,
+        default=12,
+        help="traces made now through the real openai/anthropic clients against "
+        "the local fake providers (default 12; 0 for none)",
+    )
     p.add_argument("--days", type=int, default=7, help="spread them over this many past days")
     p.add_argument("--experiment", default="demo", help="experiment name (default 'demo')")
     p.add_argument("--if-empty", action="store_true", help="only if the experiment has none")
