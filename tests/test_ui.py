@@ -223,8 +223,12 @@ def take_screenshots(page, base: str, data: dict, out_dir: Path) -> list[Path]:
     shots.append(out_dir / "traces.png")
     page.screenshot(path=str(shots[-1]))
     demo = [t for tid, t in data["traces"].items() if t.info.name == "support_agent"]
-    rich = max(demo, key=lambda t: (len(t.data.spans), t.info.token_usage["total_tokens"]))
-    answer = next(s for s in rich.data.spans if s.name == "answer")
+    # prefer a run recorded through the real client libraries (autolog sets requestModel)
+    live = [
+        t for t in demo if any(s.get_attribute("llmledger.llm.requestModel") for s in t.data.spans)
+    ] or demo
+    rich = max(live, key=lambda t: (len(t.data.spans), t.info.token_usage["total_tokens"]))
+    answer = max((s for s in rich.data.spans if s.llm_cost), key=lambda s: s.llm_cost["total_cost"])
     open_page(page, base, f"/traces/{rich.info.trace_id}?span={answer.span_id}")
     shots.append(out_dir / "trace.png")
     page.screenshot(path=str(shots[-1]))
