@@ -535,7 +535,18 @@ def p4_sdk(contender: str, uri: str, experiment_id: str, traces: int, warmup: in
         _mlflow_keep_every_span()
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(experiment_id=experiment_id)
-        loop, flush = _loop_mlflow, mlflow.flush_trace_async_logging
+        loop = _loop_mlflow
+
+        def flush() -> None:
+            # With an http:// tracking URI MLflow 3.17 sends spans over OTLP from an OTel
+            # BatchSpanProcessor and trace infos from its async queue:
+            # flush_trace_async_logging() alone returns with spans still queued (and a process
+            # that then exits loses them). Drain the span processor first, then the queue.
+            from mlflow.tracing.provider import provider
+
+            provider.get().force_flush()
+            mlflow.flush_trace_async_logging()
+
         version = mlflow.__version__
     else:
         raise SystemExit(f"unknown contender {contender!r}")
