@@ -337,3 +337,101 @@ def test_broken_store_never_reaches_the_caller(client, fake, tmp_path):
         assert message.usage.cache_read_input_tokens == 800
         with client.messages.stream(model=MODEL, max_tokens=10, messages=MESSAGES) as stream:
             assert stream.get_final_text() == "streamed anyway"
+
+
+# -- 1-hour cache writes ----------------------------------------------------------------------
+# Of the 200 tokens written to the cache, 150 were written with a 1-hour TTL
+# (cache_control {"type": "ephemeral", "ttl": "1h"}), billed at $6/1M instead of $3.75/1M.
+CACHE_WRITE_1H = 6e-6
+WIRE_USAGE_1H = {
+    **WIRE_USAGE,
+    "cache_creation": {"ephemeral_5m_input_tokens": 50, "ephemeral_1h_input_tokens": 150},
+}
+CANONICAL_1H = {**CANONICAL, "cache_creation_1h_input_tokens": 150}
+# 100 fresh + 800 read + 50 five-minute writes + 150 one-hour writes = $0.0016275
+INPUT_COST_1H = 100 * IN + 800 * CACHE_READ + 50 * CACHE_WRITE + 150 * CACHE_WRITE_1H
+COST_1H = {
+    "input_cost": INPUT_COST_1H,
+    "output_cost": 50 * OUT,
+    "total_cost": INPUT_COST_1H + 50 * OUT,
+}
+
+
+def assert_1h_span(span, trace):
+    assert span.token_usage == CANONICAL_1H
+    assert trace.info.token_usage == CANONICAL_1H
+    assert_cost(span.llm_cost, COST_1H)
+    assert_cost(trace.info, COST_1H)
+    assert trace.info.cost["total_cost"] == usd(0.0023775)
+    details = span.llm_cost.details
+    assert details["cache_write_cost"] == usd(50 * CACHE_WRITE + 150 * CACHE_WRITE_1H)
+    assert details["cache_write_1h_cost"] == usd(150 * CACHE_WRITE_1H)  # $0.0009
+    assert "cache_write_1h_priced_as" not in details
+
+
+def test_create_prices_1h_cache_writes_at_the_1h_rate(client, fake):
+    fake.reply(usage=WIRE_USAGE_1H, text="Paris.")
+    message = client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES)
+    assert message.usage.cache_creation.ephemeral_1h_input_tokens == 150
+    trace = last_trace()
+    assert_1h_span(trace.data.spans[0], trace)
+
+
+def test_stream_true_takes_1h_cache_writes_from_message_start(client, fake):
+    fake.reply(usage=WIRE_USAGE_1H, text="The capital of France is Paris.")
+    events = list(
+        client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES, stream=True)
+    )
+    assert events[0].message.usage.cache_creation.ephemeral_1h_input_tokens == 150
+    trace = last_trace()
+    assert_1h_span(trace.data.spans[0], trace)
+
+
+def test_messages_stream_with_1h_cache_writes(client, fake):
+    fake.reply(usage=WIRE_USAGE_1H, text="Paris.")
+    with client.messages.stream(model=MODEL, max_tokens=100, messages=MESSAGES) as stream:
+        stream.until_done()
+    trace = last_trace()
+    assert trace.data.spans[0].name == "Messages.stream"
+    assert_1h_span(trace.data.spans[0], trace)
+
+
+def test_async_create_and_stream_with_1h_cache_writes(aclient, fake):
+    fake.reply(usage=WIRE_USAGE_1H, text="Paris.")
+    fake.reply(usage=WIRE_USAGE_1H, text="Paris again.")
+
+    async def main():
+        await aclient.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES)
+        first = last_trace()
+        stream = await aclient.messages.create(
+            model=MODEL, max_tokens=100, messages=MESSAGES, stream=True
+        )
+        async for _ in stream:
+            pass
+        return first
+
+    first = asyncio.run(main())
+    assert_1h_span(first.data.spans[0], first)
+    second = last_trace()
+    assert second.info.trace_id != first.info.trace_id
+    assert_1h_span(second.data.spans[0], second)
+
+
+def test_only_5m_writes_in_the_breakdown_change_nothing(client, fake):
+    usage = {
+        **WIRE_USAGE,
+        "cache_creation": {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 0},
+    }
+    fake.reply(usage=usage, text="Paris.")
+    client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES)
+    trace = last_trace()
+    assert trace.data.spans[0].token_usage == CANONICAL
+    assert_cost(trace.info)
+    assert "cache_write_1h_cost" not in trace.data.spans[0].llm_cost.details
+
+
+def test_1h_writes_larger_than_all_writes_are_ignored_not_the_usage(caplog):
+    caplog.set_level(logging.WARNING, logger="llmledger.usage")
+    usage = {**WIRE_USAGE, "cache_creation": {"ephemeral_1h_input_tokens": 201}}
+    assert anthropic_integration.extract_usage(usage) == CANONICAL
+    assert "exceed the cache writes" in caplog.text

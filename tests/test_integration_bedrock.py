@@ -295,3 +295,89 @@ def test_broken_store_never_reaches_the_caller(client, fake, tmp_path):
         assert response["output"]["message"]["content"][0]["text"] == "still answered"
         events = list(client.converse_stream(modelId=US_MODEL, messages=MESSAGES)["stream"])
         assert events[-1]["metadata"]["usage"]["cacheReadInputTokens"] == 800
+
+
+# -- 1-hour cache writes ----------------------------------------------------------------------
+# Of the 200 tokens written to the cache, 150 with a 1-hour TTL. Converse reports the split as
+# cacheDetails (1h first, as Bedrock sorts it); Claude's invoke_model body as Anthropic's
+# usage.cache_creation. us. profile: 1-hour writes $6.6/1M (5-minute ones $4.125/1M).
+US_WRITE_1H = 6.6e-6
+CONVERSE_USAGE_1H = {
+    **CONVERSE_USAGE,
+    "cacheDetails": [{"ttl": "1h", "inputTokens": 150}, {"ttl": "5m", "inputTokens": 50}],
+}
+ANTHROPIC_USAGE_1H = {
+    **ANTHROPIC_USAGE,
+    "cache_creation": {"ephemeral_5m_input_tokens": 50, "ephemeral_1h_input_tokens": 150},
+}
+CANONICAL_1H = {**CANONICAL, "cache_creation_1h_input_tokens": 150}
+# 100 * 3.3e-6 + 800 * 0.33e-6 + 50 * 4.125e-6 + 150 * 6.6e-6 = $0.00179025
+US_INPUT_COST_1H = 100 * US_IN + 800 * US_READ + 50 * US_WRITE + 150 * US_WRITE_1H
+US_COST_1H = {
+    "input_cost": US_INPUT_COST_1H,
+    "output_cost": 50 * US_OUT,
+    "total_cost": US_INPUT_COST_1H + 50 * US_OUT,
+}
+
+
+def assert_1h(trace):
+    (span,) = trace.data.spans
+    assert span.token_usage == CANONICAL_1H
+    assert trace.info.token_usage == CANONICAL_1H
+    assert_cost(span.llm_cost, US_COST_1H)
+    assert_cost(trace.info, US_COST_1H)
+    assert trace.info.cost["total_cost"] == usd(0.00261525)
+    assert span.llm_cost.details["cache_write_1h_cost"] == usd(150 * US_WRITE_1H)
+
+
+def test_converse_1h_cache_writes_from_cache_details(client, fake):
+    fake.reply(usage=CONVERSE_USAGE_1H, text="Paris.")
+    response = client.converse(modelId=US_MODEL, messages=MESSAGES)
+    assert response["usage"]["cacheDetails"][0] == {"ttl": "1h", "inputTokens": 150}
+    assert_1h(last_trace())
+
+
+def test_converse_stream_1h_cache_writes_from_the_metadata_event(client, fake):
+    fake.reply(usage=CONVERSE_USAGE_1H, text="The capital is Paris.")
+    events = list(client.converse_stream(modelId=US_MODEL, messages=MESSAGES)["stream"])
+    assert events[-1]["metadata"]["usage"]["cacheDetails"][0]["ttl"] == "1h"
+    assert_1h(last_trace())
+
+
+def test_converse_cache_details_of_5m_writes_change_nothing(client, fake):
+    fake.reply(usage=CONVERSE_USAGE, text="Paris.")  # the fake reports them as 5m writes
+    response = client.converse(modelId=US_MODEL, messages=MESSAGES)
+    assert response["usage"]["cacheDetails"] == [{"ttl": "5m", "inputTokens": 200}]
+    assert last_trace().data.spans[0].token_usage == CANONICAL
+    assert_cost(last_trace().info, US_COST)
+
+
+def test_invoke_model_1h_cache_writes_from_the_anthropic_body(client, fake):
+    fake.reply(usage=ANTHROPIC_USAGE_1H, text="Paris.")
+    response = client.invoke_model(modelId=US_MODEL, body=ANTHROPIC_BODY)
+    body = json.loads(response["body"].read())
+    assert body["usage"]["cache_creation"]["ephemeral_1h_input_tokens"] == 150
+    assert_1h(last_trace())
+
+
+def test_invoke_model_with_response_stream_1h_cache_writes(client, fake):
+    fake.reply(usage=ANTHROPIC_USAGE_1H, text="Paris is the capital.")
+    response = client.invoke_model_with_response_stream(modelId=US_MODEL, body=ANTHROPIC_BODY)
+    for _ in response["body"]:
+        pass
+    assert_1h(last_trace())
+
+
+def test_converse_usage_unit():
+    extract = bedrock_integration.extract_usage
+    assert extract(CONVERSE_USAGE_1H) == CANONICAL_1H
+    # the writes from cacheDetails alone
+    assert extract(
+        {"inputTokens": 10, "outputTokens": 1, "cacheDetails": [{"ttl": "1h", "inputTokens": 5}]}
+    ) == {
+        "input_tokens": 15,
+        "output_tokens": 1,
+        "total_tokens": 16,
+        "cache_creation_input_tokens": 5,
+        "cache_creation_1h_input_tokens": 5,
+    }

@@ -245,6 +245,54 @@ def test_anthropic_style_cache_details_survive_langchain():
     )
 
 
+class FakeClaudeTTL(FakeClaude):
+    """ChatAnthropic's usage_metadata for 200 cache writes, 150 of them with a 1-hour TTL:
+    langchain-anthropic copies Anthropic's TTL split into input_token_details and, in recent
+    versions, sets cache_creation to 0 beside it (so its own sum does not count them twice)."""
+
+    details: dict[str, Any]
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        message = AIMessage(
+            content="Paris.",
+            response_metadata={"model_name": "claude-sonnet-4-5-20250929"},
+            usage_metadata={
+                "input_tokens": 1100,
+                "output_tokens": 50,
+                "total_tokens": 1150,
+                "input_token_details": {"cache_read": 800, **self.details},
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@pytest.mark.parametrize("cache_creation", [200, 0], ids=["older", "recent"])
+def test_anthropic_1h_cache_writes_through_langchain(cache_creation):
+    split = {"ephemeral_5m_input_tokens": 50, "ephemeral_1h_input_tokens": 150}
+    FakeClaudeTTL(details={"cache_creation": cache_creation, **split}).invoke("Capital?")
+    trace = last_trace()
+    span = trace.data.spans[0]
+    assert span.token_usage == {
+        "input_tokens": 1100,
+        "output_tokens": 50,
+        "total_tokens": 1150,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 200,
+        "cache_creation_1h_input_tokens": 150,
+    }
+    # 100 * 3e-6 + 800 * 0.3e-6 + 50 * 3.75e-6 + 150 * 6e-6 = $0.0016275
+    input_cost = 100 * SONNET_IN + 800 * SONNET_READ + 50 * SONNET_WRITE + 150 * 6e-6
+    assert_cost(
+        trace.info,
+        {
+            "input_cost": input_cost,
+            "output_cost": 50 * SONNET_OUT,
+            "total_cost": input_cost + 50 * SONNET_OUT,
+        },
+    )
+    assert trace.info.cost["total_cost"] == usd(0.0023775)
+
+
 class ClaudeViaSDK(BaseChatModel):
     """A minimal ChatAnthropic: calls the Anthropic SDK (against the fake) and reports
     LangChain usage_metadata the way langchain-anthropic does (input includes the cache)."""

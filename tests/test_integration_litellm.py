@@ -275,3 +275,72 @@ def test_broken_store_never_reaches_the_caller(fake, tmp_path):
         response = openai_call(fake)
     assert response.choices[0].message.content == "still answered"
     assert response.usage.prompt_tokens == 1000
+
+
+# -- 1-hour cache writes ----------------------------------------------------------------------
+# Anthropic's TTL split reaches LiteLLM's usage as
+# prompt_tokens_details.cache_creation_token_details; 150 of the 200 writes are 1-hour ones,
+# billed at $6/1M instead of $3.75/1M.
+SONNET_WRITE_1H = 6e-6
+ANTHROPIC_USAGE_1H = {
+    **ANTHROPIC_USAGE,
+    "cache_creation": {"ephemeral_5m_input_tokens": 50, "ephemeral_1h_input_tokens": 150},
+}
+ANTHROPIC_CANONICAL_1H = {
+    "input_tokens": 1100,
+    "output_tokens": 50,
+    "total_tokens": 1150,
+    "cache_read_input_tokens": 800,
+    "cache_creation_input_tokens": 200,
+    "cache_creation_1h_input_tokens": 150,
+}
+# 100 * 3e-6 + 800 * 0.3e-6 + 50 * 3.75e-6 + 150 * 6e-6 = $0.0016275
+ANTHROPIC_INPUT_COST_1H = (
+    100 * SONNET_IN + 800 * SONNET_READ + 50 * SONNET_WRITE + 150 * SONNET_WRITE_1H
+)
+ANTHROPIC_COST_1H = {
+    "input_cost": ANTHROPIC_INPUT_COST_1H,
+    "output_cost": 50 * SONNET_OUT,
+    "total_cost": ANTHROPIC_INPUT_COST_1H + 50 * SONNET_OUT,
+}
+
+
+def assert_1h(trace):
+    span = trace.data.spans[0]
+    usage = span.token_usage
+    assert {k: usage.get(k) for k in ANTHROPIC_CANONICAL_1H} == ANTHROPIC_CANONICAL_1H
+    assert usage.get("reasoning_tokens", 0) == 0  # LiteLLM reports a 0
+    assert_cost(span.llm_cost, ANTHROPIC_COST_1H)
+    assert_cost(trace.info, ANTHROPIC_COST_1H)
+    assert trace.info.cost["total_cost"] == usd(0.0023775)
+    assert span.llm_cost.details["cache_write_1h_cost"] == usd(150 * SONNET_WRITE_1H)
+
+
+def test_completion_against_anthropic_prices_1h_cache_writes(fake):
+    fake.reply(usage=ANTHROPIC_USAGE_1H, text="Paris.")
+    response = anthropic_call(fake)
+    details = response.usage.prompt_tokens_details.cache_creation_token_details
+    assert details.ephemeral_1h_input_tokens == 150
+    assert_1h(last_trace())
+
+
+def test_anthropic_stream_prices_1h_cache_writes(fake):
+    fake.reply(usage=ANTHROPIC_USAGE_1H, text="Paris is the capital.")
+    assert list(anthropic_call(fake, stream=True, stream_options={"include_usage": True}))
+    assert_1h(last_trace())
+
+
+def test_acompletion_prices_1h_cache_writes(fake):
+    fake.reply(usage=ANTHROPIC_USAGE_1H, text="Paris.")
+
+    async def main():
+        return await litellm.acompletion(
+            model="anthropic/claude-sonnet-4-5",
+            messages=MESSAGES,
+            api_base=fake.base_url,
+            api_key="k",
+            max_retries=0,
+        )
+
+    asyncio.run(main())
+    assert_1h(last_trace())

@@ -403,3 +403,188 @@ def test_compute_cost_is_fast() -> None:
         min(timeit.repeat(lambda: compute_cost("gpt-4o-mini", usage), number=runs, repeat=3)) / runs
     )
     assert per_call < 200e-6  # ~8 us on a laptop; loose so a busy CI machine passes
+
+
+# ---- 1-hour cache writes ---------------------------------------------------------------------
+
+# 100 fresh + 800 read + 200 written, 150 of the writes with a 1-hour TTL (canonical usage)
+USAGE_1H = {
+    "input_tokens": 1100,
+    "output_tokens": 50,
+    "cache_read_input_tokens": 800,
+    "cache_creation_input_tokens": 200,
+    "cache_creation_1h_input_tokens": 150,
+}
+
+
+def test_1h_writes_have_their_own_price_and_detail() -> None:
+    cost = compute_cost("claude-sonnet-4-5", USAGE_1H)
+    assert cost is not None
+    # 100 * 3e-6 + 800 * 3e-7 + 50 * 3.75e-6 + 150 * 6e-6 = 0.0003 + 0.00024 + 0.0001875 + 0.0009
+    assert cost.decimal_input == D("0.0016275")
+    assert cost.decimal_output == D("0.00075")  # 50 * 1.5e-5
+    assert cost == {"input_cost": 0.0016275, "output_cost": 0.00075, "total_cost": 0.0023775}
+    assert cost.decimals["cache_write_cost"] == D("0.0010875")  # all the writes
+    assert cost.decimals["cache_write_1h_cost"] == D("0.0009")  # the 1-hour part of them
+    assert cost.details["cache_write_1h_cost"] == 0.0009
+    assert "cache_write_1h_priced_as" not in cost.details
+    # the ten parts still add up to the totals; the 1-hour part is inside cache_write_cost
+    assert list(cost.details)[:4] == [
+        "uncached_input_cost",
+        "cache_read_cost",
+        "cache_write_cost",
+        "cache_write_1h_cost",
+    ]
+    parts = ("uncached_input_cost", "cache_read_cost", "cache_write_cost", "request_cost")
+    assert sum(cost.decimals[k] for k in parts) == cost.decimal_input
+    price = cost.price
+    assert price is not None
+    assert price["fields_used"]["cache_write"] == "cache_creation_input_token_cost"
+    assert price["fields_used"]["cache_write_1h"] == "cache_creation_input_token_cost_above_1hr"
+    assert price["rates"]["cache_creation_input_token_cost_above_1hr"] == "0.000006"
+    # without 1-hour writes, no new detail and no new explanation
+    plain = compute_cost("claude-sonnet-4-5", {**USAGE_1H, "cache_creation_1h_input_tokens": 0})
+    assert plain is not None
+    assert plain.decimal_input == D("0.00129")  # 0.0003 + 0.00024 + 200 * 3.75e-6
+    assert "cache_write_1h_cost" not in plain.details
+    assert plain.price is not None and "cache_write_1h" not in plain.price["fields_used"]
+
+
+def test_1h_writes_without_a_1h_price_are_priced_as_writes_and_noted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="llmledger.pricing")
+    price = price_of(
+        input_cost_per_token="3e-6",
+        output_cost_per_token="1.5e-5",
+        cache_read_input_token_cost="3e-7",
+        cache_creation_input_token_cost="3.75e-6",
+    )
+    cost = cost_from_price(USAGE_1H, price)
+    # never dropped: 200 writes at 3.75e-6
+    assert cost.decimal_input == 100 * D("3e-6") + 800 * D("3e-7") + 200 * D("3.75e-6")
+    assert cost.decimals["cache_write_1h_cost"] == 150 * D("3.75e-6")
+    assert cost.details["cache_write_1h_priced_as"] == "cache_creation_input_token_cost"
+    assert cost.price is not None
+    assert cost.price["fields_used"]["cache_write_1h"] == "cache_creation_input_token_cost"
+    cost_from_price(USAGE_1H, price)
+    warned = [r.getMessage() for r in caplog.records if r.name == "llmledger.pricing"]
+    assert len(warned) == 1 and "no 1-hour cache-write price" in warned[0]
+    # no cache-write price at all: the input price, and the note says so
+    bare = price_of(input_cost_per_token="3e-6", output_cost_per_token="1.5e-5")
+    cost = cost_from_price(USAGE_1H, bare)
+    assert cost.decimal_input == 1100 * D("3e-6")
+    assert cost.details["cache_write_1h_priced_as"] == "input_cost_per_token"
+    # no price for any input: the missing price is named
+    with pytest.raises(MissingPriceError, match="cache_creation_input_token_cost_above_1hr"):
+        cost_from_price(
+            {
+                "input_tokens": 10,
+                "cache_creation_input_tokens": 10,
+                "cache_creation_1h_input_tokens": 10,
+            },
+            price_of(output_cost_per_token="1e-6"),
+        )
+
+
+def test_1h_writes_follow_service_and_context_tiers() -> None:
+    price = price_of(
+        input_cost_per_token="3e-6",
+        input_cost_per_token_batches="1.5e-6",
+        input_cost_per_token_above_200k_tokens="6e-6",
+        output_cost_per_token="1.5e-5",
+        cache_creation_input_token_cost="3.75e-6",
+        cache_creation_input_token_cost_batches="1.875e-6",
+        cache_creation_input_token_cost_above_1hr="6e-6",
+        cache_creation_input_token_cost_above_1hr_batches="3e-6",
+        cache_creation_input_token_cost_above_1hr_above_200k_tokens="1.2e-5",
+    )
+    usage = {
+        "input_tokens": 10_000,
+        "output_tokens": 0,
+        "cache_creation_input_tokens": 4000,
+        "cache_creation_1h_input_tokens": 1000,
+    }
+    standard = cost_from_price(usage, price)
+    assert standard.decimal_input == 6000 * D("3e-6") + 3000 * D("3.75e-6") + 1000 * D("6e-6")
+    batch = cost_from_price(usage, price, "batch")
+    assert batch.decimal_input == 6000 * D("1.5e-6") + 3000 * D("1.875e-6") + 1000 * D("3e-6")
+    assert batch.decimals["cache_write_1h_cost"] == D("0.003")
+    assert batch.price is not None
+    assert batch.price["fields_used"]["cache_write_1h"] == (
+        "cache_creation_input_token_cost_above_1hr_batches"
+    )
+    long = cost_from_price({**usage, "input_tokens": 200_001}, price)
+    assert long.details["tier"] == "above_200k_tokens"
+    assert long.decimals["cache_write_1h_cost"] == 1000 * D("1.2e-5")
+    # no 200k variant of the 5-minute write price: the standard one, for the whole request
+    assert long.decimal_input == 196_001 * D("6e-6") + 3000 * D("3.75e-6") + 1000 * D("1.2e-5")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"cache_creation_1h_input_tokens": 201}, "exceeds cache_creation_input_tokens = 200"),
+        ({"cache_creation_1h_input_tokens": -1}, "must not be negative"),
+        ({"cache_creation_1h_input_tokens": 1.5}, "whole number"),
+        (
+            {"cache_creation_input_tokens": None, "cache_creation_1h_input_tokens": 1},
+            "exceeds cache_creation_input_tokens = 0",
+        ),
+    ],
+)
+def test_inconsistent_1h_writes_raise(extra: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        compute_cost("claude-sonnet-4-5", {**USAGE_1H, **extra})
+
+
+def test_1h_costs_sum_round_trip_and_pickle_exactly() -> None:
+    with_1h = compute_cost("claude-sonnet-4-5", USAGE_1H)
+    without = compute_cost("claude-sonnet-4-5", {**USAGE_1H, "cache_creation_1h_input_tokens": 0})
+    mini = mini_cost()
+    assert with_1h is not None and without is not None
+    for costs in ([with_1h, without, mini], [mini, without, with_1h]):
+        total = Cost.sum(costs)
+        assert total is not None
+        assert total.decimal_total == D("0.0023775") + D("0.00204") + D("0.0000258")
+        assert total.decimals["cache_write_cost"] == D("0.0010875") + D("0.00075")
+        assert total.decimals["cache_write_1h_cost"] == D("0.0009")
+        assert total.details["service_tier"] == "standard"
+    again = Cost.from_json(json.loads(json.dumps(with_1h.to_json())))
+    assert again == with_1h and again.decimals == with_1h.decimals
+    assert again.details == with_1h.details and again.price == with_1h.price
+    assert pickle.loads(pickle.dumps(with_1h)).decimals == with_1h.decimals
+
+
+def test_1h_writes_equal_the_decimal_formula_for_every_entry_with_a_1h_price() -> None:
+    from llmledger.pricing import search_models
+
+    usage = {
+        "input_tokens": 250_000,
+        "output_tokens": 1234,
+        "cache_read_input_tokens": 100_000,
+        "cache_creation_input_tokens": 50_000,
+        "cache_creation_1h_input_tokens": 12_345,
+    }
+    checked = 0
+    for price in search_models("", limit=None):
+        if "cache_creation_input_token_cost_above_1hr" not in price.fields:
+            continue
+        for tier in (None, "batch"):
+            cost = cost_from_price(usage, price, tier)
+            explain = cost.price
+            assert explain is not None
+            fields_used = explain["fields_used"]
+            field_1h = fields_used["cache_write_1h"]
+            assert field_1h.startswith("cache_creation_input_token_cost_above_1hr")
+            rate = {c: price.fields[f] for c, f in fields_used.items()}
+            expected_in = (
+                100_000 * rate["input"]
+                + 100_000 * rate["cache_read"]
+                + 37_655 * rate["cache_write"]
+                + 12_345 * rate["cache_write_1h"]
+            )
+            assert cost.decimal_input == expected_in, price.model_id
+            assert cost.decimals["cache_write_1h_cost"] == 12_345 * rate["cache_write_1h"]
+            checked += 1
+    assert checked >= 200

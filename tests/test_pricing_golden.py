@@ -1353,6 +1353,186 @@ add(
     model_id="gpt-5-mini",
 )
 
+# ------------------------------------------------------------------ 1-hour cache writes
+# cache_creation_1h_input_tokens is the part of cache_creation_input_tokens written with a
+# 1-hour TTL: those tokens are priced at cache_creation_input_token_cost_above_1hr, the rest
+# of the writes at cache_creation_input_token_cost.
+# claude-sonnet-4-5: in 3e-6, out 1.5e-5, read 3e-7, write 3.75e-6, 1-hour write 6e-6.
+# 100 fresh + 800 read + 200 written, 150 of them for 1 hour (as Anthropic reports it: 100 in).
+add(
+    "claude-sonnet-4-5-1h-writes",
+    "claude-sonnet-4-5",
+    u(
+        1100,
+        50,
+        cache_read_input_tokens=800,
+        cache_creation_input_tokens=200,
+        cache_creation_1h_input_tokens=150,
+    ),
+    100 * D("3e-6") + 800 * D("3e-7") + 50 * D("3.75e-6") + 150 * D("6e-6"),  # $0.0016275
+    50 * D("1.5e-5"),
+    model_id="claude-sonnet-4-5",
+)
+add(
+    "claude-sonnet-4-5-1h-writes-only",
+    "claude-sonnet-4-5",
+    u(10_000, 500, cache_creation_input_tokens=4000, cache_creation_1h_input_tokens=4000),
+    6000 * D("3e-6") + 4000 * D("6e-6"),  # $0.042
+    500 * D("1.5e-5"),
+)
+add(
+    "claude-sonnet-4-5-1h-zero",
+    "claude-sonnet-4-5",
+    u(5000, 200, cache_creation_input_tokens=4000, cache_creation_1h_input_tokens=0),
+    1000 * D("3e-6") + 4000 * D("3.75e-6"),
+    200 * D("1.5e-5"),
+)
+# batch: in 1.5e-6 / out 7.5e-6 / read 1.5e-7 / write 1.875e-6; the entry has no
+# cache_creation_input_token_cost_above_1hr_batches, so the 1-hour writes keep the standard
+# 1-hour price (the documented tier fallback), 6e-6.
+add(
+    "claude-sonnet-4-5-1h-batch",
+    "claude-sonnet-4-5",
+    u(
+        10_000,
+        2000,
+        cache_read_input_tokens=6000,
+        cache_creation_input_tokens=2000,
+        cache_creation_1h_input_tokens=500,
+    ),
+    2000 * D("1.5e-6") + 6000 * D("1.5e-7") + 1500 * D("1.875e-6") + 500 * D("6e-6"),
+    2000 * D("7.5e-6"),
+    tier="batch",
+)
+# claude-haiku-4-5: in 1e-6, read 1e-7, write 1.25e-6, 1-hour write 2e-6, out 5e-6
+add(
+    "claude-haiku-4-5-1h-writes",
+    "claude-haiku-4-5",
+    u(
+        8000,
+        400,
+        cache_read_input_tokens=4000,
+        cache_creation_input_tokens=2000,
+        cache_creation_1h_input_tokens=1500,
+    ),
+    2000 * D("1e-6") + 4000 * D("1e-7") + 500 * D("1.25e-6") + 1500 * D("2e-6"),
+    400 * D("5e-6"),
+)
+# claude-opus-4-7: in 5e-6, write 6.25e-6, 1-hour write 1e-5, out 2.5e-5
+add(
+    "claude-opus-4-7-1h-writes",
+    "claude-opus-4-7",
+    u(
+        30_000,
+        3000,
+        cache_read_input_tokens=20_000,
+        cache_creation_input_tokens=5000,
+        cache_creation_1h_input_tokens=5000,
+    ),
+    5000 * D("5e-6") + 20_000 * D("5e-7") + 5000 * D("1e-5"),
+    3000 * D("2.5e-5"),
+)
+# context tiers. anthropic.claude-sonnet-4-5-20250929-v1:0 (Bedrock): 1-hour write 6e-6, above
+# 200k: in 6e-6 / out 2.25e-5 / read 6e-7 / write 7.5e-6 / 1-hour write 1.2e-5
+# (cache_creation_input_token_cost_above_1hr_above_200k_tokens).
+add(
+    "bedrock-sonnet-4-5-1h-writes",
+    BEDROCK_SONNET,
+    u(
+        20_000,
+        1500,
+        cache_read_input_tokens=15_000,
+        cache_creation_input_tokens=4000,
+        cache_creation_1h_input_tokens=1000,
+    ),
+    1000 * D("3e-6") + 15_000 * D("3e-7") + 3000 * D("3.75e-6") + 1000 * D("6e-6"),
+    1500 * D("1.5e-5"),
+    model_id=BEDROCK_SONNET,
+)
+add(
+    "bedrock-sonnet-4-5-1h-writes-long",
+    BEDROCK_SONNET,
+    u(
+        250_000,
+        1000,
+        cache_read_input_tokens=100_000,
+        cache_creation_input_tokens=50_000,
+        cache_creation_1h_input_tokens=10_000,
+    ),
+    100_000 * D("6e-6") + 100_000 * D("6e-7") + 40_000 * D("7.5e-6") + 10_000 * D("1.2e-5"),
+    1000 * D("2.25e-5"),
+)
+# us. profile (+10%): in 3.3e-6 / read 3.3e-7 / write 4.125e-6 / 1-hour write 6.6e-6; above
+# 200k: in 6.6e-6 / out 2.475e-5 / read 6.6e-7 / write 8.25e-6 / 1-hour write 1.32e-5
+add(
+    "bedrock-sonnet-4-5-us-1h-writes",
+    f"us.{BEDROCK_SONNET}",
+    u(
+        20_000,
+        1500,
+        cache_read_input_tokens=15_000,
+        cache_creation_input_tokens=4000,
+        cache_creation_1h_input_tokens=1000,
+    ),
+    1000 * D("3.3e-6") + 15_000 * D("3.3e-7") + 3000 * D("4.125e-6") + 1000 * D("6.6e-6"),
+    1500 * D("1.65e-5"),
+    model_id=f"us.{BEDROCK_SONNET}",
+)
+add(
+    "bedrock-sonnet-4-5-us-1h-writes-long",
+    f"us.{BEDROCK_SONNET}",
+    u(210_000, 10, cache_creation_input_tokens=200_000, cache_creation_1h_input_tokens=150_000),
+    10_000 * D("6.6e-6") + 50_000 * D("8.25e-6") + 150_000 * D("1.32e-5"),
+    10 * D("2.475e-5"),
+)
+# vertex_ai/claude-sonnet-4-5 above 200k: in 6e-6 / read 6e-7 / write 7.5e-6 / 1-hour 1.2e-5
+add(
+    "vertex-claude-sonnet-4-5-1h-writes-long",
+    "vertex_ai/claude-sonnet-4-5",
+    u(
+        300_000,
+        1000,
+        cache_read_input_tokens=200_000,
+        cache_creation_input_tokens=50_000,
+        cache_creation_1h_input_tokens=20_000,
+    ),
+    50_000 * D("6e-6") + 200_000 * D("6e-7") + 30_000 * D("7.5e-6") + 20_000 * D("1.2e-5"),
+    1000 * D("2.25e-5"),
+)
+# claude-haiku-5-5, batch and above 100k: in 2.5e-7, read 2.5e-8, write 3.125e-7
+# (the _above_100k_tokens_batches fields), out 1.25e-6; 1-hour writes: no
+# ..._above_1hr_above_100k_tokens_batches, so ..._above_1hr_above_100k_tokens, 1e-6.
+add(
+    "claude-haiku-5-5-1h-writes-long-batch",
+    "claude-haiku-5-5",
+    u(
+        150_000,
+        1000,
+        cache_read_input_tokens=100_000,
+        cache_creation_input_tokens=20_000,
+        cache_creation_1h_input_tokens=5000,
+    ),
+    30_000 * D("2.5e-7") + 100_000 * D("2.5e-8") + 15_000 * D("3.125e-7") + 5000 * D("1e-6"),
+    1000 * D("1.25e-6"),
+    tier="batch",
+)
+# an entry without a 1-hour price (claude-no-1h, set in the fixture: in 3e-6, out 1.5e-5,
+# read 3e-7, write 3.75e-6): the 1-hour writes are priced at the write price, and noted
+add(
+    "override-no-1h-price",
+    "claude-no-1h",
+    u(
+        1100,
+        50,
+        cache_read_input_tokens=800,
+        cache_creation_input_tokens=200,
+        cache_creation_1h_input_tokens=150,
+    ),
+    100 * D("3e-6") + 800 * D("3e-7") + 200 * D("3.75e-6"),
+    50 * D("1.5e-5"),
+    model_id="claude-no-1h",
+)
+
 
 @pytest.fixture(autouse=True)
 def golden_overrides(monkeypatch: pytest.MonkeyPatch):
@@ -1372,6 +1552,13 @@ def golden_overrides(monkeypatch: pytest.MonkeyPatch):
         effective_from=dt.date(2100, 1, 1),
     )
     set_price("gpt-5-mini", input_per_million="0.1", output_per_million="0.4", provider="azure")
+    set_price(
+        "claude-no-1h",
+        input_per_million=3,
+        output_per_million=15,
+        cache_read_per_million="0.3",
+        cache_write_per_million="3.75",
+    )
     yield
     clear_overrides()
 

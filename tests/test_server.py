@@ -230,6 +230,61 @@ def test_otlp_json_and_spans_arriving_in_several_requests(server, api):
     assert info["cost"]["output_cost"] == 0.000018
 
 
+def test_otlp_usage_with_1h_cache_writes_is_priced_at_the_1h_rate(server, api):
+    trace_hex, root = os.urandom(16).hex(), os.urandom(8).hex()
+    canonical = {
+        "input_tokens": 1100,
+        "output_tokens": 50,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 200,
+        "cache_creation_1h_input_tokens": 150,
+    }
+    anthropic_shaped = {  # Anthropic's own usage object, as an exporter may send it
+        "input_tokens": 100,
+        "output_tokens": 50,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 200,
+        "cache_creation": {"ephemeral_5m_input_tokens": 50, "ephemeral_1h_input_tokens": 150},
+    }
+
+    def llm(usage, start):
+        return {
+            "traceId": trace_hex,
+            "spanId": os.urandom(8).hex(),
+            "parentSpanId": root,
+            "name": "llm",
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(start + 10),
+            "attributes": [
+                {"key": "llmledger.llm.model", "value": {"stringValue": "claude-sonnet-4-5"}},
+                {"key": USAGE, "value": {"stringValue": json.dumps(usage)}},
+            ],
+        }
+
+    root_span = {
+        "traceId": trace_hex,
+        "spanId": root,
+        "name": "root",
+        "startTimeUnixNano": "1000000",
+        "endTimeUnixNano": "9000000",
+    }
+    spans = [llm(canonical, 1_000_100), llm(anthropic_shaped, 1_000_200), root_span]
+    body = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": spans}]}]}
+    assert api.post("/v1/traces", json=body).status_code == 200
+    rec = api.get(f"/api/traces/tr-{trace_hex}").json()
+    for span in rec["spans"][1:]:
+        assert span["attributes"][USAGE] == {**canonical, "total_tokens": 1150}
+        assert (
+            span["attributes"]["llmledger.llm.costBreakdown"]["details"]["cache_write_1h_cost"]
+            == 0.0009
+        )  # 150 x $6/1M
+    info = rec["info"]
+    assert info["token_usage"]["cache_creation_1h_input_tokens"] == 300
+    # per call: 100 x 3/1M + 800 x 0.3/1M + 50 x 3.75/1M + 150 x 6/1M = 0.0016275 input
+    assert info["cost"]["input_cost"] == 0.003255
+    assert info["cost"]["total_cost"] == 0.004755
+
+
 def test_batch_log_is_atomic_and_idempotent(server, api):
     eid = _new_experiment(api, "atomic")
     good = {

@@ -22,6 +22,7 @@ import pytest
 
 import llmledger
 from llmledger import SpanType, config
+from llmledger.pricing import clear_overrides, set_price
 from server_process import ServerProcess
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -137,7 +138,28 @@ def record_edge_cases() -> dict[str, str]:
             )
             span.end(end_time_ns=start + 200 * 10**6)
         root.end(end_time_ns=start + 210 * 10**6)
-    return {"xss": xss_id, "unpriced": root.trace_id}
+    unpriced_id = root.trace_id
+
+    # 1-hour cache writes: priced at their own rate, and at the write rate (noted) for an
+    # entry without a 1-hour price
+    start = now + 10 * 60 * 1_000_000_000
+    usage_1h = {
+        "input_tokens": 1100,
+        "output_tokens": 50,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 200,
+        "cache_creation_1h_input_tokens": 150,
+    }
+    set_price("ui-no-1h-price", input_per_million=3, output_per_million=15)  # until flushed
+    with llmledger.start_span("cache_1h", SpanType.CHAIN, start_time_ns=start) as root:
+        for i, model in enumerate(("claude-sonnet-4-5", "ui-no-1h-price")):
+            at = start + i * 300 * 10**6
+            with llmledger.start_span(model, SpanType.LLM, start_time_ns=at) as span:
+                span.set_attribute("llmledger.llm.model", model)
+                span.set_attribute("llmledger.chat.tokenUsage", dict(usage_1h))
+                span.end(end_time_ns=at + 200 * 10**6)
+        root.end(end_time_ns=start + 600 * 10**6)
+    return {"xss": xss_id, "unpriced": unpriced_id, "cache_1h": root.trace_id}
 
 
 def record_ui_data(db: Path, traces: int = 30, edge_cases: bool = True) -> dict:
@@ -155,6 +177,7 @@ def record_ui_data(db: Path, traces: int = 30, edge_cases: bool = True) -> dict:
         llmledger.flush()
         stored = {tid: llmledger.get_trace(tid) for tid in [*ids, *special.values()]}
     finally:
+        clear_overrides()  # the edge cases' price
         config.set_experiment_id(None)
         llmledger.set_tracking_uri(previous_uri)
     assert all(stored.values())
@@ -338,7 +361,7 @@ def test_traces_list_rows_equal_the_stored_usage_and_cost(page, ui_data, api):
     eid = ui_data["experiment_id"]
     open_page(page, page.base, f"/experiments/{eid}/traces")
     rows = page.locator("tr.trace-row")
-    assert rows.count() == len(ui_data["traces"])  # 32 traces fit the default 50-row page
+    assert rows.count() == len(ui_data["traces"])  # 33 traces fit the default 50-row page
     shown = [rows.nth(i).get_attribute("data-trace-id") for i in range(rows.count())]
     by_time = sorted(
         ui_data["traces"], key=lambda t: ui_data["traces"][t].info.timestamp_ms, reverse=True
@@ -562,6 +585,34 @@ def test_trace_view_marks_uncounted_hand_set_unpriced_and_errors(page, ui_data):
     call = next(s for s in ui_data["traces"][ui_data["unpriced"]].data.spans if s.name == "call")
     page.click(f'.wf-row[data-span-id="{call.span_id}"]')
     assert "no-such-model-in-any-catalog" in page.inner_text('[data-testid="no-price"]')
+
+
+def test_span_details_show_1h_cache_writes_and_their_cost(page, ui_data):
+    trace = ui_data["traces"][ui_data["cache_1h"]]
+    open_page(page, page.base, f"/traces/{ui_data['cache_1h']}")
+    details = page.locator("#span-details")
+    notes = {"claude-sonnet-4-5": "", "ui-no-1h-price": ", priced as input_cost_per_token"}
+    for span in trace.data.spans[1:]:
+        page.click(f'.wf-row[data-span-id="{span.span_id}"]')
+        assert page.inner_text("#span-name") == span.name
+        row = details.locator(
+            '[data-testid="span-usage"] tr[data-key="cache_creation_1h_input_tokens"]'
+        )
+        assert row.locator("td").nth(0).inner_text() == "Cache write, 1 h (of cache write)"
+        assert row.locator("td.num").inner_text() == "150"
+        breakdown = span.attributes["llmledger.llm.costBreakdown"]["details"]
+        cost_rows = details.locator('[data-testid="span-cost"]')
+        for key in ("cache_write_cost", "cache_write_1h_cost"):
+            got = cost_rows.locator(f'tr[data-key="{key}"] td.num').inner_text()
+            assert got == fmt_cost(breakdown[key]), key
+        label = cost_rows.locator('tr[data-key="cache_write_1h_cost"] td').nth(0).inner_text()
+        assert label == "Cache write, 1 h (of cache write)" + notes[span.name]
+        assert cost_rows.locator("tr", has_text="Other").count() == 0
+    # claude-sonnet-4-5: 150 one-hour writes at $6/1M; the other: at its input price
+    first, second = (s.llm_cost.details for s in trace.data.spans[1:])
+    assert first["cache_write_1h_cost"] == 0.0009
+    assert second["cache_write_1h_cost"] == 0.00045
+    assert second["cache_write_1h_priced_as"] == "input_cost_per_token"
 
 
 def test_overview_totals_equal_the_sum_over_traces_and_charts_render(page, ui_data):

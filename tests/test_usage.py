@@ -148,3 +148,97 @@ def test_anthropic_shaped_dict_set_by_hand_is_recognised_when_it_cannot_be_canon
     # a canonical dict with cache reads inside the input stays as it is
     canonical = {"input_tokens": 1250, "output_tokens": 300, "cache_read_input_tokens": 1000}
     assert normalize_usage(canonical)["input_tokens"] == 1250
+
+
+# ---- 1-hour cache writes ------------------------------------------------------------------
+
+
+def test_anthropic_usage_keeps_the_1h_writes_as_a_part_of_the_writes():
+    # 100 uncached + 800 read + 200 written, of which 150 with a 1-hour TTL
+    assert anthropic_usage(100, 50, 800, 200, 150) == {
+        "input_tokens": 1100,
+        "output_tokens": 50,
+        "total_tokens": 1150,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 200,
+        "cache_creation_1h_input_tokens": 150,
+    }
+    assert (
+        anthropic_usage(100, 50, 800, 200, cache_creation_1h_input_tokens=200)[
+            "cache_creation_1h_input_tokens"
+        ]
+        == 200
+    )
+
+
+def test_anthropic_ttl_breakdown_in_a_usage_dict_set_by_hand():
+    raw = {
+        "input_tokens": 100,
+        "output_tokens": 50,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 200,
+        "cache_creation": {"ephemeral_5m_input_tokens": 50, "ephemeral_1h_input_tokens": 150},
+    }
+    assert normalize_usage(raw) == anthropic_usage(100, 50, 800, 200, 150)
+    # only 5-minute writes: nothing more than before
+    raw["cache_creation"] = {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 0}
+    assert normalize_usage(raw) == anthropic_usage(100, 50, 800, 200)
+    # the breakdown alone gives the writes
+    alone = {
+        "input_tokens": 1000,
+        "output_tokens": 5,
+        "cache_creation": {"ephemeral_5m_input_tokens": 30, "ephemeral_1h_input_tokens": 70},
+    }
+    assert normalize_usage(alone) == {
+        "input_tokens": 1000,
+        "output_tokens": 5,
+        "total_tokens": 1005,
+        "cache_creation_input_tokens": 100,
+        "cache_creation_1h_input_tokens": 70,
+    }
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (
+            {
+                "input_tokens": 1000,
+                "output_tokens": 1,
+                "cache_creation_input_tokens": 100,
+                "cache_creation_1h_input_tokens": 101,
+            },
+            "cache_creation_1h_input_tokens=101 exceeds cache_creation_input_tokens=100",
+        ),
+        (
+            {"input_tokens": 1000, "output_tokens": 1, "cache_creation_1h_input_tokens": 5},
+            "exceeds cache_creation_input_tokens=0",
+        ),
+        (
+            {
+                "input_tokens": 1000,
+                "output_tokens": 1,
+                "cache_creation_input_tokens": 10,
+                "cache_creation_1h_input_tokens": -1,
+            },
+            "must not be negative",
+        ),
+    ],
+)
+def test_1h_writes_must_be_a_part_of_the_writes(raw, message):
+    with pytest.raises(UsageError, match=message):
+        normalize_usage(raw)
+    with pytest.raises(UsageError):
+        anthropic_usage(10, 1, 0, 4, 5)
+
+
+def test_add_usage_sums_the_1h_writes():
+    total = add_usage([anthropic_usage(100, 50, 800, 200, 150), anthropic_usage(10, 5, 0, 40)])
+    assert total == {
+        "input_tokens": 1150,
+        "output_tokens": 55,
+        "total_tokens": 1205,
+        "cache_read_input_tokens": 800,
+        "cache_creation_input_tokens": 240,
+        "cache_creation_1h_input_tokens": 150,
+    }

@@ -18,10 +18,18 @@ Optional details, each a subset of its parent and present only when reported:
 ``image_input_tokens`` (subsets of input), ``reasoning_tokens``, ``audio_output_tokens``,
 ``image_output_tokens`` (subsets of output).
 
+``cache_creation_1h_input_tokens``
+    The cache writes made with a 1-hour TTL: a subset of ``cache_creation_input_tokens``
+    (the rest are 5-minute writes), priced at the 1-hour write rate. Anthropic reports it as
+    ``usage.cache_creation.ephemeral_1h_input_tokens``, Bedrock Converse as the ``"1h"`` item
+    of ``usage.cacheDetails``. Provider converters keep it only when non-zero; a value larger
+    than ``cache_creation_input_tokens`` (absent counts as 0) is a :class:`UsageError`.
+
 A usage dict in Anthropic's own shape (``input_tokens`` *without* the cache reads and writes)
 is recognised when it cannot be canonical — its cache counts exceed its input count — and the
 cache counts are added back (logged at debug). When both readings are possible it is taken as
-canonical: integrations use :func:`anthropic_usage`, which is never ambiguous.
+canonical: integrations use :func:`anthropic_usage`, which is never ambiguous. Its nested
+``cache_creation`` TTL breakdown is read as well (the 1-hour writes, when non-zero).
 
 Unknown usage is ``None``, never ``0``: a provider that reports nothing gives ``None``.
 """
@@ -39,6 +47,7 @@ OUTPUT = "output_tokens"
 TOTAL = "total_tokens"
 CACHE_READ = "cache_read_input_tokens"
 CACHE_WRITE = "cache_creation_input_tokens"
+CACHE_WRITE_1H = "cache_creation_1h_input_tokens"  # part of CACHE_WRITE: 1-hour TTL writes
 REASONING = "reasoning_tokens"
 AUDIO_IN = "audio_input_tokens"
 AUDIO_OUT = "audio_output_tokens"
@@ -46,7 +55,7 @@ IMAGE_IN = "image_input_tokens"
 IMAGE_OUT = "image_output_tokens"
 
 MAIN_KEYS = (INPUT, OUTPUT, TOTAL)
-INPUT_DETAILS = (CACHE_READ, CACHE_WRITE, AUDIO_IN, IMAGE_IN)
+INPUT_DETAILS = (CACHE_READ, CACHE_WRITE, CACHE_WRITE_1H, AUDIO_IN, IMAGE_IN)
 OUTPUT_DETAILS = (REASONING, AUDIO_OUT, IMAGE_OUT)
 DETAIL_KEYS = INPUT_DETAILS + OUTPUT_DETAILS
 CANONICAL_KEYS = MAIN_KEYS + DETAIL_KEYS
@@ -67,6 +76,9 @@ _DICT_ALIASES: dict[str, str] = {
 }
 
 # OpenTelemetry GenAI, OpenLLMetry and OpenInference flat attribute keys -> canonical key.
+# Neither the GenAI semantic conventions nor OpenInference's define a key for 1-hour cache
+# writes (CACHE_WRITE_1H), so none is mapped: such spans price every write at the 5-minute
+# rate unless their usage dict carries the detail.
 FLAT_ATTRIBUTE_KEYS: dict[str, str] = {
     "gen_ai.usage.input_tokens": INPUT,
     "gen_ai.usage.output_tokens": OUTPUT,
@@ -126,6 +138,7 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
     if not isinstance(raw, Mapping):
         raise UsageError(f"token usage must be a dict, got {type(raw).__name__}")
     found: dict[str, int] = {}
+    ttl_split: Mapping[str, Any] | None = None
     for key, value in raw.items():
         canonical = key if key in CANONICAL_KEYS else _DICT_ALIASES.get(key)
         if canonical is None:
@@ -135,11 +148,26 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
             elif key == "completion_tokens_details" and isinstance(value, Mapping):
                 _merge_detail(found, REASONING, value.get("reasoning_tokens"))
                 _merge_detail(found, AUDIO_OUT, value.get("audio_tokens"))
+            elif key == "cache_creation" and isinstance(value, Mapping):
+                ttl_split = value  # Anthropic's breakdown of the cache writes by TTL
             continue
         n = _count(key, value)
         if n is not None:
             found[canonical] = n
+    if ttl_split is not None:
+        _merge_ttl_split(found, ttl_split)
     return _complete(found)
+
+
+def _merge_ttl_split(found: dict[str, int], split: Mapping[str, Any]) -> None:
+    """Anthropic's ``cache_creation`` object: its 1-hour writes (when non-zero), and all the
+    writes (5-minute + 1-hour) when ``cache_creation_input_tokens`` itself is absent."""
+    five = _count("ephemeral_5m_input_tokens", split.get("ephemeral_5m_input_tokens"))
+    hour = _count("ephemeral_1h_input_tokens", split.get("ephemeral_1h_input_tokens"))
+    if CACHE_WRITE not in found and (five is not None or hour is not None):
+        found[CACHE_WRITE] = (five or 0) + (hour or 0)
+    if hour:
+        found.setdefault(CACHE_WRITE_1H, hour)
 
 
 def _merge_detail(found: dict[str, int], key: str, value: Any) -> None:
@@ -168,6 +196,12 @@ def _complete(found: dict[str, int]) -> dict[str, int] | None:
     elif out is None and inp is not None and total is not None and total >= inp:
         out = total - inp
     read, write = found.get(CACHE_READ, 0), found.get(CACHE_WRITE, 0)
+    write_1h = found.get(CACHE_WRITE_1H)
+    if write_1h is not None and write_1h > write:
+        raise UsageError(
+            f"{CACHE_WRITE_1H}={write_1h} exceeds {CACHE_WRITE}={write}: the 1-hour cache "
+            "writes are part of all the cache writes"
+        )
     if inp is not None and read + write > inp:
         logger.debug(
             "input_tokens=%s < cache reads %s + writes %s: Anthropic's convention, adding them",
@@ -221,11 +255,15 @@ def anthropic_usage(
     output_tokens: int | None,
     cache_read_input_tokens: int | None = None,
     cache_creation_input_tokens: int | None = None,
+    cache_creation_1h_input_tokens: int | None = None,
 ) -> dict[str, int] | None:
     """Anthropic/Bedrock usage: their input count excludes cache reads and writes.
 
     The canonical ``input_tokens`` includes them, so they are added back here; dropping them
     under-states tokens and mis-prices the call several times over.
+    ``cache_creation_1h_input_tokens`` (Anthropic's ``cache_creation.ephemeral_1h_input_tokens``)
+    is the part of ``cache_creation_input_tokens`` written with a 1-hour TTL; it is kept as
+    given (``UsageError`` when it exceeds the writes).
     """
     if input_tokens is None and output_tokens is None:
         return None
@@ -239,4 +277,6 @@ def anthropic_usage(
         raw[CACHE_READ] = read
     if cache_creation_input_tokens is not None:
         raw[CACHE_WRITE] = write
+    if cache_creation_1h_input_tokens is not None:
+        raw[CACHE_WRITE_1H] = cache_creation_1h_input_tokens
     return normalize_usage(raw)

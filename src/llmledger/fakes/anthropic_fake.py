@@ -1,7 +1,10 @@
 """Anthropic Messages API wire format: ``POST /v1/messages``, JSON or SSE.
 
 Non-streaming: a ``message`` object whose ``usage`` has ``input_tokens`` (uncached input only),
-``cache_creation_input_tokens``, ``cache_read_input_tokens``, ``output_tokens``. Streaming: the
+``cache_creation_input_tokens``, ``cache_read_input_tokens``, ``output_tokens`` and the
+``cache_creation`` TTL breakdown (``ephemeral_5m_input_tokens``, ``ephemeral_1h_input_tokens``):
+the reply's own when its usage has one (1-hour writes), else every write as a 5-minute one. The
+same usage is in ``message_start`` when streaming, and in Bedrock's Claude bodies. Streaming: the
 documented event sequence ``message_start`` (usage with the input and cache counts and an
 initial ``output_tokens``), ``content_block_start`` / ``ping`` / ``content_block_delta``
 (``text_delta`` or ``input_json_delta``) / ``content_block_stop``, ``message_delta`` (stop

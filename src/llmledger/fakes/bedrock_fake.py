@@ -3,7 +3,9 @@ and InvokeModelWithResponseStream.
 
 ``POST /model/{modelId}/converse``: ``output.message``, ``stopReason``, ``usage``
 (``inputTokens`` EXCLUDES ``cacheReadInputTokens`` and ``cacheWriteInputTokens``;
-``totalTokens`` is the sum of all four), ``metrics``. ``/converse-stream``: event-stream
+``totalTokens`` is the sum of all four; ``cacheDetails``, the writes by TTL, is the reply's own
+when its usage has one, e.g. ``[{"ttl": "1h", "inputTokens": 150}, {"ttl": "5m", ...}]``, else
+every write as a 5-minute one), ``metrics``. ``/converse-stream``: event-stream
 messages ``messageStart``, ``contentBlockStart``, ``contentBlockDelta``, ``contentBlockStop``,
 ``messageStop``, ``metadata`` (usage and metrics). ``/invoke``: the model's native body, here
 Anthropic's Messages response, plus the ``X-Amzn-Bedrock-*-Token-Count`` headers.
@@ -53,6 +55,9 @@ def _error(reply: Any) -> FakeResponse:
 
 def _converse_usage(reply: Any) -> dict[str, Any]:
     usage = dict(DEFAULT_USAGE if reply.usage is None else reply.usage)
+    write = usage.get("cacheWriteInputTokens")
+    if write and "cacheDetails" not in usage:  # present whenever the cache was written
+        usage["cacheDetails"] = [{"ttl": "5m", "inputTokens": write}]
     if "totalTokens" not in usage:
         usage["totalTokens"] = sum(
             usage.get(k) or 0

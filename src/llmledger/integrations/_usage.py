@@ -3,11 +3,14 @@
 Each returns the canonical usage dict (``input_tokens`` with cache reads and writes included,
 ``output_tokens`` with reasoning included, details when reported) or ``None`` when the
 provider reported no usage. A reported ``0`` detail is kept (it was reported); an absent one
-is left out.
+is left out. The exception is ``cache_creation_1h_input_tokens``, the 1-hour part of the cache
+writes: providers send their TTL breakdown with every response, so it is kept only when
+non-zero (a 0 changes nothing: every write is then a 5-minute one).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +19,7 @@ from llmledger.usage import (
     AUDIO_OUT,
     CACHE_READ,
     CACHE_WRITE,
+    CACHE_WRITE_1H,
     IMAGE_IN,
     INPUT,
     OUTPUT,
@@ -24,6 +28,8 @@ from llmledger.usage import (
     anthropic_usage,
     normalize_usage,
 )
+
+logger = logging.getLogger("llmledger.usage")
 
 
 def as_dict(obj: Any) -> dict[str, Any] | None:
@@ -57,6 +63,39 @@ def _build(raw: dict[str, Any]) -> dict[str, int] | None:
     return normalize_usage({k: v for k, v in raw.items() if v is not None})
 
 
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _ttl_split(five: Any, hour: Any, write: Any) -> tuple[Any, Any]:
+    """``(all cache writes, 1-hour writes)`` from a provider's total and TTL breakdown.
+
+    The total is the provider's ``write`` when reported, else the breakdown's sum. The
+    1-hour part is ``None`` unless it is a non-zero count; one larger than every write
+    cannot be right and is dropped with a warning (the writes are then priced at the
+    5-minute rate) rather than losing the call's whole usage.
+    """
+    five_n, hour_n, write_n = _int_or_none(five), _int_or_none(hour), _int_or_none(write)
+    if write is None and (five_n is not None or hour_n is not None):
+        write = write_n = (five_n or 0) + (hour_n or 0)
+    if not hour_n:
+        return write, None
+    if write_n is None or hour_n > write_n:
+        logger.warning(
+            "1-hour cache writes %r exceed the cache writes %r reported with them: ignored",
+            hour,
+            write,
+        )
+        return write, None
+    return write, hour_n
+
+
 def openai_usage(usage: Any) -> dict[str, int] | None:
     """OpenAI Chat Completions / Completions / Embeddings ``usage`` (also Azure, LiteLLM).
 
@@ -64,19 +103,27 @@ def openai_usage(usage: Any) -> dict[str, int] | None:
     ``cache_write_tokens``); ``completion_tokens`` includes reasoning tokens. LiteLLM's usage
     has the same shape (its ``prompt_tokens`` include Anthropic's cache reads and writes) and
     may carry the cache counts at top level (``cache_read_input_tokens``,
-    ``cache_creation_input_tokens``) or as ``prompt_tokens_details.cache_creation_tokens``.
+    ``cache_creation_input_tokens``) or as ``prompt_tokens_details.cache_creation_tokens``, and
+    Anthropic's TTL breakdown as ``prompt_tokens_details.cache_creation_token_details``
+    (``ephemeral_5m_input_tokens`` / ``ephemeral_1h_input_tokens``).
     """
     data = as_dict(usage)
     if not data:
         return None
     prompt = _sub(data, "prompt_tokens_details")
     completion = _sub(data, "completion_tokens_details")
+    ttl = _sub(prompt, "cache_creation_token_details")
     cache_read = _first(prompt.get("cached_tokens"), data.get("cache_read_input_tokens"))
     cache_write = _first(
         prompt.get("cache_write_tokens"),
         prompt.get("cache_creation_tokens"),
         data.get("cache_creation_input_tokens"),
     )
+    cache_write_1h = None
+    if ttl:
+        cache_write, cache_write_1h = _ttl_split(
+            ttl.get("ephemeral_5m_input_tokens"), ttl.get("ephemeral_1h_input_tokens"), cache_write
+        )
     return _build(
         {
             INPUT: data.get("prompt_tokens"),
@@ -84,6 +131,7 @@ def openai_usage(usage: Any) -> dict[str, int] | None:
             TOTAL: data.get("total_tokens"),
             CACHE_READ: cache_read,
             CACHE_WRITE: cache_write,
+            CACHE_WRITE_1H: cache_write_1h,
             AUDIO_IN: prompt.get("audio_tokens"),
             IMAGE_IN: prompt.get("image_tokens"),
             REASONING: completion.get("reasoning_tokens"),
@@ -114,29 +162,56 @@ def openai_responses_usage(usage: Any) -> dict[str, int] | None:
 
 
 def anthropic_message_usage(usage: Any) -> dict[str, int] | None:
-    """Anthropic ``usage``: ``input_tokens`` EXCLUDES cache reads and writes (added back)."""
+    """Anthropic ``usage``: ``input_tokens`` EXCLUDES cache reads and writes (added back).
+
+    ``cache_creation`` (``ephemeral_5m_input_tokens``, ``ephemeral_1h_input_tokens``) splits
+    ``cache_creation_input_tokens`` by TTL; its 1-hour part becomes
+    ``cache_creation_1h_input_tokens``. Also the usage of Claude ``invoke_model`` bodies on
+    Bedrock and of Anthropic stream events (``message_start``).
+    """
     data = as_dict(usage)
     if not data:
         return None
+    ttl = _sub(data, "cache_creation")
+    write, write_1h = _ttl_split(
+        ttl.get("ephemeral_5m_input_tokens"),
+        ttl.get("ephemeral_1h_input_tokens"),
+        data.get("cache_creation_input_tokens"),
+    )
     return anthropic_usage(
         data.get("input_tokens"),
         data.get("output_tokens"),
         data.get("cache_read_input_tokens"),
-        data.get("cache_creation_input_tokens"),
+        write,
+        write_1h,
     )
 
 
 def bedrock_converse_usage(usage: Any) -> dict[str, int] | None:
     """Bedrock Converse ``usage``: ``inputTokens`` EXCLUDES ``cacheReadInputTokens`` and
-    ``cacheWriteInputTokens`` (added back); ``totalTokens`` (their sum) is not trusted."""
+    ``cacheWriteInputTokens`` (added back); ``totalTokens`` (their sum) is not trusted.
+    ``cacheDetails`` (``[{"ttl": "1h" | "5m", "inputTokens": N}, ...]``) splits the writes by
+    TTL; its ``"1h"`` items become ``cache_creation_1h_input_tokens``."""
     data = as_dict(usage)
     if not data:
         return None
+    five = hour = None
+    for item in data.get("cacheDetails") or ():
+        detail = as_dict(item) or {}
+        count = _int_or_none(detail.get("inputTokens"))
+        if count is None:
+            continue
+        if detail.get("ttl") == "1h":
+            hour = (hour or 0) + count
+        elif detail.get("ttl") == "5m":
+            five = (five or 0) + count
+    write, write_1h = _ttl_split(five, hour, data.get("cacheWriteInputTokens"))
     return anthropic_usage(
         data.get("inputTokens"),
         data.get("outputTokens"),
         data.get("cacheReadInputTokens"),
-        data.get("cacheWriteInputTokens"),
+        write,
+        write_1h,
     )
 
 
@@ -196,19 +271,32 @@ def gemini_usage(usage_metadata: Any) -> dict[str, int] | None:
 def langchain_usage(usage_metadata: Any) -> dict[str, int] | None:
     """LangChain ``UsageMetadata``: ``input_tokens`` already includes cache reads/creation
     (for OpenAI and Anthropic models alike); details under ``input_token_details`` /
-    ``output_token_details``."""
+    ``output_token_details``.
+
+    ``langchain-anthropic`` copies Anthropic's TTL breakdown into ``input_token_details``
+    (``ephemeral_5m_input_tokens``, ``ephemeral_1h_input_tokens``) and, in recent versions,
+    then sets ``cache_creation`` to 0 so the writes are not counted twice: the writes are the
+    larger of ``cache_creation`` and the breakdown's sum.
+    """
     data = as_dict(usage_metadata)
     if not data:
         return None
     inp = _sub(data, "input_token_details")
     out = _sub(data, "output_token_details")
+    cache_write = inp.get("cache_creation")
+    five, hour = inp.get("ephemeral_5m_input_tokens"), inp.get("ephemeral_1h_input_tokens")
+    split = (_int_or_none(five) or 0) + (_int_or_none(hour) or 0)
+    if split and split > (_int_or_none(cache_write) or 0):
+        cache_write = split  # cache_creation zeroed (or missing) beside its breakdown
+    cache_write, cache_write_1h = _ttl_split(five, hour, cache_write)
     return _build(
         {
             INPUT: data.get("input_tokens"),
             OUTPUT: data.get("output_tokens"),
             TOTAL: data.get("total_tokens"),
             CACHE_READ: inp.get("cache_read"),
-            CACHE_WRITE: inp.get("cache_creation"),
+            CACHE_WRITE: cache_write,
+            CACHE_WRITE_1H: cache_write_1h,
             AUDIO_IN: inp.get("audio"),
             REASONING: out.get("reasoning"),
             AUDIO_OUT: out.get("audio"),

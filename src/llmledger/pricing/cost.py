@@ -28,7 +28,11 @@ Formula::
     uncached = input - cache_read - cache_write - audio_input - image_input
     input_cost  = uncached    * input_cost_per_token
                 + cache_read  * cache_read_input_token_cost      (else the input price)
-                + cache_write * cache_creation_input_token_cost  (else the input price)
+                + (cache_write - cache_write_1h)
+                              * cache_creation_input_token_cost  (else the input price)
+                + cache_write_1h
+                   * cache_creation_input_token_cost_above_1hr   (else the cache-write price,
+                                                                   noted in the details)
                 + audio_input * input_cost_per_audio_token       (else the input price)
                 + image_input * input_cost_per_image_token       (else the input price)
                 + input_cost_per_request                         (once, when the entry has it)
@@ -50,9 +54,11 @@ case) takes a short path.
 Which field prices each part (context-size tiers, service tiers, fallbacks) is decided by
 the rate cards of :mod:`llmledger.pricing.rates`.
 
-The 1-hour cache-write price (``cache_creation_input_token_cost_above_1hr``) is not used:
-the canonical usage does not say which cache TTL was written, so writes are priced at the
-default (5-minute) rate.
+``cache_write_1h`` is ``cache_creation_1h_input_tokens``, the part of the cache writes
+made with a 1-hour TTL (Anthropic, Claude on Bedrock and Vertex); without it every write is a
+5-minute one. A call with 1-hour writes has two more details: ``cache_write_1h_cost`` (part of
+``cache_write_cost``) and, when the entry has no 1-hour price so that they were priced at the
+cache-write rate, ``cache_write_1h_priced_as`` (the field used; logged once per model).
 """
 
 from __future__ import annotations
@@ -64,7 +70,14 @@ from typing import Any
 from llmledger.pricing.catalog import ModelPrice, first_time, get_price, logger
 from llmledger.pricing.money import units_to_decimal
 from llmledger.pricing.rates import MissingPriceError, RateCard, card_for
-from llmledger.pricing.result import INPUT_DETAILS, MONEY_DETAILS, OUTPUT_DETAILS, Cost, call_cost
+from llmledger.pricing.result import (
+    INPUT_DETAILS,
+    MONEY_DETAILS,
+    OUTPUT_DETAILS,
+    Cost,
+    call_cost,
+    call_cost_1h,
+)
 
 __all__ = [
     "INPUT_DETAILS",  # the money keys of Cost.details, re-exported from .result
@@ -80,6 +93,7 @@ INPUT = "input_tokens"
 OUTPUT = "output_tokens"
 CACHE_READ = "cache_read_input_tokens"
 CACHE_WRITE = "cache_creation_input_tokens"
+CACHE_WRITE_1H = "cache_creation_1h_input_tokens"  # part of CACHE_WRITE
 AUDIO_IN = "audio_input_tokens"
 IMAGE_IN = "image_input_tokens"
 REASONING = "reasoning_tokens"
@@ -170,6 +184,15 @@ def _cost(
         cache_write = 0
     elif cache_write.__class__ is not int or cache_write < 0:
         cache_write = _checked_count(CACHE_WRITE, cache_write)
+    write_1h = get(CACHE_WRITE_1H)
+    if write_1h is not None:
+        if write_1h.__class__ is not int or write_1h < 0:
+            write_1h = _checked_count(CACHE_WRITE_1H, write_1h)
+        if write_1h > cache_write:
+            raise ValueError(
+                f"inconsistent usage: {CACHE_WRITE_1H} = {write_1h} exceeds {CACHE_WRITE} = "
+                f"{cache_write}; the 1-hour cache writes are part of all the cache writes"
+            )
     audio_in = get(AUDIO_IN)
     if audio_in is None:
         audio_in = 0
@@ -210,6 +233,20 @@ def _cost(
         )
     if card.__class__ is not RateCard:
         card = card_for(price, service_tier, inp)
+    if write_1h:  # two cache-write rates: the checked path, which keeps the extra part
+        return _checked_cost(
+            card,
+            inp,
+            out,
+            cache_read,
+            cache_write,
+            audio_in,
+            image_in,
+            reasoning,
+            audio_out,
+            image_out,
+            write_1h,
+        )
     if card.non_negative:
         try:
             if card.reasoning is None:  # reasoning is billed as text output
@@ -263,18 +300,22 @@ def _checked_cost(
     reasoning: int,
     audio_out: int,
     image_out: int,
+    write_1h: int = 0,
 ) -> Cost:
     """The formula part by part, checking that every part with tokens has a price
     (:class:`MissingPriceError`, naming the first that has not) and, for a hand-made price
-    with a negative rate, that no total is negative."""
+    with a negative rate, that no total is negative. ``write_1h`` (part of ``cache_write``)
+    are 1-hour cache writes, priced at their own rate."""
     uncached = inp - cache_read - cache_write - audio_in - image_in
     separate_reasoning = card.reasoning is not None
     text_out = out - audio_out - image_out - (reasoning if separate_reasoning else 0)
+    write_5m = cache_write - write_1h
     # `count and _times(...)` is 0 when the count is 0, whether or not the part has a price
+    write_1h_units = write_1h and _times(write_1h, card.cache_write_1h, card, "cache_write_1h")
     parts = (
         uncached and _times(uncached, card.input, card, "input"),
         cache_read and _times(cache_read, card.cache_read, card, "cache_read"),
-        cache_write and _times(cache_write, card.cache_write, card, "cache_write"),
+        (write_5m and _times(write_5m, card.cache_write, card, "cache_write")) + write_1h_units,
         audio_in and _times(audio_in, card.audio_input, card, "audio_input"),
         image_in and _times(image_in, card.image_input, card, "image_input"),
         card.request,
@@ -297,6 +338,18 @@ def _checked_cost(
                 raise ValueError(
                     f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
                 )
+    if write_1h:
+        if card.cache_write_1h_priced_as is not None and first_time(
+            "cache_write_1h_priced_as", card.model_id
+        ):
+            logger.warning(
+                "model %r has no 1-hour cache-write price "
+                "(cache_creation_input_token_cost_above_1hr): its 1-hour cache writes are "
+                "priced at %s, noted in the cost details as cache_write_1h_priced_as",
+                card.model_id,
+                card.cache_write_1h_priced_as,
+            )
+        return call_cost_1h(card, in_units, out_units, parts, write_1h_units)
     return call_cost(card, in_units, out_units, parts)
 
 

@@ -17,6 +17,15 @@ Combined with a context tier the order is ``<field>_above_{N}k_tokens_<tier>``, 
 field is missing, the standard field is used. A part without any field of its own uses the
 input (or output) rate, as the formula in :mod:`llmledger.pricing.cost` says.
 
+One-hour cache writes (``cache_creation_1h_input_tokens``, a part of the cache writes) are
+priced at ``cache_creation_input_token_cost_above_1hr`` with the same tier variants
+(``cache_creation_input_token_cost_above_1hr_above_200k_tokens``, ``..._above_1hr_batches``);
+the ``_above_1hr`` suffix is the TTL, not a context threshold. An entry without such a field
+prices them at the cache-write rate above, and the card says so
+(``RateCard.cache_write_1h_priced_as``), so the cost can say so too. This rate is not one of
+the ten components: it is reported (in ``fields_used`` and ``rates``) only by the cost of a
+call that has 1-hour writes.
+
 A :class:`RateCard` holds the outcome for one (service tier, context tier) of one
 :class:`~llmledger.pricing.catalog.ModelPrice`: each rate as an exact integer number of
 units of ``10**-scale`` USD (see :mod:`llmledger.pricing.money`; the scale is the smallest,
@@ -36,7 +45,14 @@ from typing import Any
 from llmledger.pricing.catalog import ModelPrice
 from llmledger.pricing.money import dec_str, pow10, scale_for, to_units
 
-__all__ = ["COMPONENTS", "MissingPriceError", "RateCard", "card_for", "service_tier_name"]
+__all__ = [
+    "CACHE_WRITE_1H_FIELD",
+    "COMPONENTS",
+    "MissingPriceError",
+    "RateCard",
+    "card_for",
+    "service_tier_name",
+]
 
 # component -> (catalog base field, component whose rate is the fallback)
 COMPONENTS: dict[str, tuple[str, str | None]] = {
@@ -51,6 +67,9 @@ COMPONENTS: dict[str, tuple[str, str | None]] = {
     "audio_output": ("output_cost_per_audio_token", "output"),
     "image_output": ("output_cost_per_image_token", "output"),
 }
+
+# the 1-hour cache-write price (its fallback: the cache-write rate of the same card)
+CACHE_WRITE_1H_FIELD = "cache_creation_input_token_cost_above_1hr"
 
 _STANDARD_TIERS = frozenset({"", "default", "standard", "auto", "on_demand", "on-demand"})
 _TIER_NAME = re.compile(r"^[a-z0-9_]+$")
@@ -71,14 +90,21 @@ class RateCard:
     ``None`` when the entry has no price for that part (after the fallbacks above);
     ``request`` is the per-request fee in units (0 when there is none). ``div`` is
     ``10**scale``. ``non_negative`` is true when no rate is negative, so no amount can be.
+    ``cache_write_1h`` is the rate of 1-hour cache writes (units, or ``None``),
+    ``cache_write_1h_field`` the field it comes from, and ``cache_write_1h_priced_as`` that
+    field when it is a fallback (the entry has no 1-hour price), else ``None``.
     """
 
     __slots__ = (
         "_explain",
+        "_rate_1h",
         "audio_input",
         "audio_output",
         "cache_read",
         "cache_write",
+        "cache_write_1h",
+        "cache_write_1h_field",
+        "cache_write_1h_priced_as",
         "div",
         "fields_used",
         "image_input",
@@ -99,6 +125,9 @@ class RateCard:
     input: int | None
     cache_read: int | None
     cache_write: int | None
+    cache_write_1h: int | None
+    cache_write_1h_field: str | None
+    cache_write_1h_priced_as: str | None
     audio_input: int | None
     image_input: int | None
     request: int
@@ -112,6 +141,7 @@ class RateCard:
     tier: str
     fields_used: dict[str, str]
     _explain: dict[str, Any]
+    _rate_1h: str | None  # the 1-hour rate as an exact decimal string
 
     def explain(self) -> dict[str, Any]:
         """The price explanation of ``Cost.price`` (a fresh dict, safe to modify)."""
@@ -120,10 +150,22 @@ class RateCard:
         explain["rates"] = dict(explain["rates"])
         return explain
 
+    def explain_1h(self) -> dict[str, Any]:
+        """:meth:`explain` of a call with 1-hour cache writes: ``fields_used`` and ``rates``
+        also name the field that priced them (``"cache_write_1h"``)."""
+        explain = self.explain()
+        field = self.cache_write_1h_field
+        if field is not None:
+            explain["fields_used"]["cache_write_1h"] = field
+            explain["rates"][field] = self._rate_1h
+            explain["rates"] = dict(sorted(explain["rates"].items()))
+        return explain
+
     def missing(self, component: str, count: int) -> MissingPriceError:
+        field = COMPONENTS[component][0] if component in COMPONENTS else CACHE_WRITE_1H_FIELD
         return MissingPriceError(
             f"model {self.model_id!r} has no per-token price for {count} {component} "
-            f"tokens ({COMPONENTS[component][0]} is missing from its entry)"
+            f"tokens ({field} is missing from its entry)"
         )
 
 
@@ -222,7 +264,16 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
             used[component] = used[fallback]
         else:
             rates[component] = None
+    # 1-hour cache writes: their own field (same tier rules), else the cache-write rate
+    name_1h, _ = _pick(fields, CACHE_WRITE_1H_FIELD, suffix, applicable)
+    if name_1h is not None:
+        rate_1h: Decimal | None = fields[name_1h]
+        field_1h: str | None = name_1h
+    else:
+        rate_1h, field_1h = rates["cache_write"], used.get("cache_write")
     present = [r for r in rates.values() if r is not None]
+    if name_1h is not None:
+        present.append(fields[name_1h])
     scale = scale_for(present)
     card = RateCard()
     card.scale = scale
@@ -230,6 +281,10 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
     for component, rate in rates.items():
         setattr(card, component, None if rate is None else to_units(rate, scale))
     card.request = card.request or 0
+    card.cache_write_1h = None if rate_1h is None else to_units(rate_1h, scale)
+    card.cache_write_1h_field = field_1h
+    card.cache_write_1h_priced_as = None if name_1h is not None else field_1h
+    card._rate_1h = None if rate_1h is None else dec_str(rate_1h)
     card.non_negative = all(r >= 0 for r in present)
     card.model_id = price.model_id
     card.service_tier = tier_name

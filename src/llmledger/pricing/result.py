@@ -6,7 +6,9 @@ A ``Cost`` is a ``dict`` with exactly ``input_cost``, ``output_cost`` and ``tota
 
 * for a cost computed from one call, the rate card used and the integer amount of each part
   (:func:`call_cost`, used by :func:`~llmledger.pricing.cost.cost_from_price`);
-* for any other cost (built by hand, from JSON, or a sum), a :class:`_Book` of amounts.
+* for any other cost (built by hand, from JSON, or a sum), and for a call with 1-hour cache
+  writes (:func:`call_cost_1h`: one more detail than the ten parts), a :class:`_Book` of
+  amounts.
 
 The views ``details``, ``price`` and ``decimals`` are built from the ledger on first access
 and then kept, so ``compute_cost(...)["total_cost"]`` does not pay for the breakdown, and a
@@ -39,9 +41,19 @@ from llmledger.pricing.money import (
 if TYPE_CHECKING:
     from llmledger.pricing.rates import RateCard
 
-__all__ = ["INPUT_DETAILS", "MONEY_DETAILS", "OUTPUT_DETAILS", "Cost", "call_cost"]
+__all__ = [
+    "CACHE_WRITE_1H_DETAIL",
+    "CACHE_WRITE_1H_NOTE",
+    "INPUT_DETAILS",
+    "MONEY_DETAILS",
+    "OUTPUT_DETAILS",
+    "Cost",
+    "call_cost",
+    "call_cost_1h",
+]
 
-# detail keys of Cost.details holding money, in display order (the ten parts of a call)
+# detail keys of Cost.details holding money, in display order (the ten parts of a call; they
+# add up to the input and output costs)
 INPUT_DETAILS = (
     "uncached_input_cost",
     "cache_read_cost",
@@ -52,6 +64,9 @@ INPUT_DETAILS = (
 )
 OUTPUT_DETAILS = ("text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost")
 MONEY_DETAILS = INPUT_DETAILS + OUTPUT_DETAILS
+# the part of cache_write_cost paid for 1-hour cache writes (present only when there are some)
+CACHE_WRITE_1H_DETAIL = "cache_write_1h_cost"
+CACHE_WRITE_1H_NOTE = "cache_write_1h_priced_as"  # the fallback field, when one was used
 _TOTAL_KEYS = ("input_cost", "output_cost", "total_cost")
 
 _UNSET: Any = object()  # a view not built yet
@@ -120,6 +135,25 @@ def call_cost(card: RateCard, in_units: int, out_units: int, parts: tuple[int, .
     return cost
 
 
+def call_cost_1h(
+    card: RateCard, in_units: int, out_units: int, parts: tuple[int, ...], write_1h_units: int
+) -> Cost:
+    """The Cost of one call with 1-hour cache writes: as :func:`call_cost`, plus the detail
+    ``cache_write_1h_cost`` (``write_1h_units``, already inside ``parts[2]``, the cache
+    writes) after ``cache_write_cost``, and ``cache_write_1h_priced_as`` when the card has
+    no 1-hour price. Kept as a book of exact amounts with its explanation built now."""
+    money: dict[str, int] = {}
+    for key, units in zip(MONEY_DETAILS, parts, strict=True):
+        money[key] = units
+        if key == "cache_write_cost":
+            money[CACHE_WRITE_1H_DETAIL] = write_1h_units
+    extras: dict[str, Any] = {"service_tier": card.service_tier, "tier": card.tier}
+    if card.cache_write_1h_priced_as is not None:
+        extras[CACHE_WRITE_1H_NOTE] = card.cache_write_1h_priced_as
+    book = _Book(card.scale, (in_units, out_units, in_units + out_units), money, extras)
+    return Cost._of_book(book, card.explain_1h())
+
+
 class Cost(dict):
     """A call's (or trace's) cost in USD: a ``dict`` with exactly ``input_cost``,
     ``output_cost`` and ``total_cost`` (floats), so it compares and prints like the plain
@@ -129,7 +163,9 @@ class Cost(dict):
         breakdown: ``uncached_input_cost``, ``cache_read_cost``, ``cache_write_cost``,
         ``audio_input_cost``, ``image_input_cost``, ``request_cost``, ``text_output_cost``,
         ``reasoning_cost``, ``audio_output_cost``, ``image_output_cost`` (floats; every key
-        ending in ``_cost`` is money), and ``service_tier`` / ``tier`` (strings).
+        ending in ``_cost`` is money), and ``service_tier`` / ``tier`` (strings). A call with
+        1-hour cache writes also has ``cache_write_1h_cost`` (part of ``cache_write_cost``)
+        and, when they were priced at a fallback rate, ``cache_write_1h_priced_as``.
     ``price``
         the explanation: model_id, provider, matched_by, query, source (catalog snapshot or
         override file), effective_from, service_tier, tier, ``fields_used`` (component ->

@@ -852,8 +852,8 @@ const K = {
 const SHOWN_KEYS = new Set([K.model, K.provider, K.usage, K.cost, K.breakdown, K.inputs, K.outputs]);
 
 const USAGE_ORDER = [
-  "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "audio_input_tokens",
-  "image_input_tokens", "output_tokens", "reasoning_tokens", "audio_output_tokens", "image_output_tokens",
+  "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens",
+  "audio_input_tokens", "image_input_tokens", "output_tokens", "reasoning_tokens", "audio_output_tokens", "image_output_tokens",
   "total_tokens",
 ];
 const USAGE_LABEL = {
@@ -862,6 +862,7 @@ const USAGE_LABEL = {
   total_tokens: "Total",
   cache_read_input_tokens: "Cache read (of input)",
   cache_creation_input_tokens: "Cache write (of input)",
+  cache_creation_1h_input_tokens: "Cache write, 1 h (of cache write)",
   reasoning_tokens: "Reasoning (of output)",
   audio_input_tokens: "Audio input",
   audio_output_tokens: "Audio output",
@@ -869,7 +870,7 @@ const USAGE_LABEL = {
   image_output_tokens: "Image output",
 };
 const SUB_USAGE = new Set([
-  "cache_read_input_tokens", "cache_creation_input_tokens", "reasoning_tokens", "audio_input_tokens",
+  "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens", "reasoning_tokens", "audio_input_tokens",
   "audio_output_tokens", "image_input_tokens", "image_output_tokens",
 ]);
 
@@ -908,6 +909,9 @@ function costTable(cost, breakdown, testid) {
   };
   parts("uncached_input_cost", [
     ["uncached_input_cost", "Uncached input"], ["cache_read_cost", "Cache read"], ["cache_write_cost", "Cache write"],
+    // part of the cache write above; the note says when the entry had no 1-hour price
+    ["cache_write_1h_cost", "Cache write, 1 h (of cache write)" +
+      (typeof details.cache_write_1h_priced_as === "string" ? `, priced as ${details.cache_write_1h_priced_as}` : "")],
     ["audio_input_cost", "Audio input"], ["image_input_cost", "Image input"],
   ]);
   rows.push(el("tr", { dataset: { key: "output_cost" } }, el("td", { text: "Output" }), el("td", { class: "num", text: fmtCost(cost.output_cost) })));
@@ -916,8 +920,8 @@ function costTable(cost, breakdown, testid) {
     ["image_output_cost", "Image output"],
   ]);
   const known = new Set([
-    "uncached_input_cost", "cache_read_cost", "cache_write_cost", "audio_input_cost", "image_input_cost",
-    "text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost",
+    "uncached_input_cost", "cache_read_cost", "cache_write_cost", "cache_write_1h_cost", "audio_input_cost",
+    "image_input_cost", "text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost",
   ]);
   const others = Object.keys(details).filter((k) => !known.has(k) && k.endsWith("_cost") && nonzero(k));
   if (others.length) {
