@@ -229,3 +229,23 @@ def test_default_experiment_exists_in_a_new_store(tmp_path):
     assert store.list_experiments()[0]["name"] == "Default"
     assert store.get_experiment("0")["name"] == "Default"
     assert Path(tmp_path / "new.db").exists()
+
+
+@pytest.mark.parametrize("rare", [0, 20_000])
+def test_model_filter_gives_the_same_answer_on_both_query_plans(rare, monkeypatch):
+    from llmledger.store import sql
+
+    monkeypatch.setattr(sql, "RARE", rare)  # 0: walk the ordering index; else: model index
+    for i, model in enumerate(["gpt-4o", "gpt-4o-mini", "gpt-4o", "gpt-4o"]):
+        _record(f"t{i}", model=model, inp=100 * (i + 1), out=1)
+        time.sleep(0.002)
+    for order in ("total_cost DESC", "name ASC", "timestamp_ms DESC"):
+        got = [t.info.name for t in llmledger.search_traces(model="gpt-4o", order_by=[order])]
+        assert (
+            got
+            == {
+                "total_cost DESC": ["t3", "t2", "t0"],
+                "name ASC": ["t0", "t2", "t3"],
+                "timestamp_ms DESC": ["t3", "t2", "t0"],
+            }[order]
+        )

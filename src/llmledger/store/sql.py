@@ -32,6 +32,7 @@ from llmledger.store.rollup import HOUR_MS, apply_delta, bucket_upper_ms, hour_o
 logger = logging.getLogger("llmledger.store")
 
 DEFAULT_EXPERIMENT_NAME = "Default"
+RARE = 20_000  # a model filter matching fewer traces than this is driven from its index
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -333,9 +334,20 @@ class SqlTraceStore:
             where.append(c.status == flt.status.upper())
         if flt.name is not None:
             where.append(c.name == flt.name)
+        rare_model = False
         if flt.model is not None:
             m = t.trace_models.c
-            where.append(exists().where(and_(m.trace_id == c.trace_id, m.model == flt.model)))
+            with self.engine.connect() as conn:  # index-only count on ix_trace_models_model
+                matches = conn.execute(
+                    select(func.count()).select_from(
+                        select(m.trace_id).where(m.model == flt.model).limit(RARE).subquery()
+                    )
+                ).scalar()
+            rare_model = matches < RARE
+            if rare_model:  # drive the query from the model's few traces
+                where.append(c.trace_id.in_(select(m.trace_id).where(m.model == flt.model)))
+            else:  # common model: walk the ordering index and check each trace
+                where.append(exists().where(and_(m.trace_id == c.trace_id, m.model == flt.model)))
         for key, value in flt.tags.items():
             g = t.trace_tags.c
             where.append(
@@ -345,6 +357,9 @@ class SqlTraceStore:
         for clause in flt.order_by:
             column, desc = parse_order(clause)
             col = getattr(c, column)
+            if rare_model:  # an expression, so the planner sorts the few rows instead of
+                # scanning a whole ordering index for them (1.1 s -> ms at 1M traces)
+                col = col + 0 if column != "name" else col.concat("")
             query = query.order_by(col.desc() if desc else col.asc())
         query = query.order_by(c.trace_id).limit(flt.max_results).offset(flt.offset)
         with self.engine.connect() as conn:
