@@ -1,8 +1,10 @@
-"""llmledger benchmarks against MLflow, LiteLLM and bare OpenTelemetry (issues #2 and #7).
+"""llmledger benchmarks against MLflow, LiteLLM and bare OpenTelemetry (issues #2, #6, #7).
 
-    .venv/bin/python benchmarks/run.py                 # everything (~5 min on 2 cores)
-    .venv/bin/python benchmarks/run.py --quick         # smaller and fewer runs (~1 min)
+    .venv/bin/python benchmarks/run.py                 # everything (~30 min on 2 cores; the
+                                                       #   first time +25 min to generate P5 data)
+    .venv/bin/python benchmarks/run.py --quick         # smaller and fewer runs (~5 min)
     .venv/bin/python benchmarks/run.py --only P1,P3    # a subset
+    .venv/bin/python benchmarks/run.py --only P4,P5,UI --at-commit HEAD  # on committed src/
 
 Each contender runs in its own fresh subprocess (``benchmarks/worker.py``): llmledger, LiteLLM
 and OpenTelemetry with this project's ``.venv`` Python, MLflow with the Python of its own venv
@@ -15,9 +17,11 @@ generated-section markers; the hand-written analysis around them is kept). Raw r
 every benchmark are kept in ``benchmarks/results/latest.json``, so ``--only P3`` refreshes P3
 and re-renders the other sections from their last run.
 
-Adding a benchmark (P4 server ingestion and P5 aggregation at 1M traces need the tracking
-server): write ``bench_pN(ctx) -> dict`` returning ``{"summary": ..., "targets": [...]}`` and a
-``render_pN(result) -> str``, and register both in ``BENCHMARKS``.
+P4 (server ingestion), P5 (aggregation at 100k/1M traces) and UI (issue #6) run tracking
+servers as child processes (``serverbench.py``); P5 and UI generate their SQLite stores once
+into ``benchmarks/.data/``. Adding a benchmark: write ``bench_pN(ctx) -> dict`` returning
+``{..., "targets": [...]}`` and a ``render_pN(result) -> str``, and register both in
+``BENCHMARKS``.
 """
 
 from __future__ import annotations
@@ -1470,7 +1474,7 @@ def render_report(results: dict[str, Any]) -> str:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}",
         f"- Load average (1/5/15 min) at the start of the last run: {meta.get('load_start')}, "
         f"at its end: {meta.get('load_end')} (other processes share the machine; the "
-        "contenders alternate so that they share the noise)",
+        "contenders alternate so that they share the noise; each section gives its own)",
     ]
     for venv, vs in meta["versions"].items():
         libs = ", ".join(f"{k} {v}" for k, v in vs.items() if k != "python" and v)
@@ -1499,9 +1503,11 @@ def render_report(results: dict[str, Any]) -> str:
             continue
         if not res.get("placeholder"):
             run = res.get("run", {})
+            load = (f", load average {run['load_start']} at its start, {run['load_end']} at its "
+                    "end" if run.get("load_start") else "")  # fmt: skip
             out += [f"*Run {run.get('when', '?')}, {'quick' if run.get('quick') else 'full'} "
                     f"mode, llmledger at commit {run.get('commit', '?')}, "
-                    f"{run.get('seconds', 0):.0f} s.*", ""]  # fmt: skip
+                    f"{run.get('seconds', 0):.0f} s{load}.*", ""]  # fmt: skip
         out += [bench.render(res), ""]
         if bench.extra and (diag := bench.extra(res)):
             out += [f"#### {key}: where llmledger's time goes", "", diag, ""]
@@ -1512,21 +1518,36 @@ def render_report(results: dict[str, Any]) -> str:
 DOC_SKELETON = """# Benchmarks
 
 llmledger against its anchor, MLflow ({mlflow}), LiteLLM's cost function and a bare
-OpenTelemetry SDK span (issues #2 and #7). Everything below the *Latest results* heading is
+OpenTelemetry SDK span (issues #2 and #7), and the tracking server against `mlflow server`
+(P4, P5, issue #6). Everything below the *Latest results* heading is
 written by `benchmarks/run.py`; the analysis after it is maintained by hand.
 
 ## How to run
 
 ```sh
-.venv/bin/python benchmarks/run.py                # full run, ~5 min on 2 cores; writes this file
-.venv/bin/python benchmarks/run.py --quick        # ~1 min, prints only (add --write to save)
+.venv/bin/python benchmarks/run.py                # full run, ~45 min on 2 cores the first time
+                                                  #   (generates 1M-trace stores), ~30 min after
+.venv/bin/python benchmarks/run.py --quick        # ~5 min, prints only (add --write to save)
 .venv/bin/python benchmarks/run.py --only P1,P3   # a subset; other sections keep their last run
+.venv/bin/python benchmarks/run.py --only P4,P5,UI --at-commit HEAD   # server benchmarks on the
+                                                  #   committed src/ (others may be editing it)
+.venv/bin/python benchmarks/run.py --render       # re-render this file from the saved results
 ```
 
+Sections and their full-run times on this machine: P1 span overhead ~3 min, P2 import ~1 min,
+P3 cost lookup ~1 min, **P4** server ingestion ~12 min (llmledger and `mlflow server` on SQLite
+and on PostgreSQL at `BENCH_POSTGRES_URI`, default `postgresql://postgres@127.0.0.1:5432/test`,
+where each case gets its own database, dropped afterwards; skipped when unreachable), **P5**
+aggregation ~12 min plus, once, ~25 min to generate the 100k and 1M-trace stores, **UI**
+(issue #6) ~1 min. P5 and UI keep their generated SQLite stores in `benchmarks/.data/`
+(git-ignored, ~13 GB with 1M traces for both llmledger and MLflow) and reuse them; delete the
+folder (or bump `P5_DATA_VERSION` in `run.py`) to regenerate. Generation prints its progress.
+
 The first run creates `benchmarks/.venvs/mlflow` (git-ignored) with
-`pip install "mlflow[genai]=={mlflow}"`; later runs reuse it. Every contender runs in a fresh
-subprocess (`benchmarks/worker.py`), with `LITELLM_LOCAL_MODEL_COST_MAP=True` (no network)
-and MLflow telemetry off. Raw results: `benchmarks/results/latest.json`.
+`pip install "mlflow[genai]=={mlflow}"` (and `psycopg[binary]` for P4 on PostgreSQL); later
+runs reuse it. Every contender runs in a fresh subprocess (`benchmarks/worker.py`), servers as
+child process groups (`benchmarks/serverbench.py`), with `LITELLM_LOCAL_MODEL_COST_MAP=True`
+(no network) and MLflow telemetry off. Raw results: `benchmarks/results/latest.json`.
 
 {generated}
 
@@ -1563,11 +1584,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true",
                         help="write docs/benchmarks.md and results even in --quick mode")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--render", action="store_true",
+                        help="only re-render docs/benchmarks.md from the saved results")
     parser.add_argument("--at-commit", metavar="REV",
                         help="benchmark llmledger's src/ at this commit (e.g. HEAD), exported "
                         "from git, instead of the working tree")
     args = parser.parse_args(argv)  # fmt: skip
 
+    if args.render:
+        write_doc(render_report(json.loads(RESULTS.read_text())))
+        log(f"re-rendered {DOC.relative_to(ROOT)} from {RESULTS.relative_to(ROOT)}")
+        return 0
     keys = [k.strip().upper() for k in args.only.split(",") if k.strip()]
     unknown = [k for k in keys if k not in BENCHMARKS]
     if unknown:
@@ -1597,8 +1624,11 @@ def main(argv: list[str] | None = None) -> int:
         t_all = time.perf_counter()
         for key in keys:
             t0 = time.perf_counter()
+            load0 = loadavg()
             res = BENCHMARKS[key].run(ctx)
             res["run"] = {
+                "load_start": load0,
+                "load_end": loadavg(),
                 "when": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 "quick": args.quick,
                 "commit": git_commit(),
