@@ -316,8 +316,12 @@ class SqlTraceStore:
         where = []
         if flt.text:
             where.append(c.info.contains(flt.text, autoescape=True))
+        rare_model = flt.model is not None and self._is_rare_model(flt.model)
         if flt.experiment_ids is not None:
-            where.append(c.experiment_id.in_([int(e) for e in flt.experiment_ids]))
+            # with a rare model the experiment must not pick an (experiment_id, ...) index:
+            # the model's few traces are looked up by id and sorted (1.1 s -> 40 ms at 1M)
+            eid = c.experiment_id + 0 if rare_model else c.experiment_id
+            where.append(eid.in_([int(e) for e in flt.experiment_ids]))
         if flt.start_time_ms is not None:
             where.append(c.timestamp_ms >= flt.start_time_ms)
         if flt.end_time_ms is not None:
@@ -334,16 +338,8 @@ class SqlTraceStore:
             where.append(c.status == flt.status.upper())
         if flt.name is not None:
             where.append(c.name == flt.name)
-        rare_model = False
         if flt.model is not None:
             m = t.trace_models.c
-            with self.engine.connect() as conn:  # index-only count on ix_trace_models_model
-                matches = conn.execute(
-                    select(func.count()).select_from(
-                        select(m.trace_id).where(m.model == flt.model).limit(RARE).subquery()
-                    )
-                ).scalar()
-            rare_model = matches < RARE
             if rare_model:  # drive the query from the model's few traces
                 where.append(c.trace_id.in_(select(m.trace_id).where(m.model == flt.model)))
             else:  # common model: walk the ordering index and check each trace
@@ -357,8 +353,7 @@ class SqlTraceStore:
         for clause in flt.order_by:
             column, desc = parse_order(clause)
             col = getattr(c, column)
-            if rare_model:  # an expression, so the planner sorts the few rows instead of
-                # scanning a whole ordering index for them (1.1 s -> ms at 1M traces)
+            if rare_model:  # an expression: the few rows are sorted, no ordering index walked
                 col = col + 0 if column != "name" else col.concat("")
             query = query.order_by(col.desc() if desc else col.asc())
         query = query.order_by(c.trace_id).limit(flt.max_results).offset(flt.offset)
@@ -373,6 +368,17 @@ class SqlTraceStore:
                 ):
                     records[tid]["spans"].append(json.loads(content))
         return [records[r.trace_id] for r in rows]
+
+    def _is_rare_model(self, model: str) -> bool:
+        """Fewer than RARE traces name this model (an index-only count, capped)."""
+        m = t.trace_models.c
+        with self.engine.connect() as conn:
+            matches = conn.execute(
+                select(func.count()).select_from(
+                    select(m.trace_id).where(m.model == model).limit(RARE).subquery()
+                )
+            ).scalar()
+        return matches < RARE
 
     def usage_metrics(
         self,
