@@ -1331,7 +1331,7 @@ def bench_ui(ctx: Context) -> dict[str, Any]:
                                                      "--spec", spec, "--reps", "3"])
     shutil.rmtree(workdir, ignore_errors=True)
     worst = max(r["p95_s"] for r in rows)
-    targets = [Target(f"#6 UI at {n:,} traces (SQLite): slowest p95 over {len(rows)} requests "
+    targets = [Target(f"UI at {n:,} traces (SQLite): slowest p95 over {len(rows)} requests "
                       "÷ 300 ms", "#6", worst / UI_BUDGET_S, 1.0, "<=")]
     return {"params": {"traces": n, "requests": 20, "budget_ms": UI_BUDGET_S * 1e3},
             "data": meta, "rows": rows, "rss": mem,
