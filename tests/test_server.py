@@ -577,3 +577,27 @@ def test_cli_cost_report_and_search_over_http(server, api):
     (found,) = llmledger.search_traces([eid])
     assert found.info.cost["total_cost"] == 0.0035
     assert found.data.spans[0].llm_cost["total_cost"] == 0.0035
+
+
+def test_otlp_json_quoted_mlflow_model_is_decoded_and_priced(api):
+    trace_hex, span_hex = os.urandom(16).hex(), os.urandom(8).hex()
+    attrs = [
+        {"key": "mlflow.llm.model", "value": {"stringValue": '"gpt-4o-mini"'}},
+        {
+            "key": "mlflow.chat.tokenUsage",
+            "value": {"stringValue": '{"input_tokens": 84, "output_tokens": 22}'},
+        },
+    ]
+    span = {
+        "traceId": trace_hex,
+        "spanId": span_hex,
+        "name": "mlflow span",
+        "startTimeUnixNano": "1000",
+        "endTimeUnixNano": "2000",
+        "attributes": attrs,
+    }
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    assert api.post("/v1/traces", json=body).status_code == 200
+    rec = api.get(f"/api/traces/tr-{trace_hex}").json()
+    assert rec["spans"][0]["attributes"]["llmledger.llm.model"] == "gpt-4o-mini"
+    assert rec["info"]["cost"]["total_cost"] == 0.0000258

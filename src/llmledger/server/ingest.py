@@ -26,6 +26,7 @@ MAX_COST = 1_000_000.0  # USD for one span
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _JSON_KEYS = (K.TOKEN_USAGE, K.COST, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
+_JSON_STRING_KEYS = (K.MODEL, K.PROVIDER, K.REQUEST_MODEL)  # MLflow sends '"gpt-4o"'
 STATUSES = ("OK", "ERROR", "UNSET")
 
 
@@ -45,6 +46,12 @@ def _canonical_attributes(attrs: Mapping[str, Any], where: str) -> dict[str, Any
             except ValueError:
                 if key in (K.TOKEN_USAGE, K.COST):
                     raise IngestError(f"{where}: {key} is not valid JSON") from None
+        elif key in _JSON_STRING_KEYS and isinstance(value, str) and value[:1] == '"':
+            try:
+                decoded = json.loads(value)
+                value = decoded if isinstance(decoded, str) else value
+            except ValueError:
+                pass
         out[key] = value
     return out
 

@@ -12,6 +12,7 @@ percentile is reported as its bucket's upper bound, within 9% of the exact value
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -125,16 +126,10 @@ _TABLES = {
 
 def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]]) -> None:
     """Add the deltas to the rollup tables (insert or add, on SQLite and PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     for name, rows in delta.items():
         if not rows:
             continue
-        table = _TABLES[name]
-        pk = [c.name for c in table.primary_key.columns]
-        values = [c.name for c in table.columns if c.name not in pk]
+        stmt, pk, values = _upsert(conn.dialect.name, name)
         params = []
         for key, sums in rows.items():
             row = dict(zip(pk, key, strict=True))
@@ -142,9 +137,22 @@ def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]]) -> None:
                 v = sums.get(col, 0)
                 row[col] = v if col in t.ROLLUP_COSTS else round(v)
             params.append(row)
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=pk,
-            set_={col: getattr(table.c, col) + getattr(stmt.excluded, col) for col in values},
-        )
         conn.execute(stmt, params)
+
+
+@functools.cache
+def _upsert(dialect: str, name: str) -> tuple[Any, list[str], list[str]]:
+    """The "insert or add" statement of a rollup table, built once per dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = _TABLES[name]
+    pk = [c.name for c in table.primary_key.columns]
+    values = [c.name for c in table.columns if c.name not in pk]
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=pk,
+        set_={col: getattr(table.c, col) + getattr(stmt.excluded, col) for col in values},
+    )
+    return stmt, pk, values
