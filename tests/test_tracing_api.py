@@ -296,3 +296,12 @@ def test_update_current_trace_tags():
         llmledger.update_current_trace(tags={"team": "search", "version": 3})
     trace = llmledger.get_trace(llmledger.get_last_active_trace_id())
     assert trace.info.tags == {"team": "search", "version": "3"}
+
+
+def test_spans_that_start_together_list_parents_first():
+    with llmledger.start_span("root", start_time_ns=1_000) as root:
+        with llmledger.start_span("child", start_time_ns=1_000) as child:
+            child.end(end_time_ns=2_000)
+        root.end(end_time_ns=3_000)
+    llmledger.flush()
+    assert [s.name for s in llmledger.get_trace(root.trace_id).data.spans] == ["root", "child"]

@@ -79,7 +79,17 @@ class Trace:
     @classmethod
     def from_record(cls, record: TraceRecord) -> Trace:
         spans = [Span.from_dict(s) for s in record["spans"]]
-        spans.sort(key=lambda s: s.start_time_ns)
+        parent = {s.span_id: s.parent_id for s in spans}
+
+        def depth(span_id: str | None) -> int:
+            n = 0
+            while span_id is not None and n <= len(parent):
+                span_id = parent.get(span_id)
+                n += 1
+            return n
+
+        # start order; on equal start times a parent comes before its children
+        spans.sort(key=lambda s: (s.start_time_ns, depth(s.span_id)))
         return cls(TraceInfo.from_dict(record["info"]), TraceData(spans))
 
     def search_spans(self, name: str | None = None, span_type: str | None = None) -> list[Span]:
