@@ -134,6 +134,8 @@ def test_rollups_equal_a_scan_after_merges_replacements_and_deletes(store_uri):
     rng = random.Random(3)
     base = 1_760_000_000_000_000_000
     models = ["gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "acme-unpriced"]
+    pending = None  # the second part of the previous trace: goes with the next request
+    redelivered, corrected = [], []
     for i in range(40):
         tid = f"tr-r{i}"
         root = {
@@ -165,18 +167,30 @@ def test_rollups_equal_a_scan_after_merges_replacements_and_deletes(store_uri):
                 }
             )
         tags = {"team": rng.choice("abc")}
-        # spans arrive in two requests, sometimes children first; sometimes delivered twice
+        # spans arrive in two requests, sometimes children first; each request carries a new
+        # trace and the rest of a stored one; some are delivered twice
         first, second = ([root], kids) if rng.random() < 0.5 else (kids, [root])
-        store.merge_spans([(tid, eid, tags, first)], finish)
-        store.merge_spans([(tid, eid, tags, second)], finish)
+        store.merge_spans([(tid, eid, tags, first)] + ([pending] if pending else []), finish)
+        pending = (tid, eid, tags, second)
         if rng.random() < 0.3:
-            store.merge_spans([(tid, eid, tags, kids)], finish)
+            redelivered.append((tid, eid, tags, kids))
         if rng.random() < 0.2:  # a later correction changes a child's usage
-            kids[0]["attributes"]["llmledger.chat.tokenUsage"] = {
+            fixed = {**kids[0], "attributes": {**kids[0]["attributes"]}}
+            fixed["attributes"]["llmledger.chat.tokenUsage"] = {
                 "input_tokens": 7,
                 "output_tokens": 7,
             }
-            store.merge_spans([(tid, eid, {}, [kids[0]])], finish)
+            corrected.append((tid, eid, {}, [fixed]))
+    store.merge_spans([pending], finish)
+    store.merge_spans(redelivered, finish)  # many stored traces in one request
+    store.merge_spans(corrected, finish)
+    assert redelivered and corrected
+    fixed = store.get_trace(corrected[0][0])
+    usage = {s["span_id"]: s["attributes"].get("llmledger.chat.tokenUsage") for s in fixed["spans"]}
+    assert usage["k0"] == {"input_tokens": 7, "output_tokens": 7, "total_tokens": 14}
+    assert fixed["info"]["token_usage"]["input_tokens"] == sum(
+        u["input_tokens"] for u in usage.values() if u
+    )
     store.merge_spans(
         [
             (
@@ -225,6 +239,66 @@ def test_rollups_equal_a_scan_after_merges_replacements_and_deletes(store_uri):
     store.delete_experiment(other)
     assert store.usage_metrics(*window, 400 * DAY_MS, "model", [other]) == []
     assert store.trace_totals(*window, [eid])["traces"] == 40
+
+
+def test_concurrent_requests_sharing_traces_in_opposite_orders(postgres_uri):
+    """Two server workers writing the same traces, listed in opposite orders, at once: each
+    request locks its traces in one global order, so neither deadlocks, and every span of
+    every trace is stored once with the trace's usage summed over all of them."""
+    import threading
+
+    from llmledger.server.ingest import finish_trace
+
+    store = SqlTraceStore(postgres_uri)
+    eid = store.get_or_create_experiment("opposite-orders")
+    ids = [f"tr-opp-{i}" for i in range(12)]
+
+    def spans(tid, who, n):
+        return [
+            {
+                "span_id": f"{who}{k}",
+                "parent_id": None if who == "a" and k == 0 else "a0",
+                "trace_id": tid,
+                "name": "llm",
+                "start_time_ns": 1_760_000_000_000_000_000 + k,
+                "end_time_ns": 1_760_000_000_000_000_000 + 10,
+                "attributes": {
+                    "llmledger.llm.model": "gpt-4o-mini",
+                    "llmledger.chat.tokenUsage": {"input_tokens": 10, "output_tokens": 1},
+                },
+            }
+            for k in range(n)
+        ]
+
+    errors = []
+
+    def worker(who, order):
+        try:
+            for n in range(1, 6):
+                store.merge_spans(
+                    [(tid, eid, {}, spans(tid, who, n)) for tid in order], finish_trace
+                )
+        except Exception as exc:  # a deadlock surfaces here
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=("a", ids)),
+        threading.Thread(target=worker, args=("b", ids[::-1])),
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    for tid in ids:
+        rec = store.get_trace(tid)
+        assert sorted(s["span_id"] for s in rec["spans"]) == sorted(
+            [f"a{k}" for k in range(5)] + [f"b{k}" for k in range(5)]
+        )
+        # a0 is the root; the 9 spans below it count (a0 has carrying descendants)
+        assert rec["info"]["token_usage"]["input_tokens"] == 90
+    totals = store.trace_totals(0, 2**62, [eid])
+    assert totals["traces"] == 12 and totals["input_tokens"] == 12 * 90
 
 
 def test_migrations_build_exactly_the_schema_of_the_code(store_uri):

@@ -141,8 +141,9 @@ def finish_trace(
     trace_id: str, experiment_id: str, tags: dict[str, str], spans: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """All spans of a trace -> its record: usage settled, missing costs priced, aggregated."""
-    prepared = [prepare_span(Span.from_dict(d)) for d in spans]
-    return build_record(trace_id, experiment_id, tags, prepared)
+    costs: dict[str, Any] = {}  # each span's cost, decoded or computed once
+    prepared = [prepare_span(Span.from_dict(d), costs) for d in spans]
+    return build_record(trace_id, experiment_id, tags, prepared, costs)
 
 
 Batch = tuple[str, str, dict[str, str], list[dict[str, Any]]]

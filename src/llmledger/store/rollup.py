@@ -125,13 +125,18 @@ _TABLES = {
 
 
 def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]]) -> None:
-    """Add the deltas to the rollup tables (insert or add, on SQLite and PostgreSQL)."""
-    for name, rows in delta.items():
+    """Add the deltas to the rollup tables (insert or add, on SQLite and PostgreSQL).
+
+    Tables and rows go in one fixed order (table name, then key), so concurrent writers on
+    PostgreSQL lock the rollup rows they share in the same order and never deadlock."""
+    for name in sorted(delta):
+        rows = delta[name]
         if not rows:
             continue
         stmt, pk, values = _upsert(conn.dialect.name, name)
         params = []
-        for key, sums in rows.items():
+        for key in sorted(rows):  # the key's types are fixed per table: they sort
+            sums = rows[key]
             row = dict(zip(pk, key, strict=True))
             for col in values:
                 v = sums.get(col, 0)

@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -167,7 +167,14 @@ class SqlTraceStore:
         with self._write() as conn, conn.begin():
             self._replace_traces(conn, records)
 
-    def _replace_traces(self, conn: Any, records: Sequence[TraceRecord]) -> None:
+    def _replace_traces(
+        self,
+        conn: Any,
+        records: Sequence[TraceRecord],
+        old: Sequence[TraceRecord] | None = None,
+    ) -> None:
+        """Write ``records`` over their stored versions. ``old``: those stored versions (their
+        counted spans suffice), when the caller has read them already; else they are read."""
         trace_rows, span_rows, tag_rows, model_rows = [], [], [], []
         known_experiments: set[int] = set()
         for rec in records:
@@ -197,7 +204,8 @@ class SqlTraceStore:
                 span_rows.append(_span_row(info["trace_id"], eid, s))
         ids = [r["trace_id"] for r in trace_rows]
         self._ensure_experiments(conn, known_experiments)
-        old = self._stored_contributors(conn, ids)
+        if old is None:
+            old = self._stored_contributors(conn, ids)
         apply_delta(conn, net_delta(records, old))
         replaced = [r["info"]["trace_id"] for r in old]  # new traces need no delete
         for chunk in _chunks(replaced, 500):
@@ -242,42 +250,73 @@ class SqlTraceStore:
     ) -> list[TraceRecord]:
         """Add spans to traces, some of which may already be stored, in ONE transaction.
 
-        ``batches`` holds ``(trace_id, experiment_id, tags, span_dicts)``. A span already
-        stored under the same id is replaced (delivering it twice stores it once); tags merge;
-        a stored trace keeps its experiment. ``finish(trace_id, experiment_id, tags, spans)``
-        turns all of a trace's spans into its record (aggregates recomputed over every span),
-        so spans of one trace arriving in several requests aggregate as if they came together.
+        ``batches`` holds ``(trace_id, experiment_id, tags, span_dicts)``, one per trace. A
+        span already stored under the same id is replaced (delivering it twice stores it
+        once); tags merge; a stored trace keeps its experiment. ``finish(trace_id,
+        experiment_id, tags, spans)`` turns all of a trace's spans into its record
+        (aggregates recomputed over every span), so spans of one trace arriving in several
+        requests aggregate as if they came together.
+
+        The whole request is one write: the stored traces among ``batches`` are read with
+        two queries, the rollups get one net delta, and the rows go in as bulk inserts.
         """
-        records = []
+        ids = [b[0] for b in batches]
+        if len(set(ids)) != len(ids):
+            raise ValueError("merge_spans: one batch per trace id")
+        records: list[TraceRecord] = []
+        old: list[TraceRecord] = []
         with self._write() as conn, conn.begin():
-            postgres = conn.dialect.name == "postgresql"
+            if conn.dialect.name == "postgresql" and ids:
+                # Serialise writers of the same traces across server workers. Every request
+                # takes its locks in one global order (by lock key), so two requests that
+                # share traces wait for each other instead of deadlocking.
+                conn.exec_driver_sql(
+                    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(i)"
+                    " AS k FROM unnest(%(ids)s::text[]) AS i ORDER BY k) AS locks",
+                    {"ids": ids},
+                )
+            stored = self._stored_traces(conn, ids)
             for trace_id, experiment_id, tags, new_spans in batches:
-                if postgres:  # serialise writers of the same trace across server workers
-                    conn.exec_driver_sql(
-                        "SELECT pg_advisory_xact_lock(hashtext(%(k)s))", {"k": trace_id}
-                    )
-                existing = conn.execute(
-                    select(t.traces.c.info).where(t.traces.c.trace_id == trace_id)
-                ).scalar()
                 spans: dict[str, dict[str, Any]] = {}
                 merged_tags: dict[str, str] = {}
                 eid = str(experiment_id)
-                if existing is not None:
-                    old = json.loads(existing)
-                    eid = str(old.get("experiment_id", eid))
-                    merged_tags.update(old.get("tags") or {})
-                    for content in conn.execute(
-                        select(t.spans.c.content).where(t.spans.c.trace_id == trace_id)
-                    ).scalars():
-                        d = json.loads(content)
-                        spans[d["span_id"]] = d
+                if trace_id in stored:
+                    info, stored_spans = stored[trace_id]
+                    eid = str(info.get("experiment_id", eid))
+                    merged_tags.update(info.get("tags") or {})
+                    spans.update(stored_spans)
+                    old.append({"info": info, "spans": _rollup_view(stored_spans.values())})
                 merged_tags.update(tags)
                 for d in new_spans:
                     spans[d["span_id"]] = d
-                record = finish(trace_id, eid, merged_tags, list(spans.values()))
-                self._replace_traces(conn, [record])
-                records.append(record)
+                records.append(finish(trace_id, eid, merged_tags, list(spans.values())))
+            self._replace_traces(conn, records, old)
         return records
+
+    def _stored_traces(
+        self, conn: Any, ids: list[str]
+    ) -> dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
+        """The stored traces among ``ids``: trace id -> (info, span id -> span)."""
+        out: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+        for chunk in _chunks(ids, 500):
+            found = {
+                tid: (json.loads(info), {})
+                for tid, info in conn.execute(
+                    select(t.traces.c.trace_id, t.traces.c.info).where(
+                        t.traces.c.trace_id.in_(chunk)
+                    )
+                )
+            }
+            if found:
+                for tid, content in conn.execute(
+                    select(t.spans.c.trace_id, t.spans.c.content).where(
+                        t.spans.c.trace_id.in_(list(found))
+                    )
+                ):
+                    d = json.loads(content)
+                    found[tid][1][d["span_id"]] = d
+            out.update(found)
+        return out
 
     def _ensure_experiments(self, conn: Any, ids: set[int]) -> None:
         ids = ids - {0}
@@ -572,6 +611,23 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
         "counted": bool(s.get("counted")),
         "content": _dumps(s),
     }
+
+
+def _rollup_view(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the rollups read of a trace's stored counted spans, copied: the caller goes on
+    to re-aggregate the spans themselves, which may replace their usage and cost."""
+    keys = (
+        "llmledger.chat.tokenUsage",
+        "llmledger.llm.cost",
+        "llmledger.llm.model",
+        "llmledger.llm.provider",
+    )
+    out = []
+    for s in spans:
+        if s.get("counted"):
+            attrs = s.get("attributes") or {}
+            out.append({"counted": True, "attributes": {k: attrs.get(k) for k in keys}})
+    return out
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
