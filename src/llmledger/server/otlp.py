@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -125,9 +126,12 @@ def _inputs_outputs(attrs: dict[str, Any]) -> None:
         attrs[own] = value
 
 
+_HEX = re.compile("[0-9a-f]+")
+
+
 def _hex_id(raw: bytes | str, size: int, where: str, label: str) -> str:
     text = raw.hex() if isinstance(raw, bytes) else str(raw).lower()
-    if len(text) != size * 2 or any(c not in "0123456789abcdef" for c in text):
+    if len(text) != size * 2 or not (isinstance(raw, bytes) or _HEX.fullmatch(text)):
         raise IngestError(f"{where}: {label} must be {size} bytes ({size * 2} hex digits)")
     return text
 

@@ -38,7 +38,11 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
+
+
+# stored values are JSON-safe trees (never cyclic): skip the encoder's cycle bookkeeping
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 def _engine(uri: str) -> Engine:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 from llmledger.attributes import SERVICE_TIER_KEYS
@@ -50,12 +51,14 @@ def compact_breakdown(cost: Cost) -> dict[str, Any]:
     return out
 
 
-def span_cost(span: Span) -> Cost | None:
-    """The span's cost. Precedence: set by hand or by an integration, then computed."""
+def span_cost(span: Span, usage: dict[str, int] | EllipsisType | None = ...) -> Cost | None:
+    """The span's cost. Precedence: set by hand or by an integration, then computed.
+    ``usage``: the span's canonical usage when the caller has it (else it is read)."""
     attrs = span._attributes
     if K.COST in attrs:
         return cost_from_attributes(attrs[K.COST], attrs.get(K.COST_BREAKDOWN))
-    usage = span.token_usage
+    if usage is ...:
+        usage = span.token_usage
     model = span.model
     if usage is None or not model:
         return None
