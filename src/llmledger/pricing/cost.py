@@ -102,6 +102,8 @@ IMAGE_OUT = "image_output_tokens"
 
 # a usage with no other key has no detail to price
 _PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
+# ... and with cache reads, the other detail most calls have
+_READ_KEYS = _PLAIN_KEYS | {CACHE_READ}
 
 
 # ---- usage validation -----------------------------------------------------------------------
@@ -179,6 +181,25 @@ def _cost(
         cache_read = 0
     elif cache_read.__class__ is not int or cache_read < 0:
         cache_read = _checked_count(CACHE_READ, cache_read)
+    if usage.keys() <= _READ_KEYS and cache_read <= inp:  # the common cached call
+        if card.__class__ is not RateCard:
+            card = card_for(price, service_tier, inp)
+        if card.non_negative:
+            uncached = inp - cache_read
+            try:
+                read_units = cache_read * card.cache_read if cache_read else 0
+                uncached_units = uncached * card.input if uncached else 0
+                out_units = out * card.output if out else 0
+            except TypeError:
+                pass  # a missing rate: the general path names it
+            else:
+                request = card.request
+                return call_cost(
+                    card,
+                    uncached_units + read_units + request,
+                    out_units,
+                    (uncached_units, read_units, 0, 0, 0, request, out_units, 0, 0, 0),
+                )
     cache_write = get(CACHE_WRITE)
     if cache_write is None:
         cache_write = 0
