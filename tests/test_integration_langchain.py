@@ -175,6 +175,49 @@ def test_batch_of_prompts_nests_each_provider_call_under_its_own_run(llm, fake):
     assert trace.info.token_usage == {"input_tokens": 300, "output_tokens": 30, "total_tokens": 330}
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_text_llm_batch_is_one_provider_call_counted_once(fake, mode):
+    """A text-completion LLM sends a batch's prompts in ONE provider call; LangChain gives
+    that call's usage to the first prompt's run. The call nests under that run, so the
+    batch's tokens count once (the provider span), not twice."""
+    import openai
+    from langchain_openai import OpenAI
+
+    llm = OpenAI(
+        model="gpt-3.5-turbo-instruct",
+        base_url=fake.openai_base_url,
+        api_key="sk-test",
+        max_retries=0,
+        http_async_client=openai.DefaultAsyncHttpxClient(),
+    )
+    fake.reply(usage={"prompt_tokens": 300, "completion_tokens": 40}, text="ok")
+    with llmledger.start_span("batch", span_type="CHAIN"):
+        if mode == "sync":
+            result = llm.generate(["a", "b", "c"])
+        else:
+            result = asyncio.run(llm.agenerate(["a", "b", "c"]))
+    assert [g[0].text for g in result.generations] == ["ok", "ok", "ok"]
+    trace = last_trace()
+    root, *runs, call = trace.data.spans
+    assert [s.span_type for s in runs] == ["LLM", "LLM", "LLM"] and call.name == "Completions"
+    assert all(r.parent_id == root.span_id for r in runs)
+    assert call.parent_id == runs[0].span_id  # the batch's call, under the first run
+    usage = {"input_tokens": 300, "output_tokens": 40, "total_tokens": 340}
+    assert call.token_usage == usage
+    assert runs[0].token_usage == usage  # LangChain's copy of it: a wrapper, not counted
+    assert runs[1].token_usage is None and runs[2].token_usage is None
+    assert trace.info.token_usage == usage
+    # gpt-3.5-turbo-instruct: $1.5 / $2 per 1M input / output tokens
+    assert_cost(
+        trace.info,
+        {
+            "input_cost": 300 * 1.5e-6,
+            "output_cost": 40 * 2e-6,
+            "total_cost": 300 * 1.5e-6 + 40 * 2e-6,
+        },
+    )
+
+
 def test_runnable_batch_in_threads(llm, fake):
     fake.reply(usage={"prompt_tokens": 100, "completion_tokens": 10})
     fake.reply(usage={"prompt_tokens": 100, "completion_tokens": 10})

@@ -236,9 +236,17 @@ def test_rollups_equal_a_scan_after_merges_replacements_and_deletes(store_uri):
     assert totals["input_tokens"] == sum(
         r["info"]["token_usage"]["input_tokens"] for r in all_traces
     )
+    counts = store.trace_counts()
+    assert (counts[eid], counts[other]) == (40, 1)
+    assert counts == {
+        e: store.count_traces(e)
+        for e in (x["experiment_id"] for x in store.list_experiments())
+        if store.count_traces(e)
+    }
     store.delete_experiment(other)
     assert store.usage_metrics(*window, 400 * DAY_MS, "model", [other]) == []
     assert store.trace_totals(*window, [eid])["traces"] == 40
+    assert other not in store.trace_counts() and store.trace_counts()[eid] == 40
 
 
 def test_concurrent_requests_sharing_traces_in_opposite_orders(postgres_uri):

@@ -486,8 +486,16 @@ def _completions(request: Request, reply: Any) -> FakeResponse:
         return out
 
     if not body.get("stream"):
-        choice = {"text": reply.text, "index": 0, "logprobs": None, "finish_reason": finish}
-        return FakeResponse.json_body(obj([choice], usage), headers=_headers(reply))
+        # one choice per prompt (a list of prompts is a batch), each with the reply's text
+        prompts = body.get("prompt")
+        count = len(prompts) if isinstance(prompts, list) and prompts else 1
+        if isinstance(prompts, list) and prompts and isinstance(prompts[0], int):
+            count = 1  # a single prompt given as token ids
+        choices = [
+            {"text": reply.text, "index": i, "logprobs": None, "finish_reason": finish}
+            for i in range(count)
+        ]
+        return FakeResponse.json_body(obj(choices, usage), headers=_headers(reply))
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     pieces = split_text(reply.text)
     events = []

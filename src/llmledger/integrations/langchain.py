@@ -68,6 +68,13 @@ def autolog(disable: bool = False) -> None:
         return
     for method in ("_generate_with_cache", "_agenerate_with_cache"):
         c.patch(INTEGRATION, BaseChatModel, method, _wrap_generate_with_cache)
+    try:
+        from langchain_core.language_models.llms import BaseLLM
+    except ImportError:
+        return
+    for method in ("_generate_helper", "_agenerate_helper"):
+        if hasattr(BaseLLM, method):
+            c.patch(INTEGRATION, BaseLLM, method, _wrap_generate_helper)
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -382,10 +389,19 @@ def _single(kwargs: Mapping[str, Any]) -> bool:
 
 
 def _run_manager(args: tuple, kwargs: Mapping[str, Any]) -> Any:
-    # _generate_with_cache(self, messages, stop=None, run_manager=None, **kwargs)
+    # BaseChatModel._generate_with_cache(self, messages, stop=None, run_manager=None, **kw)
     if "run_manager" in kwargs:
         return kwargs["run_manager"]
     return args[3] if len(args) > 3 else None
+
+
+def _first_run_manager(args: tuple, kwargs: Mapping[str, Any]) -> Any:
+    # BaseLLM._generate_helper(self, prompts, stop, run_managers, *, new_arg_supported, **kw)
+    if "run_managers" in kwargs:
+        managers = kwargs["run_managers"]
+    else:
+        managers = args[3] if len(args) > 3 else None
+    return managers[0] if managers else None
 
 
 def _activate_run(run_manager: Any) -> Any:
@@ -413,13 +429,27 @@ def _restore(activation: Any) -> None:
 def _wrap_generate_with_cache(original: Any) -> Any:
     """Run ``BaseChatModel._generate_with_cache`` with its run's span current, so the
     provider call of each prompt of a batch nests under that prompt's chat-model span."""
+    return _with_run_current(original, _run_manager)
+
+
+def _wrap_generate_helper(original: Any) -> Any:
+    """Run ``BaseLLM._generate_helper`` with the span of the batch's FIRST run current.
+
+    A (legacy, text-completion) LLM sends all the prompts of a batch in one provider call,
+    and LangChain gives that call's whole usage to the first prompt's run (the others get
+    none). Nesting the provider call under that run makes the run a wrapper of the call, so
+    the batch's tokens count once, at the provider span, instead of twice."""
+    return _with_run_current(original, _first_run_manager)
+
+
+def _with_run_current(original: Any, run_manager_of: Any) -> Any:
     import functools
 
     if c.is_async_callable(original):
 
         @functools.wraps(original)
         async def agenerate(*args: Any, **kwargs: Any) -> Any:
-            activation = _activate_run(_run_manager(args, kwargs))
+            activation = _activate_run(run_manager_of(args, kwargs))
             try:
                 return await original(*args, **kwargs)
             finally:
@@ -429,7 +459,7 @@ def _wrap_generate_with_cache(original: Any) -> Any:
 
     @functools.wraps(original)
     def generate(*args: Any, **kwargs: Any) -> Any:
-        activation = _activate_run(_run_manager(args, kwargs))
+        activation = _activate_run(run_manager_of(args, kwargs))
         try:
             return original(*args, **kwargs)
         finally:

@@ -559,11 +559,16 @@ class SqlTraceStore:
         return int(n or 0)
 
     def trace_counts(self) -> dict[str, int]:
+        """Traces per experiment id, from the rollups' per-hour totals: a few rows per hour of
+        data instead of a count over every trace (the experiments page at millions)."""
+        r = t.trace_rollup
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.traces.c.experiment_id, func.count()).group_by(t.traces.c.experiment_id)
+                select(r.c.experiment_id, func.sum(r.c.traces))
+                .where(r.c.latency_bucket == -1)
+                .group_by(r.c.experiment_id)
             )
-            return {str(eid): int(n) for eid, n in rows}
+            return {str(eid): int(n) for eid, n in rows if n}
 
     def count_traces(self, experiment_id: str | None = None) -> int:
         q = select(func.count()).select_from(t.traces)
