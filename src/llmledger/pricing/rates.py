@@ -44,6 +44,7 @@ from typing import Any
 
 from llmledger.pricing.catalog import ModelPrice
 from llmledger.pricing.money import dec_str, pow10, scale_for, to_units
+from llmledger.pricing.result import ESSENTIAL_PRICE_KEYS
 
 __all__ = [
     "CACHE_WRITE_1H_FIELD",
@@ -96,6 +97,7 @@ class RateCard:
     """
 
     __slots__ = (
+        "_essentials",
         "_explain",
         "_rate_1h",
         "audio_input",
@@ -149,6 +151,19 @@ class RateCard:
         explain["fields_used"] = dict(self.fields_used)
         explain["rates"] = dict(explain["rates"])
         return explain
+
+    def essentials(self) -> dict[str, Any]:
+        """The price facts a span keeps with its cost (:meth:`Cost.breakdown`): model id,
+        provider, the rule that matched, source, effective date and the per-token rates
+        used, without the ``None`` ones. A fresh dict, built once per card."""
+        kept = self._essentials
+        if kept is None:
+            kept = self._essentials = {
+                k: v for k in ESSENTIAL_PRICE_KEYS if (v := self._explain.get(k)) is not None
+            }
+        out = dict(kept)
+        out["rates"] = dict(kept["rates"])
+        return out
 
     def explain_1h(self) -> dict[str, Any]:
         """:meth:`explain` of a call with 1-hour cache writes: ``fields_used`` and ``rates``
@@ -276,6 +291,7 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
         present.append(fields[name_1h])
     scale = scale_for(present)
     card = RateCard()
+    card._essentials = None
     card.scale = scale
     card.div = pow10(scale)
     for component, rate in rates.items():

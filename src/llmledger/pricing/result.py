@@ -64,6 +64,8 @@ INPUT_DETAILS = (
 )
 OUTPUT_DETAILS = ("text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost")
 MONEY_DETAILS = INPUT_DETAILS + OUTPUT_DETAILS
+# what a span keeps of a price explanation (Cost.breakdown, RateCard.essentials)
+ESSENTIAL_PRICE_KEYS = ("model_id", "provider", "matched_by", "source", "effective_from", "rates")
 # the part of cache_write_cost paid for 1-hour cache writes (present only when there are some)
 CACHE_WRITE_1H_DETAIL = "cache_write_1h_cost"
 CACHE_WRITE_1H_NOTE = "cache_write_1h_priced_as"  # the fallback field, when one was used
@@ -291,6 +293,38 @@ class Cost(dict):
     @price.setter
     def price(self, value: dict[str, Any] | None) -> None:
         self._price = value
+
+    def breakdown(self) -> dict[str, Any]:
+        """What a span stores to explain this cost: ``details``, the non-zero money details
+        (uncached input, cache read, cache write, reasoning, audio...) and a non-standard
+        ``service_tier`` or ``tier``; and ``price``, the essentials of the price entry
+        (model id, provider, the rule that matched, source, effective date, the per-token
+        rates used). Built straight from a call's amounts when its views are not built."""
+        src = self._src
+        if self._details is None and src.__class__ is tuple:  # a call, as computed
+            card = src[0]
+            div = card.div
+            details: dict[str, Any] = {
+                k: p / div for k, p in zip(MONEY_DETAILS, _call_parts(src), strict=True) if p
+            }
+            for key, value in (("service_tier", card.service_tier), ("tier", card.tier)):
+                if value and value != "standard":
+                    details[key] = value
+        else:
+            details = {
+                k: v
+                for k, v in self.details.items()
+                if v and not (k in ("service_tier", "tier") and v == "standard")
+            }
+        out: dict[str, Any] = {"details": details}
+        price = self._price
+        if price is _UNSET:  # a call's explanation, not built: its card has the facts
+            out["price"] = src[0].essentials()
+        elif price:
+            out["price"] = {
+                k: _copy_json(price[k]) for k in ESSENTIAL_PRICE_KEYS if price.get(k) is not None
+            }
+        return out
 
     @property
     def decimals(self) -> dict[str, Decimal]:

@@ -9,7 +9,6 @@ connection errors and 5xx raise :class:`OSError`-like errors that the exporter r
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import urllib.error
 import urllib.parse
@@ -17,6 +16,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from llmledger.jsontext import dumps, loads
 from llmledger.store.base import TraceFilter, TraceRecord
 
 TOKEN_ENV = "LLMLEDGER_TRACKING_TOKEN"
@@ -47,7 +47,7 @@ class HttpTraceStore:
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
-            data = gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 5)
+            data = gzip.compress(dumps(body).encode(), 5)
             headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
         token = os.environ.get(TOKEN_ENV)
         if token:
@@ -55,7 +55,7 @@ class HttpTraceStore:
         req = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
-                return json.loads(resp.read() or b"null")
+                return loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:500].decode(errors="replace")
             if exc.code == 404 and method == "GET":

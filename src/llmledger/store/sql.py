@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -25,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from llmledger.jsontext import dumps, loads
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
 from llmledger.store.rollup import HOUR_MS, apply_delta, bucket_upper_ms, hour_of, net_delta
@@ -35,14 +35,6 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 RARE = 20_000  # a model filter matching fewer traces than this is driven from its index
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
-
-
-def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
-
-
-# stored values are JSON-safe trees (never cyclic): skip the encoder's cycle bookkeeping
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 def _engine(uri: str) -> Engine:
@@ -197,7 +189,7 @@ class SqlTraceStore:
                     "status": info.get("status", "OK"),
                     **{c: usage.get(c) for c in t.TOKEN_COLUMNS},
                     **{c: cost.get(c) for c in t.COST_COLUMNS},
-                    "info": _dumps(info),
+                    "info": dumps(info),
                 }
             )
             for key, value in (info.get("tags") or {}).items():
@@ -235,7 +227,7 @@ class SqlTraceStore:
             for tid, info in conn.execute(
                 select(t.traces.c.trace_id, t.traces.c.info).where(t.traces.c.trace_id.in_(chunk))
             ):
-                old[tid] = {"info": json.loads(info), "spans": []}
+                old[tid] = {"info": loads(info), "spans": []}
             if not old:
                 continue
             for tid, content in conn.execute(
@@ -244,7 +236,7 @@ class SqlTraceStore:
                     t.spans.c.counted.is_(True),
                 )
             ):
-                old[tid]["spans"].append(json.loads(content))
+                old[tid]["spans"].append(loads(content))
         return list(old.values())
 
     def merge_spans(
@@ -304,7 +296,7 @@ class SqlTraceStore:
         out: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
         for chunk in _chunks(ids, 500):
             found = {
-                tid: (json.loads(info), {})
+                tid: (loads(info), {})
                 for tid, info in conn.execute(
                     select(t.traces.c.trace_id, t.traces.c.info).where(
                         t.traces.c.trace_id.in_(chunk)
@@ -317,7 +309,7 @@ class SqlTraceStore:
                         t.spans.c.trace_id.in_(list(found))
                     )
                 ):
-                    d = json.loads(content)
+                    d = loads(content)
                     found[tid][1][d["span_id"]] = d
             out.update(found)
         return out
@@ -352,7 +344,7 @@ class SqlTraceStore:
                 .where(t.spans.c.trace_id == trace_id)
                 .order_by(t.spans.c.start_time_ns)
             ).scalars()
-            return {"info": json.loads(info), "spans": [json.loads(c) for c in contents]}
+            return {"info": loads(info), "spans": [loads(c) for c in contents]}
 
     def search_traces(self, flt: TraceFilter, include_spans: bool = True) -> list[TraceRecord]:
         c = t.traces.c
@@ -402,14 +394,14 @@ class SqlTraceStore:
         query = query.order_by(c.trace_id).limit(flt.max_results).offset(flt.offset)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            records = {r.trace_id: {"info": json.loads(r.info), "spans": []} for r in rows}
+            records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
             for chunk in _chunks(list(records) if include_spans else [], 500):
                 for tid, content in conn.execute(
                     select(t.spans.c.trace_id, t.spans.c.content)
                     .where(t.spans.c.trace_id.in_(chunk))
                     .order_by(t.spans.c.start_time_ns)
                 ):
-                    records[tid]["spans"].append(json.loads(content))
+                    records[tid]["spans"].append(loads(content))
         return [records[r.trace_id] for r in rows]
 
     def _is_rare_model(self, model: str) -> bool:
@@ -618,7 +610,7 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
         "output_cost": _number(cost, "output_cost"),
         "total_cost": _number(cost, "total_cost"),
         "counted": bool(s.get("counted")),
-        "content": _dumps(s),
+        "content": dumps(s),
     }
 
 

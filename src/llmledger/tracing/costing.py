@@ -33,22 +33,12 @@ def cost_from_attributes(value: Any, breakdown: Any = None) -> Cost | None:
         return None
 
 
-_PRICE_KEYS = ("model_id", "provider", "matched_by", "source", "effective_from", "rates")
-
-
 def compact_breakdown(cost: Cost) -> dict[str, Any]:
-    """What a span stores to explain its cost: the non-zero parts (uncached input, cache
-    read, cache write, reasoning, audio...), a non-standard tier, and the price entry (model
-    id, rule that matched it, catalog or override source, per-token rates used)."""
-    details = {
-        k: v
-        for k, v in cost.details.items()
-        if v and not (k in ("service_tier", "tier") and v == "standard")
-    }
-    out: dict[str, Any] = {"details": details}
-    if cost.price:
-        out["price"] = {k: cost.price[k] for k in _PRICE_KEYS if cost.price.get(k) is not None}
-    return out
+    """What a span stores to explain its cost (:meth:`Cost.breakdown`): the non-zero parts
+    (uncached input, cache read, cache write, reasoning, audio...), a non-standard tier, and
+    the price entry (model id, rule that matched it, catalog or override source, per-token
+    rates used)."""
+    return cost.breakdown()
 
 
 def span_cost(span: Span, usage: dict[str, int] | EllipsisType | None = ...) -> Cost | None:

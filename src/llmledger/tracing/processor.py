@@ -76,9 +76,7 @@ def finish(builder: TraceBuilder) -> TraceRecord:
     costs: dict[str, Any] = {}
     span_dicts = [prepare_span(span, costs) for span in builder.spans]
     _number_repeated_names(span_dicts)
-    return build_record(
-        builder.trace_id, builder.experiment_id, builder.tags, span_dicts, costs
-    )
+    return build_record(builder.trace_id, builder.experiment_id, builder.tags, span_dicts, costs)
 
 
 def build_record(
