@@ -249,6 +249,43 @@ def test_rollups_equal_a_scan_after_merges_replacements_and_deletes(store_uri):
     assert other not in store.trace_counts() and store.trace_counts()[eid] == 40
 
 
+def test_a_trace_stored_by_another_writer_meanwhile_is_merged_not_overwritten(
+    store_uri, monkeypatch
+):
+    """New traces are finished before the write lock; if another writer stores the same
+    trace in between, the re-check under the lock merges with what it stored."""
+    from llmledger.server.ingest import finish_trace
+
+    store = SqlTraceStore(store_uri)
+    eid = store.get_or_create_experiment("race")
+
+    def span(span_id, parent, tokens):
+        return {
+            "span_id": span_id,
+            "parent_id": parent,
+            "trace_id": "tr-race",
+            "name": span_id,
+            "start_time_ns": 1_760_000_000_000_000_000,
+            "end_time_ns": 1_760_000_000_000_000_010,
+            "attributes": {
+                "llmledger.llm.model": "gpt-4o-mini",
+                "llmledger.chat.tokenUsage": {"input_tokens": tokens, "output_tokens": 0},
+            },
+        }
+
+    store.merge_spans([("tr-race", eid, {"team": "a"}, [span("a", None, 100)])], finish_trace)
+    # the unlocked look-up ran before the first writer committed: it saw nothing
+    monkeypatch.setattr(store, "_present", lambda conn, ids: set())
+    store.merge_spans([("tr-race", eid, {"step": "b"}, [span("b", None, 20)])], finish_trace)
+    rec = store.get_trace("tr-race")
+    assert sorted(s["span_id"] for s in rec["spans"]) == ["a", "b"]
+    assert rec["info"]["token_usage"]["input_tokens"] == 120
+    assert rec["info"]["tags"] == {"team": "a", "step": "b"}
+    window = (1_760_000_000_000 - DAY_MS, 1_760_000_000_000 + DAY_MS)
+    totals = store.trace_totals(*window, [eid])
+    assert (totals["traces"], totals["input_tokens"]) == (1, 120)
+
+
 def test_concurrent_requests_sharing_traces_in_opposite_orders(postgres_uri):
     """Two server workers writing the same traces, listed in opposite orders, at once: each
     request locks its traces in one global order, so neither deadlocks, and every span of

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own lock only
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import (
     and_,
@@ -73,6 +80,64 @@ def _engine(uri: str) -> Engine:
         return engine
 
 
+class _WriterLock:
+    """What the writers of one SQLite file take in turn before its write lock: a thread
+    lock for this process's threads, then (POSIX) an exclusive ``flock`` on
+    ``<file>-writer.lock`` for other processes. SQLite makes a blocked writer poll, asleep
+    for up to 100 ms between tries, so a lock that was free stayed unused; these locks wake
+    the next writer as soon as the previous one commits. SQLite's own lock stays the rule:
+    a writer that does not take these (another program) is still waited for (busy timeout).
+    """
+
+    def __init__(self, path: str) -> None:
+        self._thread = threading.Lock()
+        self._path = f"{path}-writer.lock" if path and path != ":memory:" else None
+        self._fd: int | None = None
+        self._pid = 0  # the process that opened _fd (a forked child opens its own)
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no lock file (read-only folder...): SQLite's lock alone
+            logger.debug("writer lock file unusable", exc_info=True)
+            self._fd = -1
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None and self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread.release()
+
+    def _file(self) -> int | None:
+        if self._fd is not None and self._fd >= 0 and self._pid != os.getpid():
+            self._fd = None  # inherited through fork: shares the parent's lock, so reopen
+        if self._fd is None:
+            self._pid = os.getpid()
+            if self._path is None or fcntl is None:
+                self._fd = -1
+            else:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        return self._fd if self._fd >= 0 else None
+
+
+_WRITER_LOCKS: dict[str, _WriterLock] = {}
+_NO_LOCK = contextlib.nullcontext()
+
+
+def _writer_lock(uri: str) -> _WriterLock:
+    """The lock the writers of ``uri`` take in turn (see ``SqlTraceStore._write``)."""
+    with _ENGINES_LOCK:
+        lock = _WRITER_LOCKS.get(uri)
+        if lock is None:
+            path = uri.split(":///", 1)[1] if ":///" in uri else ""
+            lock = _WRITER_LOCKS[uri] = _WriterLock(path)
+        return lock
+
+
 def dispose_engine(uri: str) -> None:
     with _ENGINES_LOCK:
         engine = _ENGINES.pop(uri, None)
@@ -86,6 +151,7 @@ class SqlTraceStore:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.engine = _engine(uri)
+        self._thread_lock = _writer_lock(uri) if self.engine.dialect.name == "sqlite" else _NO_LOCK
         self._pyformat = self.engine.dialect.paramstyle in ("format", "pyformat")
         self._ensure_schema()
 
@@ -150,17 +216,25 @@ class SqlTraceStore:
             ]
 
     # -- traces -----------------------------------------------------------------------
-    def _write(self) -> Any:
-        """A connection whose transaction takes the write lock at once (SQLite)."""
-        conn = self.engine.connect()
-        if self.engine.dialect.name == "sqlite":
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        return conn
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A connection in a write transaction, committed at the end of the block.
+
+        SQLite: the transaction takes the database's write lock at once, and the threads of
+        this process queue on a lock of their own first. SQLite makes a blocked writer poll
+        (sleeping up to 100 ms between tries), which left a server's request threads asleep
+        while the lock was free; a thread lock hands over at once. Other processes still
+        wait on SQLite's lock (busy timeout 30 s)."""
+        with self._thread_lock, self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     def log_traces(self, records: Sequence[TraceRecord]) -> None:
         if not records:
             return
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             self._replace_traces(conn, records)
 
     def _replace_traces(
@@ -255,13 +329,25 @@ class SqlTraceStore:
 
         The whole request is one write: the stored traces among ``batches`` are read with
         two queries, the rollups get one net delta, and the rows go in as bulk inserts.
+
+        Traces not stored yet (most of them) are finished *before* the write lock is taken,
+        so server workers price and aggregate in parallel and hold the lock only to write.
+        That is safe because "not stored" is re-checked under the lock: a trace that another
+        writer stored in between is merged with what it stored, as if it had been stored.
         """
         ids = [b[0] for b in batches]
         if len(set(ids)) != len(ids):
             raise ValueError("merge_spans: one batch per trace id")
+        with self.engine.connect() as conn:  # no lock: which traces are new
+            present = self._present(conn, ids)
+        ready = {
+            trace_id: finish(trace_id, str(experiment_id), dict(tags), list(new_spans))
+            for trace_id, experiment_id, tags, new_spans in batches
+            if trace_id not in present
+        }
         records: list[TraceRecord] = []
         old: list[TraceRecord] = []
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             if conn.dialect.name == "postgresql" and ids:
                 # Serialise writers of the same traces across server workers. Every request
                 # takes its locks in one global order (by lock key), so two requests that
@@ -273,6 +359,9 @@ class SqlTraceStore:
                 )
             stored = self._stored_traces(conn, ids)
             for trace_id, experiment_id, tags, new_spans in batches:
+                if trace_id not in stored and trace_id in ready:  # still new: as finished
+                    records.append(ready[trace_id])
+                    continue
                 spans: dict[str, dict[str, Any]] = {}
                 merged_tags: dict[str, str] = {}
                 eid = str(experiment_id)
@@ -288,6 +377,17 @@ class SqlTraceStore:
                 records.append(finish(trace_id, eid, merged_tags, list(spans.values())))
             self._replace_traces(conn, records, old)
         return records
+
+    def _present(self, conn: Any, ids: list[str]) -> set[str]:
+        """The ids among ``ids`` of stored traces."""
+        out: set[str] = set()
+        for chunk in _chunks(ids, 500):
+            out.update(
+                conn.execute(
+                    select(t.traces.c.trace_id).where(t.traces.c.trace_id.in_(chunk))
+                ).scalars()
+            )
+        return out
 
     def _stored_traces(
         self, conn: Any, ids: list[str]
@@ -525,7 +625,7 @@ class SqlTraceStore:
         other = self.get_experiment_by_name(name)
         if other is not None and other["experiment_id"] != exp["experiment_id"]:
             raise ValueError(f"an experiment named {name!r} already exists")
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             conn.execute(
                 t.experiments.update()
                 .where(t.experiments.c.experiment_id == int(experiment_id))
@@ -540,7 +640,7 @@ class SqlTraceStore:
         if self.get_experiment(experiment_id) is None:
             raise LookupError(f"no experiment with id {experiment_id!r}")
         eid = int(experiment_id)
-        with self._write() as conn, conn.begin():
+        with self._write() as conn:
             ids = select(t.traces.c.trace_id).where(t.traces.c.experiment_id == eid)
             for table in (t.spans, t.trace_tags, t.trace_models):
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
