@@ -280,13 +280,19 @@ def test_fuzzed_otlp_protobuf_never_5xx(app_client, payload):
     assert r.status_code < 500, r.text
 
 
-def test_several_workers_on_postgresql_aggregate_concurrent_spans_of_one_trace(request):
-    """The scale-out story: N server processes on one PostgreSQL. Spans of the same trace
-    posted at once to different workers must all count (no lost update)."""
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_several_workers_aggregate_concurrent_spans_of_one_trace(backend, request, tmp_path):
+    """The scale-out story: N server processes on one PostgreSQL (or one SQLite file, whose
+    writers take turns). Spans of the same new trace posted at once to different workers
+    must all count (no lost update): each worker finds the trace new before its write lock
+    and, but for the first, stored under it."""
     from conftest import create_database, drop_database
 
-    pg = request.getfixturevalue("postgres_server_uri")
-    uri = create_database(pg)
+    if backend == "postgresql":
+        pg = request.getfixturevalue("postgres_server_uri")
+        uri = create_database(pg)
+    else:
+        uri = f"sqlite:///{tmp_path / 'workers.db'}"
     srv = ServerProcess(uri, None, "--workers", "3").start()
     try:
         trace_id = f"tr-workers-{time.time_ns()}"
@@ -321,4 +327,5 @@ def test_several_workers_on_postgresql_aggregate_concurrent_spans_of_one_trace(r
         assert m["totals"]["traces"] == 1 and m["series"][0]["calls"] == 36
     finally:
         srv.stop()
-        drop_database(pg, uri)
+        if backend == "postgresql":
+            drop_database(pg, uri)
