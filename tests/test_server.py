@@ -412,6 +412,35 @@ def test_batch_log_is_atomic_and_idempotent(server, api):
             400,
             "does not exist",
         ),
+        (
+            json.dumps(
+                {
+                    "traces": [
+                        {
+                            "trace_id": "t",
+                            "spans": [{"span_id": "a" * 33, "name": "n", "start_time_ns": 5}],
+                        }
+                    ]
+                }
+            ).encode(),
+            400,
+            "span_id must be 1-32",
+        ),
+        (
+            json.dumps(
+                {
+                    "traces": [
+                        {
+                            "trace_id": "t",
+                            "tags": {"k" * 257: "v"},
+                            "spans": [{"span_id": "a", "name": "n", "start_time_ns": 5}],
+                        }
+                    ]
+                }
+            ).encode(),
+            400,
+            "tag keys must be 1-256 characters",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_4xx(api, body, status, message):

@@ -286,6 +286,36 @@ def test_a_trace_stored_by_another_writer_meanwhile_is_merged_not_overwritten(
     assert (totals["traces"], totals["input_tokens"]) == (1, 120)
 
 
+def test_long_names_models_and_tags_are_stored_whole(store_uri):
+    """Indexed columns have sizes (PostgreSQL enforces them): longer values are cut there,
+    and kept whole in the stored trace."""
+    from llmledger.server.ingest import finish_trace
+
+    store = SqlTraceStore(store_uri)
+    eid = store.get_or_create_experiment("long")
+    name, model, provider = "n" * 1000, "m" * 300, "p" * 100
+    span = {
+        "span_id": "s",
+        "parent_id": None,
+        "trace_id": "tr-long",
+        "name": name,
+        "start_time_ns": 1_760_000_000_000_000_000,
+        "end_time_ns": 1_760_000_000_000_000_010,
+        "attributes": {
+            "llmledger.llm.model": model,
+            "llmledger.llm.provider": provider,
+            "llmledger.chat.tokenUsage": {"input_tokens": 5, "output_tokens": 1},
+        },
+    }
+    store.merge_spans([("tr-long", eid, {"k" * 256: "v" * 5000}, [span])], finish_trace)
+    rec = store.get_trace("tr-long")
+    assert rec["info"]["name"] == name and rec["info"]["models"] == [model]
+    assert rec["info"]["tags"] == {"k" * 256: "v" * 5000}
+    attrs = rec["spans"][0]["attributes"]
+    assert (attrs["llmledger.llm.model"], attrs["llmledger.llm.provider"]) == (model, provider)
+    assert rec["info"]["token_usage"]["total_tokens"] == 6
+
+
 def test_concurrent_requests_sharing_traces_in_opposite_orders(postgres_uri):
     """Two server workers writing the same traces, listed in opposite orders, at once: each
     request locks its traces in one global order, so neither deadlocks, and every span of

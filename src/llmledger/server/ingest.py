@@ -24,7 +24,7 @@ from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attribu
 MAX_TOKENS = 10_000_000_000  # more than any context window times any batch: absurd beyond
 MAX_COST = 1_000_000.0  # USD for one span
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # OTel ids are 16 hex digits
 _JSON_KEYS = (K.TOKEN_USAGE, K.COST, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
 _JSON_STRING_KEYS = (K.MODEL, K.PROVIDER, K.REQUEST_MODEL)  # MLflow sends '"gpt-4o"'
 STATUSES = ("OK", "ERROR", "UNSET")
@@ -88,7 +88,7 @@ def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, A
         raise IngestError(f"{where}: a span must be an object")
     span_id = raw.get("span_id")
     if not isinstance(span_id, str) or not SPAN_ID_RE.match(span_id):
-        raise IngestError(f"{where}: span_id must be 1-64 letters, digits, '_' or '-'")
+        raise IngestError(f"{where}: span_id must be 1-32 letters, digits, '_' or '-'")
     where = f"trace {trace_id} span {span_id}"
     parent = raw.get("parent_id")
     if parent is not None and (not isinstance(parent, str) or not SPAN_ID_RE.match(parent)):
@@ -166,6 +166,8 @@ def clean_traces(traces: Iterable[Mapping[str, Any]], default_experiment: str = 
             isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in tags.items()
         ):
             raise IngestError(f"trace {trace_id}: tags must map strings to strings")
+        if any(not k or len(k) > 256 for k in tags):
+            raise IngestError(f"trace {trace_id}: tag keys must be 1-256 characters")
         spans = tr.get("spans")
         if not isinstance(spans, list) or not spans:
             raise IngestError(f"trace {trace_id}: spans must be a non-empty list")

@@ -257,18 +257,18 @@ class SqlTraceStore:
                 {
                     "trace_id": info["trace_id"],
                     "experiment_id": eid,
-                    "name": info.get("name"),
+                    "name": _cut(info.get("name"), 512),
                     "timestamp_ms": info["timestamp_ms"],
                     "execution_time_ms": info.get("execution_time_ms"),
-                    "status": info.get("status", "OK"),
+                    "status": info.get("status", "OK")[:16],
                     **{c: usage.get(c) for c in t.TOKEN_COLUMNS},
                     **{c: cost.get(c) for c in t.COST_COLUMNS},
                     "info": dumps(info),
                 }
             )
             for key, value in (info.get("tags") or {}).items():
-                tag_rows.append({"trace_id": info["trace_id"], "key": key, "value": value})
-            for model in info.get("models") or []:
+                tag_rows.append({"trace_id": info["trace_id"], "key": key[:256], "value": value})
+            for model in dict.fromkeys(str(m)[:256] for m in info.get("models") or []):
                 model_rows.append({"trace_id": info["trace_id"], "model": model})
             for s in rec["spans"]:
                 span_rows.append(_span_row(info["trace_id"], eid, s))
@@ -282,13 +282,18 @@ class SqlTraceStore:
             for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
                 conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
         conn.execute(insert(t.traces), trace_rows)
-        if span_rows:  # the bulk of the rows: straight to the driver's executemany
+        if span_rows:  # the bulk of the rows: straight to the driver
             cols = list(span_rows[0])
-            marks = ", ".join(["%s" if self._pyformat else "?"] * len(cols))
-            conn.exec_driver_sql(
-                f"INSERT INTO spans ({', '.join(cols)}) VALUES ({marks})",
-                [tuple(r[c] for c in cols) for r in span_rows],
-            )
+            rows = [tuple(r[c] for c in cols) for r in span_rows]
+            names = ", ".join(cols)
+            if conn.dialect.name == "postgresql":  # COPY: one stream, not a row per statement
+                cur = conn.connection.driver_connection.cursor()
+                with cur, cur.copy(f"COPY spans ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s" if self._pyformat else "?"] * len(cols))
+                conn.exec_driver_sql(f"INSERT INTO spans ({names}) VALUES ({marks})", rows)
         if tag_rows:
             conn.execute(insert(t.trace_tags), tag_rows)
         if model_rows:
@@ -696,13 +701,13 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
         "span_id": s["span_id"],
         "parent_id": s.get("parent_id"),
         "experiment_id": experiment_id,
-        "name": s.get("name"),
-        "span_type": s.get("span_type"),
+        "name": _cut(s.get("name"), 512),
+        "span_type": _cut(s.get("span_type"), 32),
         "start_time_ns": s["start_time_ns"],
         "end_time_ns": s.get("end_time_ns"),
-        "status": s.get("status"),
-        "model": attrs.get("llmledger.llm.model"),
-        "provider": attrs.get("llmledger.llm.provider"),
+        "status": _cut(s.get("status"), 16),
+        "model": _cut(attrs.get("llmledger.llm.model"), 256),
+        "provider": _cut(attrs.get("llmledger.llm.provider"), 64),
         "input_tokens": _number(usage, "input_tokens"),
         "output_tokens": _number(usage, "output_tokens"),
         "total_tokens": _number(usage, "total_tokens"),
@@ -712,6 +717,14 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
         "counted": bool(s.get("counted")),
         "content": dumps(s),
     }
+
+
+def _cut(value: Any, size: int) -> str | None:
+    """A value for an indexed column of ``size`` characters (the full value is in the JSON)."""
+    if value is None:
+        return None
+    value = value if value.__class__ is str else str(value)
+    return value if len(value) <= size else value[:size]
 
 
 def _rollup_view(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
