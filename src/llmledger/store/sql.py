@@ -281,23 +281,27 @@ class SqlTraceStore:
         for chunk in _chunks(replaced, 500):
             for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
                 conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
-        conn.execute(insert(t.traces), trace_rows)
-        if span_rows:  # the bulk of the rows: straight to the driver
-            cols = list(span_rows[0])
-            rows = [tuple(r[c] for c in cols) for r in span_rows]
-            names = ", ".join(cols)
-            if conn.dialect.name == "postgresql":  # COPY: one stream, not a row per statement
-                cur = conn.connection.driver_connection.cursor()
-                with cur, cur.copy(f"COPY spans ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s" if self._pyformat else "?"] * len(cols))
-                conn.exec_driver_sql(f"INSERT INTO spans ({names}) VALUES ({marks})", rows)
-        if tag_rows:
-            conn.execute(insert(t.trace_tags), tag_rows)
-        if model_rows:
-            conn.execute(insert(t.trace_models), model_rows)
+        self._insert(conn, "traces", trace_rows)
+        self._insert(conn, "spans", span_rows)  # the bulk of the rows
+        self._insert(conn, "trace_tags", tag_rows)
+        self._insert(conn, "trace_models", model_rows)
+
+    def _insert(self, conn: Any, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert rows (dicts with the same keys) straight through the driver: COPY on
+        PostgreSQL (one stream instead of a statement per row), executemany on SQLite."""
+        if not rows:
+            return
+        cols = list(rows[0])
+        names = ", ".join(cols)
+        values = [tuple(r[c] for c in cols) for r in rows]
+        if conn.dialect.name == "postgresql":
+            cur = conn.connection.driver_connection.cursor()
+            with cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s" if self._pyformat else "?"] * len(cols))
+            conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
 
     def _stored_contributors(self, conn: Any, ids: list[str]) -> list[TraceRecord]:
         """The stored versions of these traces, with only the spans rollups need."""
