@@ -9,7 +9,6 @@ Bad input raises :class:`IngestError` (a 400 with the reason) before anything is
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType, canonical_key
+from llmledger.jsontext import loads
 from llmledger.tracing.processor import build_record, prepare_span
 from llmledger.tracing.span import Span
 from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attributes
@@ -42,13 +42,13 @@ def _canonical_attributes(attrs: Mapping[str, Any], where: str) -> dict[str, Any
         key = canonical_key(key)
         if key in _JSON_KEYS and isinstance(value, str):
             try:  # MLflow and OTLP carry these as JSON text
-                value = json.loads(value)
+                value = loads(value)
             except ValueError:
                 if key in (K.TOKEN_USAGE, K.COST):
                     raise IngestError(f"{where}: {key} is not valid JSON") from None
         elif key in _JSON_STRING_KEYS and isinstance(value, str) and value[:1] == '"':
             try:
-                decoded = json.loads(value)
+                decoded = loads(value)
                 value = decoded if isinstance(decoded, str) else value
             except ValueError:
                 pass

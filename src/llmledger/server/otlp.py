@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType
+from llmledger.jsontext import loads
 from llmledger.server.ingest import IngestError
 
 _OPENINFERENCE_KINDS = {
@@ -99,7 +99,7 @@ def _span_type(attrs: dict[str, Any]) -> str:
         value = attrs.pop(key, None)
         if isinstance(value, str) and value:
             with contextlib.suppress(ValueError):
-                value = json.loads(value) if value.startswith('"') else value
+                value = loads(value) if value.startswith('"') else value
             return str(value)
     kind = attrs.get("openinference.span.kind")
     if isinstance(kind, str) and kind.upper() in _OPENINFERENCE_KINDS:
@@ -122,7 +122,7 @@ def _inputs_outputs(attrs: dict[str, Any]) -> None:
         value = attrs[oi]
         if isinstance(value, str) and value[:1] in "{[":
             with contextlib.suppress(ValueError):
-                value = json.loads(value)
+                value = loads(value)
         attrs[own] = value
 
 
@@ -226,7 +226,7 @@ def _nanos(value: Any, where: str, label: str) -> int:
 def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Spans and resource tags from an OTLP/JSON body (ids in hex, as the spec says)."""
     try:
-        doc = json.loads(body)
+        doc = loads(body)
     except ValueError as exc:
         raise IngestError(f"malformed OTLP JSON body: {exc}") from None
     if not isinstance(doc, Mapping):
