@@ -11,7 +11,6 @@ summary against the previous snapshot. The same code runs as ``llmledger prices 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,34 +18,12 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 if SRC.is_dir() and str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))  # run from a checkout without installing
 
-from llmledger.pricing.update import SNAPSHOT_PATH, run_update  # noqa: E402
+from llmledger.pricing.cli import main as cli_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--from",
-        dest="source",
-        metavar="FILE",
-        help="LiteLLM price map JSON or litellm wheel (default: the installed litellm package)",
-    )
-    parser.add_argument("--output", metavar="PATH", help=f"default: {SNAPSHOT_PATH}")
-    parser.add_argument("--date", metavar="YYYY-MM-DD", help="snapshot date (default: today)")
-    parser.add_argument("--litellm-version", help="record this LiteLLM version in _meta")
-    parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
-    args = parser.parse_args(argv)
-    try:
-        run_update(
-            args.source,
-            output=args.output,
-            snapshot_date=args.date,
-            litellm_version=args.litellm_version,
-            dry_run=args.dry_run,
-        )
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    """``llmledger prices update`` with these arguments (same options, same exit codes)."""
+    return cli_main(["prices", "update", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -62,7 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=os.environ.get("LLMLEDGER_BACKEND_STORE_URI", "sqlite:///llmledger.db"),
         help="sqlite:///path.db (default ./llmledger.db) or postgresql://user@host/db",
     )
-    p.add_argument("--workers", type=int, default=1, help="server processes (use PostgreSQL)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (PostgreSQL: any number; one SQLite file: one per core, its "
+        "writes take turns)",
+    )
     p.add_argument(
         "--auth-token",
         default=os.environ.get("LLMLEDGER_AUTH_TOKEN"),
