@@ -66,10 +66,10 @@ def _ingest(request: Request, traces: list[dict[str, Any]]) -> dict[str, Any]:
         batches = clean_traces(traces)
     except IngestError as exc:
         raise HTTPException(400, str(exc)) from None
-    for eid in {b[1] for b in batches}:
-        if store.get_experiment(eid) is None:
-            raise HTTPException(400, f"experiment {eid!r} does not exist; create it first")
-    records = store.merge_spans(batches, finish_trace)
+    try:
+        records = store.merge_spans(batches, finish_trace, require_experiments=True)
+    except LookupError as exc:
+        raise HTTPException(400, str(exc)) from None
     return {
         "stored_spans": sum(len(b[3]) for b in batches),
         "traces": [

@@ -326,6 +326,7 @@ class SqlTraceStore:
         self,
         batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
         finish: Any,
+        require_experiments: bool = False,
     ) -> list[TraceRecord]:
         """Add spans to traces, some of which may already be stored, in ONE transaction.
 
@@ -334,7 +335,9 @@ class SqlTraceStore:
         once); tags merge; a stored trace keeps its experiment. ``finish(trace_id,
         experiment_id, tags, spans)`` turns all of a trace's spans into its record
         (aggregates recomputed over every span), so spans of one trace arriving in several
-        requests aggregate as if they came together.
+        requests aggregate as if they came together. ``require_experiments``: a batch whose
+        experiment does not exist raises :class:`LookupError` and nothing is written (else it
+        is created, as for an id set by environment variable).
 
         The whole request is one write: the stored traces among ``batches`` are read with
         two queries, the rollups get one net delta, and the rows go in as bulk inserts.
@@ -348,6 +351,18 @@ class SqlTraceStore:
         if len(set(ids)) != len(ids):
             raise ValueError("merge_spans: one batch per trace id")
         with self.engine.connect() as conn:  # no lock: which traces are new
+            if require_experiments:
+                wanted = {int(b[1]) for b in batches}
+                known = set(
+                    conn.execute(
+                        select(t.experiments.c.experiment_id).where(
+                            t.experiments.c.experiment_id.in_(wanted)
+                        )
+                    ).scalars()
+                )
+                if wanted - known:
+                    eid = min(wanted - known)
+                    raise LookupError(f"experiment '{eid}' does not exist; create it first")
             present = self._present(conn, ids)
         ready = {
             trace_id: finish(trace_id, str(experiment_id), dict(tags), list(new_spans))
