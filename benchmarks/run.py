@@ -1574,7 +1574,7 @@ written by `benchmarks/run.py`; the analysis after it is maintained by hand.
 ```
 
 Sections and their full-run times on this machine: P1 span overhead ~3 min, P2 import ~1 min,
-P3 cost lookup ~1 min, **P4** server ingestion ~12 min (llmledger and `mlflow server` on SQLite
+P3 cost lookup ~1 min, **P4** server ingestion ~8 min (llmledger and `mlflow server` on SQLite
 and on PostgreSQL at `BENCH_POSTGRES_URI`, default `postgresql://postgres@127.0.0.1:5432/test`,
 where each case gets its own database, dropped afterwards; skipped when unreachable), **P5**
 aggregation ~12 min plus, once, ~25 min to generate the 100k and 1M-trace stores, **UI**
