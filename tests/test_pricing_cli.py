@@ -65,6 +65,44 @@ def test_cost_breakdown_with_cache_and_batch(capsys: pytest.CaptureFixture[str])
     assert "service tier  batch" in out
 
 
+def test_cost_with_one_hour_cache_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "cost",
+        "claude-sonnet-4-5",
+        "--input",
+        "10000",
+        "--output",
+        "100",
+        "--cache-write",
+        "3000",
+        "--cache-write-1h",
+        "1000",
+    )
+    assert code == 0
+    # claude-sonnet-4-5: $3 input, $3.75 5-minute writes, $6 1-hour writes, $15 output per 1M
+    # 7000*3e-6 = 0.021; 2000*3.75e-6 = 0.0075; 1000*6e-6 = 0.006; 100*1.5e-5 = 0.0015
+    assert "7000 x $3/1M (input_cost_per_token) = $0.021" in out
+    assert "5-min writes          2000 x $3.75/1M (cache_creation_input_token_cost) = $0.0075" in out
+    assert (
+        "1-hour writes         1000 x $6/1M (cache_creation_input_token_cost_above_1hr) = $0.006"
+        in out
+    )
+    assert "input_cost    $0.0345" in out and "total_cost    $0.036" in out
+    code, _, err = run(
+        capsys,
+        "cost",
+        "claude-sonnet-4-5",
+        "--input",
+        "100",
+        "--cache-write",
+        "10",
+        "--cache-write-1h",
+        "20",
+    )
+    assert code == 2 and "exceeds" in err and "--cache-write-1h is part of --cache-write" in err
+
+
 def test_cost_long_context_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys,

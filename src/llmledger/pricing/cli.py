@@ -3,6 +3,7 @@
     llmledger prices show MODEL [--provider P] [--at DATE] [--json]
     llmledger prices search TEXT [--limit N]
     llmledger prices cost MODEL --input N --output N [--cached N] [--cache-write N]
+                                [--cache-write-1h N]
                           [--reasoning N] [--audio-input N] [--audio-output N]
                           [--image-input N] [--tier batch|priority|flex] [--provider P] [--json]
     llmledger prices update [--from FILE] [--output PATH] [--date YYYY-MM-DD] [--dry-run]
@@ -83,6 +84,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="cache-write tokens (part of --input)",
+    )
+    cost.add_argument(
+        "--cache-write-1h",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="1-hour cache-write tokens (part of --cache-write; the rest are 5-minute writes)",
     )
     cost.add_argument(
         "--reasoning",
@@ -310,6 +318,7 @@ def cmd_cost(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "output_tokens": args.output or 0,
         "cache_read_input_tokens": args.cached,
         "cache_creation_input_tokens": args.cache_write,
+        "cache_creation_1h_input_tokens": args.cache_write_1h,
         "reasoning_tokens": args.reasoning,
         "audio_input_tokens": args.audio_input,
         "audio_output_tokens": args.audio_output,
@@ -323,7 +332,8 @@ def cmd_cost(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ValueError as exc:
         _err(
             f"{exc}\n(--cached, --cache-write, --audio-input and --image-input are parts of "
-            "--input; --reasoning and --audio-output are parts of --output)"
+            "--input; --cache-write-1h is part of --cache-write; --reasoning and "
+            "--audio-output are parts of --output)"
         )
         return 2
     if args.json:
@@ -371,11 +381,16 @@ def _format_cost(cost: Cost, price: ModelPrice, usage: dict[str, int]) -> str:
             continue
         if field_name is None:
             continue
-        rate = price.fields[field_name]
-        lines.append(
-            f"  {label:<15} {count:>10} x ${dec_str(per_million(rate))}/1M "
-            f"({field_name}) = {_usd(amount)}"
-        )
+        hour = usage["cache_creation_1h_input_tokens"] if component == "cache_write" else 0
+        if hour:  # two rates: the 5-minute writes, then the 1-hour ones
+            hour_amount: Decimal = cost.decimals.get("cache_write_1h_cost", Decimal(0))
+            hour_field = fields_used.get("cache_write_1h", field_name)
+            if count - hour:
+                lines.append(_cost_line("5-min writes", count - hour, price, field_name,
+                                        amount - hour_amount))  # fmt: skip
+            lines.append(_cost_line("1-hour writes", hour, price, hour_field, hour_amount))
+            continue
+        lines.append(_cost_line(label, count, price, field_name, amount))
     if usage["reasoning_tokens"] and not separate_reasoning:
         lines.append(
             f"  (the {usage['reasoning_tokens']} reasoning tokens are billed as output above)"
@@ -386,6 +401,14 @@ def _format_cost(cost: Cost, price: ModelPrice, usage: dict[str, int]) -> str:
         f"total_cost    {_usd(cost.decimal_total)}",
     ]
     return "\n".join(lines)
+
+
+def _cost_line(label: str, count: int, price: ModelPrice, field_name: str, amount: Decimal) -> str:
+    rate = price.fields[field_name]
+    return (
+        f"  {label:<15} {count:>10} x ${dec_str(per_million(rate))}/1M "
+        f"({field_name}) = {_usd(amount)}"
+    )
 
 
 def cmd_update(args: argparse.Namespace, out: TextIO | None = None) -> int:
