@@ -222,6 +222,79 @@ def test_with_raw_response_records_the_parsed_body(client, fake):
     assert span.outputs["id"] == parsed.id
 
 
+def test_with_streaming_response_parse_records_usage_when_read(client, fake):
+    fake.reply(usage=CACHED_USAGE, text="Paris.")
+    before = llmledger.get_last_active_trace_id()
+    create = client.chat.completions.with_streaming_response.create
+    with create(model="gpt-4o-mini", messages=MESSAGES) as response:
+        assert llmledger.get_last_active_trace_id() == before  # open until the body is read
+        parsed = response.parse()
+    assert parsed.choices[0].message.content == "Paris."
+    trace = last_trace()
+    (span,) = trace.data.spans
+    assert span.token_usage == CACHED_CANONICAL
+    assert span.outputs["id"] == parsed.id
+    assert span.get_attribute(K.MODEL) == "gpt-4o-mini-2024-07-18"
+    assert_cost(trace.info, CACHED_COST)
+
+
+def test_with_streaming_response_json_records_usage(client, fake):
+    fake.reply(usage=CACHED_USAGE, text="Paris.")
+    create = client.chat.completions.with_streaming_response.create
+    with create(model="gpt-4o-mini", messages=MESSAGES) as response:
+        body = response.json()
+    assert body["usage"]["prompt_tokens"] == 1000
+    trace = last_trace()
+    span = trace.data.spans[0]
+    assert span.token_usage == CACHED_CANONICAL
+    assert span.outputs["choices"][0]["message"]["content"] == "Paris."
+    assert_cost(trace.info, CACHED_COST)
+
+
+def test_with_streaming_response_stream_records_usage_from_the_final_chunk(client, fake):
+    fake.reply(usage=CACHED_USAGE, text="The capital is Paris.")
+    create = client.chat.completions.with_streaming_response.create
+    with create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    ) as response:
+        chunks = list(response.parse())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        "The capital is Paris."
+    )
+    trace = last_trace()
+    span = trace.data.spans[0]
+    assert span.token_usage == CACHED_CANONICAL
+    assert span.outputs["choices"][0]["message"]["content"] == "The capital is Paris."
+    assert_cost(trace.info, CACHED_COST)
+
+
+def test_with_streaming_response_closed_unread_ends_the_span_without_usage(client, fake):
+    fake.reply(usage=CACHED_USAGE, text="Paris.")
+    before = llmledger.get_last_active_trace_id()
+    create = client.chat.completions.with_streaming_response.create
+    with create(model="gpt-4o-mini", messages=MESSAGES) as response:
+        assert response.status_code == 200
+    trace = last_trace()
+    assert trace.info.trace_id != before
+    span = trace.data.spans[0]
+    assert span.status == "OK" and span.token_usage is None and trace.info.cost is None
+
+
+def test_async_with_streaming_response_parse(aclient, fake):
+    fake.reply(usage=CACHED_USAGE, text="Paris.")
+
+    async def main():
+        create = aclient.chat.completions.with_streaming_response.create
+        async with create(model="gpt-4o-mini", messages=MESSAGES) as response:
+            return await response.parse()
+
+    parsed = asyncio.run(main())
+    assert parsed.usage.prompt_tokens == 1000
+    trace = last_trace()
+    assert trace.data.spans[0].token_usage == CACHED_CANONICAL
+    assert_cost(trace.info, CACHED_COST)
+
+
 def test_parse_with_a_pydantic_response_format(client, fake):
     from pydantic import BaseModel
 

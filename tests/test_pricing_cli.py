@@ -83,7 +83,9 @@ def test_cost_with_one_hour_cache_writes(capsys: pytest.CaptureFixture[str]) -> 
     # claude-sonnet-4-5: $3 input, $3.75 5-minute writes, $6 1-hour writes, $15 output per 1M
     # 7000*3e-6 = 0.021; 2000*3.75e-6 = 0.0075; 1000*6e-6 = 0.006; 100*1.5e-5 = 0.0015
     assert "7000 x $3/1M (input_cost_per_token) = $0.021" in out
-    assert "5-min writes          2000 x $3.75/1M (cache_creation_input_token_cost) = $0.0075" in out
+    assert (
+        "5-min writes          2000 x $3.75/1M (cache_creation_input_token_cost) = $0.0075" in out
+    )
     assert (
         "1-hour writes         1000 x $6/1M (cache_creation_input_token_cost_above_1hr) = $0.006"
         in out

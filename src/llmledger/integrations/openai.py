@@ -18,8 +18,9 @@ method                          span name        span type   usage from
 The helpers built on them are covered too: ``chat.completions.stream()`` and
 ``responses.stream()`` call ``create(stream=True)``; ``with_raw_response`` calls are
 recorded from the (cached) parsed body, so ``raw.parse()`` still returns the same object.
-``with_streaming_response`` calls are recorded without usage (their body is the caller's to
-read).
+``with_streaming_response`` calls are recorded from what the caller reads (``parse()``, a
+stream as it is iterated, or ``read()``/``text()``/``json()``); the span ends then, or when
+the response is closed (without usage if its body was never read, or read as raw bytes).
 
 Streams are instrumented in place: the user gets the SDK's own ``Stream`` object, chunks
 pass through untouched, and the span ends when the stream is exhausted, fails, is closed or
@@ -44,6 +45,7 @@ from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType
 from llmledger.integrations import _common as c
 from llmledger.integrations._usage import openai_responses_usage, openai_usage
+from llmledger.jsontext import loads
 
 INTEGRATION = "openai"
 log = c.get_logger(INTEGRATION)
@@ -177,7 +179,8 @@ class _OpenAICall(c.Call):
     def record(self, result: Any) -> None:
         raw = _is_raw_response(result)
         if raw == "streamed":
-            log.debug("openai: with_streaming_response body left unread; no usage recorded")
+            _StreamingResponse(self.span, self.kind, result).instrument()
+            self.hand_off()
             return
         if raw == "legacy":
             result = result.parse()  # cached by the SDK: the caller's parse() gets this object
@@ -193,9 +196,107 @@ class _OpenAICall(c.Call):
         self.hand_off()
 
 
+class _StreamingResponse:
+    """A ``with_streaming_response`` result: its body is the caller's to read, so the span
+    ends when they have read it, with what they read, or when the response is closed (the
+    ``with`` block's end), without usage if they never read it.
+
+    Read through ``parse()`` (the SDK object, or a ``Stream`` for ``stream=True``, recorded
+    as it is iterated) or ``read()``/``text()``/``json()`` (the JSON body). Raw
+    ``iter_bytes``/``iter_lines`` are not decoded: no usage then. The response object is
+    the caller's own, instrumented in place (instance attributes over its methods).
+    """
+
+    def __init__(self, span: Any, kind: str, response: Any) -> None:
+        self.span = span
+        self.kind = kind
+        self.response = response
+        self.stream_recorder: c.StreamRecorder | None = None
+        self.done = False
+
+    def instrument(self) -> None:
+        r = self.response
+        parse, read, close = r.parse, r.read, r.close
+        if c.is_async_callable(parse):
+
+            async def aparse(*args: Any, **kwargs: Any) -> Any:
+                return self._parsed(await parse(*args, **kwargs))
+
+            async def aread(*args: Any, **kwargs: Any) -> Any:
+                return self._read(await read(*args, **kwargs))
+
+            async def aclose(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await close(*args, **kwargs)
+                finally:
+                    self._closed()
+
+            r.parse, r.read, r.close = aparse, aread, aclose
+            return
+
+        def sparse(*args: Any, **kwargs: Any) -> Any:
+            return self._parsed(parse(*args, **kwargs))
+
+        def sread(*args: Any, **kwargs: Any) -> Any:
+            return self._read(read(*args, **kwargs))
+
+        def sclose(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return close(*args, **kwargs)
+            finally:
+                self._closed()
+
+        r.parse, r.read, r.close = sparse, sread, sclose
+
+    def _parsed(self, result: Any) -> Any:
+        try:
+            if self.done:
+                pass
+            elif _is_stream(result):
+                self.done = True
+                accumulator = _ACCUMULATORS[self.kind]()
+                self.stream_recorder = c.StreamRecorder(
+                    self.span, log, accumulator.add, accumulator.complete
+                )
+                c.instrument_sdk_stream(result, self.stream_recorder)
+            else:
+                self.done = True
+                record_response(self.span, self.kind, result)
+                c.end_span(self.span, log)
+        except Exception:
+            log.warning("llmledger: openai streaming response not recorded", exc_info=True)
+        return result
+
+    def _read(self, body: Any) -> Any:
+        try:
+            if not self.done and not getattr(self.response, "_is_sse_stream", True):
+                data = loads(body) if isinstance(body, bytes | str) and body else None
+                if isinstance(data, dict):
+                    self.done = True
+                    span = self.span
+                    span.set_outputs(data)
+                    _record_common(span, data.get("model"), data.get("service_tier"))
+                    c.set_usage(span, _usage_of(self.kind, data.get("usage")))
+                    c.end_span(span, log)
+        except Exception:
+            log.warning("llmledger: openai streaming response not recorded", exc_info=True)
+        return body
+
+    def _closed(self) -> None:
+        if self.stream_recorder is not None:
+            self.stream_recorder.finish()  # a stream closed before its end: what it gave
+        elif not self.done:
+            self.done = True
+            log.debug("openai: with_streaming_response closed unread; no usage recorded")
+            c.end_span(self.span, log)
+
+
 def extract_usage(kind: str, response: Any) -> dict[str, int] | None:
     """The canonical usage of a (non-streamed) response of this kind."""
-    usage = getattr(response, "usage", None)
+    return _usage_of(kind, getattr(response, "usage", None))
+
+
+def _usage_of(kind: str, usage: Any) -> dict[str, int] | None:
     if usage is None:
         return None
     if kind == "responses":
