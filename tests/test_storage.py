@@ -249,3 +249,27 @@ def test_model_filter_gives_the_same_answer_on_both_query_plans(rare, monkeypatc
                 "timestamp_ms DESC": ["t3", "t2", "t0"],
             }[order]
         )
+
+
+def test_a_forked_child_writes_even_if_the_parent_was_writing(tmp_path):
+    """The writer lock is fork-safe: a child forked while a parent thread holds it (the
+    exporter in the middle of a write) can still write."""
+    import os
+
+    from llmledger.store.sql import SqlTraceStore, _writer_lock
+
+    uri = f"sqlite:///{tmp_path / 'fork.db'}"
+    store = SqlTraceStore(uri)
+    lock = _writer_lock(uri)
+    with lock:  # a parent thread is writing at the moment of the fork
+        pid = os.fork()
+        if pid == 0:  # the child: must not wait for a lock no thread of its will release
+            try:
+                eid = store.get_or_create_experiment("child")
+                with store._write() as conn:
+                    store._ensure_experiments(conn, {int(eid)})
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -128,6 +128,18 @@ _WRITER_LOCKS: dict[str, _WriterLock] = {}
 _NO_LOCK = contextlib.nullcontext()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child starts with fresh writer locks: the parent's thread lock may have been
+    held by a thread that does not exist in the child, and its lock file is the parent's."""
+    for lock in _WRITER_LOCKS.values():
+        lock._thread = threading.Lock()
+        lock._fd = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _writer_lock(uri: str) -> _WriterLock:
     """The lock the writers of ``uri`` take in turn (see ``SqlTraceStore._write``)."""
     with _ENGINES_LOCK:
