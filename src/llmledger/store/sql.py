@@ -163,7 +163,7 @@ class SqlTraceStore:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.engine = _engine(uri)
-        self._thread_lock = _writer_lock(uri) if self.engine.dialect.name == "sqlite" else _NO_LOCK
+        self._writer_lock = _writer_lock(uri) if self.engine.dialect.name == "sqlite" else _NO_LOCK
         self._pyformat = self.engine.dialect.paramstyle in ("format", "pyformat")
         self._ensure_schema()
 
@@ -232,12 +232,11 @@ class SqlTraceStore:
     def _write(self) -> Iterator[Any]:
         """A connection in a write transaction, committed at the end of the block.
 
-        SQLite: the transaction takes the database's write lock at once, and the threads of
-        this process queue on a lock of their own first. SQLite makes a blocked writer poll
-        (sleeping up to 100 ms between tries), which left a server's request threads asleep
-        while the lock was free; a thread lock hands over at once. Other processes still
-        wait on SQLite's lock (busy timeout 30 s)."""
-        with self._thread_lock, self.engine.connect() as conn:
+        SQLite: the transaction takes the database's write lock at once, after the writers
+        of this file (threads, and processes on POSIX) have queued on :class:`_WriterLock`,
+        which hands over the moment the previous writer commits; SQLite itself makes a
+        blocked writer poll, asleep up to 100 ms between tries."""
+        with self._writer_lock, self.engine.connect() as conn:
             if self.engine.dialect.name == "sqlite":
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
@@ -278,8 +277,11 @@ class SqlTraceStore:
                     "info": dumps(info),
                 }
             )
+            tags = {}  # keys cut to the column (and the first of any that then coincide)
             for key, value in (info.get("tags") or {}).items():
-                tag_rows.append({"trace_id": info["trace_id"], "key": key[:256], "value": value})
+                tags.setdefault(str(key)[:256], value)
+            for key, value in tags.items():
+                tag_rows.append({"trace_id": info["trace_id"], "key": key, "value": value})
             for model in dict.fromkeys(str(m)[:256] for m in info.get("models") or []):
                 model_rows.append({"trace_id": info["trace_id"], "model": model})
             for s in rec["spans"]:
