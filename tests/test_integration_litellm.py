@@ -118,6 +118,36 @@ def test_completion_against_openai(fake):
     assert_cost(trace.info, OPENAI_COST)
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_router_calls_are_recorded_with_the_deployment_model(fake, mode):
+    """A Router picks a deployment and calls litellm.(a)completion with its model: one span,
+    priced by the deployment's model (not the router's alias)."""
+    fake.reply(usage=OPENAI_USAGE, text="Paris.")
+    router = litellm.Router(
+        model_list=[
+            {
+                "model_name": "fast",  # the alias callers use
+                "litellm_params": {
+                    "model": "openai/gpt-4o-mini",
+                    "api_base": fake.openai_base_url,
+                    "api_key": "sk-test",
+                },
+            }
+        ]
+    )
+    if mode == "sync":
+        response = router.completion(model="fast", messages=MESSAGES)
+    else:
+        response = asyncio.run(router.acompletion(model="fast", messages=MESSAGES))
+    assert response.choices[0].message.content == "Paris."
+    trace = last_trace()
+    (span,) = trace.data.spans
+    assert span.get_attribute(K.REQUEST_MODEL) == "openai/gpt-4o-mini"
+    assert span.get_attribute(K.MODEL) == "gpt-4o-mini-2024-07-18"
+    assert span.token_usage == OPENAI_CANONICAL
+    assert_cost(trace.info, OPENAI_COST)
+
+
 def test_completion_against_anthropic_keeps_cache_reads_and_writes(fake):
     fake.reply(usage=ANTHROPIC_USAGE, text="Paris.")
     response = anthropic_call(fake)
