@@ -7,7 +7,9 @@ standard library, so every value round-trips as before. Output is compact UTF-8 
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
+from decimal import Decimal
 from typing import Any
 
 try:
@@ -15,15 +17,28 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency; kept for odd installs
     orjson = None  # type: ignore[assignment]
 
+
+def _plain(value: Any) -> Any:
+    """JSON for the few non-JSON values a database hands back (PostgreSQL sums are
+    ``Decimal``; timestamps), as an API client expects them."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 # stored values are JSON-safe trees (never cyclic): no cycle bookkeeping
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, check_circular=False, default=_plain
+)
 
 
 def dumps(value: Any) -> str:
     """Compact JSON text of ``value``."""
     if orjson is not None:
         try:
-            return orjson.dumps(value).decode()
+            return orjson.dumps(value, default=_plain).decode()
         except TypeError:  # orjson.JSONEncodeError: big ints, non-string keys...
             pass
     return _ENCODER.encode(value)
