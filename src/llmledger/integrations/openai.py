@@ -190,10 +190,17 @@ class _OpenAICall(c.Call):
         record_response(self.span, self.kind, result)
 
     def _record_stream(self, stream: Any) -> None:
-        accumulator = _ACCUMULATORS[self.kind]()
-        recorder = c.StreamRecorder(self.span, log, accumulator.add, accumulator.complete)
-        c.instrument_sdk_stream(stream, recorder)
+        record_stream(self.span, self.kind, stream)
         self.hand_off()
+
+
+def record_stream(span: Any, kind: str, stream: Any) -> c.StreamRecorder:
+    """Instrument an SDK ``Stream`` in place: its chunks are assembled onto ``span``, which
+    ends when the stream does (the recorder returned can end it earlier)."""
+    accumulator = _ACCUMULATORS[kind]()
+    recorder = c.StreamRecorder(span, log, accumulator.add, accumulator.complete)
+    c.instrument_sdk_stream(stream, recorder)
+    return recorder
 
 
 class _StreamingResponse:
@@ -254,11 +261,7 @@ class _StreamingResponse:
                 pass
             elif _is_stream(result):
                 self.done = True
-                accumulator = _ACCUMULATORS[self.kind]()
-                self.stream_recorder = c.StreamRecorder(
-                    self.span, log, accumulator.add, accumulator.complete
-                )
-                c.instrument_sdk_stream(result, self.stream_recorder)
+                self.stream_recorder = record_stream(self.span, self.kind, result)
             else:
                 self.done = True
                 record_response(self.span, self.kind, result)
@@ -273,11 +276,8 @@ class _StreamingResponse:
                 data = loads(body) if isinstance(body, bytes | str) and body else None
                 if isinstance(data, dict):
                     self.done = True
-                    span = self.span
-                    span.set_outputs(data)
-                    _record_common(span, data.get("model"), data.get("service_tier"))
-                    c.set_usage(span, _usage_of(self.kind, data.get("usage")))
-                    c.end_span(span, log)
+                    record_response(self.span, self.kind, data)
+                    c.end_span(self.span, log)
         except Exception:
             log.warning("llmledger: openai streaming response not recorded", exc_info=True)
         return body
@@ -292,11 +292,9 @@ class _StreamingResponse:
 
 
 def extract_usage(kind: str, response: Any) -> dict[str, int] | None:
-    """The canonical usage of a (non-streamed) response of this kind."""
-    return _usage_of(kind, getattr(response, "usage", None))
-
-
-def _usage_of(kind: str, usage: Any) -> dict[str, int] | None:
+    """The canonical usage of a (non-streamed) response of this kind: the SDK's object, or
+    its JSON body as a dict."""
+    usage = _field(response, "usage")
     if usage is None:
         return None
     if kind == "responses":
@@ -304,10 +302,15 @@ def _usage_of(kind: str, usage: Any) -> dict[str, int] | None:
     return openai_usage(usage)
 
 
+def _field(response: Any, name: str) -> Any:
+    return response.get(name) if isinstance(response, dict) else getattr(response, name, None)
+
+
 def record_response(span: Any, kind: str, response: Any) -> None:
-    """Outputs, usage, model and service tier of a finished response onto ``span``."""
+    """Outputs, usage, model and service tier of a finished response (the SDK's object, or
+    its JSON body as a dict) onto ``span``."""
     span.set_outputs(c.dump(response))
-    _record_common(span, getattr(response, "model", None), getattr(response, "service_tier", None))
+    _record_common(span, _field(response, "model"), _field(response, "service_tier"))
     c.set_usage(span, extract_usage(kind, response))
 
 

@@ -44,7 +44,7 @@ from typing import Any
 
 from llmledger.pricing.catalog import ModelPrice
 from llmledger.pricing.money import dec_str, pow10, scale_for, to_units
-from llmledger.pricing.result import ESSENTIAL_PRICE_KEYS
+from llmledger.pricing.result import essential_price
 
 __all__ = [
     "CACHE_WRITE_1H_FIELD",
@@ -158,9 +158,7 @@ class RateCard:
         used, without the ``None`` ones. A fresh dict, built once per card."""
         kept = self._essentials
         if kept is None:
-            kept = self._essentials = {
-                k: v for k in ESSENTIAL_PRICE_KEYS if (v := self._explain.get(k)) is not None
-            }
+            kept = self._essentials = essential_price(self._explain)
         out = dict(kept)
         out["rates"] = dict(kept["rates"])
         return out

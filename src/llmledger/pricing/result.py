@@ -321,9 +321,7 @@ class Cost(dict):
         if price is _UNSET:  # a call's explanation, not built: its card has the facts
             out["price"] = src[0].essentials()
         elif price:
-            out["price"] = {
-                k: _copy_json(price[k]) for k in ESSENTIAL_PRICE_KEYS if price.get(k) is not None
-            }
+            out["price"] = essential_price(price)
         return out
 
     @property
@@ -670,6 +668,14 @@ def _unpickle(cls: type[Cost], items: dict[str, float], src: Any, state: dict[st
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def essential_price(explanation: Mapping[str, Any]) -> dict[str, Any]:
+    """What a span keeps of a price explanation: the ``ESSENTIAL_PRICE_KEYS`` it has (not
+    ``None``), copied."""
+    return {
+        k: _copy_json(v) for k in ESSENTIAL_PRICE_KEYS if (v := explanation.get(k)) is not None
+    }
 
 
 def _copy_json(value: Any) -> Any:

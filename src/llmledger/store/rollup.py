@@ -46,6 +46,27 @@ def _num(d: Any, key: str) -> float:
     return v if isinstance(v, int | float) and not isinstance(v, bool) else 0
 
 
+# what a trace's contribution reads of each of its counted spans
+_SPAN_KEYS = (
+    "llmledger.chat.tokenUsage",
+    "llmledger.llm.cost",
+    "llmledger.llm.model",
+    "llmledger.llm.provider",
+)
+
+
+def contributing_spans(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What :func:`contributions` reads of a trace's spans (the counted ones, their usage,
+    cost, model and provider), copied: enough to subtract a stored version's contribution
+    while its spans themselves are being re-aggregated, which may replace their values."""
+    out = []
+    for s in spans:
+        if s.get("counted"):
+            attrs = s.get("attributes") or {}
+            out.append({"counted": True, "attributes": {k: attrs.get(k) for k in _SPAN_KEYS}})
+    return out
+
+
 def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
     """The rows one trace adds to each rollup table (table name -> key -> sums)."""
     info = record["info"]
@@ -56,15 +77,8 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
     for s in record["spans"]:
         if not s.get("counted"):
             continue
-        attrs = s.get("attributes") or {}
-        usage = attrs.get("llmledger.chat.tokenUsage")
-        cost = attrs.get("llmledger.llm.cost")
-        key = (
-            eid,
-            hour,
-            str(attrs.get("llmledger.llm.model") or "")[:256],
-            str(attrs.get("llmledger.llm.provider") or "")[:64],
-        )
+        usage, cost, model, provider = map((s.get("attributes") or {}).get, _SPAN_KEYS)
+        key = (eid, hour, str(model or "")[:256], str(provider or "")[:64])
         row = usage_rows[key]
         row["traces"] = 1
         row["calls"] += 1

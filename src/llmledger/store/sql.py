@@ -8,7 +8,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,14 @@ from sqlalchemy.engine import Engine
 from llmledger.jsontext import dumps, loads
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
-from llmledger.store.rollup import HOUR_MS, apply_delta, bucket_upper_ms, hour_of, net_delta
+from llmledger.store.rollup import (
+    HOUR_MS,
+    apply_delta,
+    bucket_upper_ms,
+    contributing_spans,
+    hour_of,
+    net_delta,
+)
 
 logger = logging.getLogger("llmledger.store")
 
@@ -92,8 +99,7 @@ class _WriterLock:
     def __init__(self, path: str) -> None:
         self._thread = threading.Lock()
         self._path = f"{path}-writer.lock" if path and path != ":memory:" else None
-        self._fd: int | None = None
-        self._pid = 0  # the process that opened _fd (a forked child opens its own)
+        self._fd: int | None = None  # a forked child reopens it (_after_fork_in_child)
 
     def __enter__(self) -> None:
         self._thread.acquire()
@@ -113,10 +119,7 @@ class _WriterLock:
             self._thread.release()
 
     def _file(self) -> int | None:
-        if self._fd is not None and self._fd >= 0 and self._pid != os.getpid():
-            self._fd = None  # inherited through fork: shares the parent's lock, so reopen
         if self._fd is None:
-            self._pid = os.getpid()
             if self._path is None or fcntl is None:
                 self._fd = -1
             else:
@@ -133,6 +136,9 @@ def _after_fork_in_child() -> None:
     held by a thread that does not exist in the child, and its lock file is the parent's."""
     for lock in _WRITER_LOCKS.values():
         lock._thread = threading.Lock()
+        if lock._fd is not None and lock._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(lock._fd)  # the parent's lock stays held through its own copy
         lock._fd = None
 
 
@@ -367,15 +373,9 @@ class SqlTraceStore:
         with self.engine.connect() as conn:  # no lock: which traces are new
             if require_experiments:
                 wanted = {int(b[1]) for b in batches}
-                known = set(
-                    conn.execute(
-                        select(t.experiments.c.experiment_id).where(
-                            t.experiments.c.experiment_id.in_(wanted)
-                        )
-                    ).scalars()
-                )
-                if wanted - known:
-                    eid = min(wanted - known)
+                missing = wanted - _known_experiments(conn, wanted)
+                if missing:
+                    eid = min(missing)
                     raise LookupError(f"experiment '{eid}' does not exist; create it first")
             present = self._present(conn, ids)
         ready = {
@@ -408,7 +408,7 @@ class SqlTraceStore:
                     eid = str(info.get("experiment_id", eid))
                     merged_tags.update(info.get("tags") or {})
                     spans.update(stored_spans)
-                    old.append({"info": info, "spans": _rollup_view(stored_spans.values())})
+                    old.append({"info": info, "spans": contributing_spans(stored_spans.values())})
                 merged_tags.update(tags)
                 for d in new_spans:
                     spans[d["span_id"]] = d
@@ -456,12 +456,7 @@ class SqlTraceStore:
         ids = ids - {0}
         if not ids:
             return
-        present = set(
-            conn.execute(
-                select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id.in_(ids))
-            ).scalars()
-        )
-        for eid in ids - present:  # an id set by env var that this store has not seen
+        for eid in ids - _known_experiments(conn, ids):  # an id set by env var, new here
             conn.execute(
                 insert(t.experiments).values(
                     experiment_id=eid,
@@ -752,29 +747,18 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
     }
 
 
+def _known_experiments(conn: Any, ids: set[int]) -> set[int]:
+    """The ids among ``ids`` of stored experiments."""
+    e = t.experiments.c
+    return set(conn.execute(select(e.experiment_id).where(e.experiment_id.in_(ids))).scalars())
+
+
 def _cut(value: Any, size: int) -> str | None:
     """A value for an indexed column of ``size`` characters (the full value is in the JSON)."""
     if value is None:
         return None
     value = value if value.__class__ is str else str(value)
     return value if len(value) <= size else value[:size]
-
-
-def _rollup_view(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the rollups read of a trace's stored counted spans, copied: the caller goes on
-    to re-aggregate the spans themselves, which may replace their usage and cost."""
-    keys = (
-        "llmledger.chat.tokenUsage",
-        "llmledger.llm.cost",
-        "llmledger.llm.model",
-        "llmledger.llm.provider",
-    )
-    out = []
-    for s in spans:
-        if s.get("counted"):
-            attrs = s.get("attributes") or {}
-            out.append({"counted": True, "attributes": {k: attrs.get(k) for k in keys}})
-    return out
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

@@ -33,14 +33,6 @@ def cost_from_attributes(value: Any, breakdown: Any = None) -> Cost | None:
         return None
 
 
-def compact_breakdown(cost: Cost) -> dict[str, Any]:
-    """What a span stores to explain its cost (:meth:`Cost.breakdown`): the non-zero parts
-    (uncached input, cache read, cache write, reasoning, audio...), a non-standard tier, and
-    the price entry (model id, rule that matched it, catalog or override source, per-token
-    rates used)."""
-    return cost.breakdown()
-
-
 def span_cost(span: Span, usage: dict[str, int] | EllipsisType | None = ...) -> Cost | None:
     """The span's cost. Precedence: set by hand or by an integration, then computed.
     ``usage``: the span's canonical usage when the caller has it (else it is read)."""

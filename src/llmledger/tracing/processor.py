@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.tracing.aggregation import aggregate, counting_spans
-from llmledger.tracing.costing import compact_breakdown, span_cost
 from llmledger.tracing.serialization import preview, to_jsonable
 from llmledger.tracing.trace import TraceRecord
 from llmledger.usage import UsageError
@@ -44,14 +43,10 @@ def prepare_span(span: Span, costs: dict[str, Any] | None = None) -> dict[str, A
             usage = None
         if usage is not None:
             attrs[K.TOKEN_USAGE] = usage
-        cost = span._cost
-        if cost is False:  # not priced yet: price it with the usage just settled
-            cost = span_cost(span, usage)
-            if not span.is_live:
-                span._cost = cost
+        cost = span._cost_given(usage)  # priced with the usage just settled
         if cost is not None and K.COST not in attrs:
             attrs[K.COST] = dict(cost)
-            attrs[K.COST_BREAKDOWN] = compact_breakdown(cost)
+            attrs[K.COST_BREAKDOWN] = cost.breakdown()
         model = span.model
         if model and K.MODEL not in attrs:
             attrs[K.MODEL] = model

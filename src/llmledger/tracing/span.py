@@ -218,10 +218,15 @@ class Span:
         computed from the usage and model with the price catalog. Unknown model or no
         usage gives ``None``, never 0.
         """
+        return self._cost_given()
+
+    def _cost_given(self, usage: Any = ...) -> Cost | None:
+        """:attr:`llm_cost`, given the span's canonical usage when the caller has it already
+        (``...``: read it here). Cached once the span has ended."""
         if self._cost is False:
             from llmledger.tracing.costing import span_cost
 
-            cost = span_cost(self)
+            cost = span_cost(self, usage)
             if self.is_live:
                 return cost  # usage may still change: do not cache
             self._cost = cost
