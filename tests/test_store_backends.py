@@ -289,7 +289,7 @@ def test_a_trace_stored_by_another_writer_meanwhile_is_merged_not_overwritten(
 def test_long_names_models_and_tags_are_stored_whole(store_uri):
     """Indexed columns have sizes (PostgreSQL enforces them): longer values are cut there,
     and kept whole in the stored trace."""
-    from llmledger.server.ingest import finish_trace
+    from llmledger.server.ingest import clean_span, finish_trace
 
     store = SqlTraceStore(store_uri)
     eid = store.get_or_create_experiment("long")
@@ -307,6 +307,7 @@ def test_long_names_models_and_tags_are_stored_whole(store_uri):
             "llmledger.chat.tokenUsage": {"input_tokens": 5, "output_tokens": 1},
         },
     }
+    span = clean_span(span, "tr-long", 0)  # as the server does before finishing a trace
     store.merge_spans([("tr-long", eid, {"k" * 256: "v" * 5000}, [span])], finish_trace)
     rec = store.get_trace("tr-long")
     assert rec["info"]["name"] == name and rec["info"]["models"] == [model]

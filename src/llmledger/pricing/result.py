@@ -673,9 +673,7 @@ def _is_number(value: Any) -> bool:
 def essential_price(explanation: Mapping[str, Any]) -> dict[str, Any]:
     """What a span keeps of a price explanation: the ``ESSENTIAL_PRICE_KEYS`` it has (not
     ``None``), copied."""
-    return {
-        k: _copy_json(v) for k in ESSENTIAL_PRICE_KEYS if (v := explanation.get(k)) is not None
-    }
+    return {k: _copy_json(v) for k in ESSENTIAL_PRICE_KEYS if (v := explanation.get(k)) is not None}
 
 
 def _copy_json(value: Any) -> Any:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType, canonical_key
 from llmledger.jsontext import loads
-from llmledger.tracing.processor import build_record, prepare_span
-from llmledger.tracing.span import Span
+from llmledger.tracing.costing import attributes_cost
+from llmledger.tracing.processor import build_record, settle_attributes
 from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attributes
 
 MAX_TOKENS = 10_000_000_000  # more than any context window times any batch: absurd beyond
@@ -28,100 +28,116 @@ SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # OTel ids are 16 hex digits
 _JSON_KEYS = (K.TOKEN_USAGE, K.COST, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
 _JSON_STRING_KEYS = (K.MODEL, K.PROVIDER, K.REQUEST_MODEL)  # MLflow sends '"gpt-4o"'
 STATUSES = ("OK", "ERROR", "UNSET")
+Where = Callable[[], str]  # where a span is, for an error message (built only then)
 
 
 class IngestError(ValueError):
     """Input that cannot be stored; the message says what is wrong and where."""
 
 
-def _canonical_attributes(attrs: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _canonical_attributes(attrs: Mapping[str, Any], where: Where) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in attrs.items():
-        if not isinstance(key, str) or not key:
-            raise IngestError(f"{where}: attribute keys must be non-empty strings")
+        if not key or not isinstance(key, str):
+            raise IngestError(f"{where()}: attribute keys must be non-empty strings")
         key = canonical_key(key)
-        if key in _JSON_KEYS and isinstance(value, str):
-            try:  # MLflow and OTLP carry these as JSON text
-                value = loads(value)
-            except ValueError:
-                if key in (K.TOKEN_USAGE, K.COST):
-                    raise IngestError(f"{where}: {key} is not valid JSON") from None
-        elif key in _JSON_STRING_KEYS and isinstance(value, str) and value[:1] == '"':
-            try:
-                decoded = loads(value)
-                value = decoded if isinstance(decoded, str) else value
-            except ValueError:
-                pass
+        if isinstance(value, str):
+            if key in _JSON_KEYS:
+                try:  # MLflow and OTLP carry these as JSON text
+                    value = loads(value)
+                except ValueError:
+                    if key in (K.TOKEN_USAGE, K.COST):
+                        raise IngestError(f"{where()}: {key} is not valid JSON") from None
+            elif key in _JSON_STRING_KEYS and value[:1] == '"':
+                try:
+                    decoded = loads(value)
+                    value = decoded if isinstance(decoded, str) else value
+                except ValueError:
+                    pass
         out[key] = value
     return out
 
 
-def _check_usage_and_cost(attrs: dict[str, Any], where: str) -> None:
+def _check_usage_and_cost(attrs: dict[str, Any], where: Where) -> None:
+    """Reject unusable usage or cost; store the usage in its canonical form under the own
+    key (whatever dialect it came in), so finishing the trace need not settle it again."""
     try:
-        usage = normalize_usage(attrs.get(K.TOKEN_USAGE)) or usage_from_flat_attributes(attrs)
+        raw = attrs.get(K.TOKEN_USAGE)
+        usage = normalize_usage(raw) if raw is not None else usage_from_flat_attributes(attrs)
     except UsageError as exc:
-        raise IngestError(f"{where}: {exc}") from None
-    for key, n in (usage or {}).items():
-        if n > MAX_TOKENS:
-            raise IngestError(f"{where}: {key}={n} is not a plausible token count")
-    if usage is not None and K.TOKEN_USAGE in attrs:
+        raise IngestError(f"{where()}: {exc}") from None
+    if usage is not None:
+        for key, n in usage.items():
+            if n > MAX_TOKENS:
+                raise IngestError(f"{where()}: {key}={n} is not a plausible token count")
         attrs[K.TOKEN_USAGE] = usage
     cost = attrs.get(K.COST)
     if cost is None:
         return
     if not isinstance(cost, Mapping):
-        raise IngestError(f"{where}: {K.COST} must be an object with input/output/total_cost")
+        raise IngestError(f"{where()}: {K.COST} must be an object with input/output/total_cost")
     for key in ("input_cost", "output_cost", "total_cost"):
         v = cost.get(key)
         if v is None:
             continue
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise IngestError(f"{where}: {key} must be a number, got {v!r}")
+            raise IngestError(f"{where()}: {key} must be a number, got {v!r}")
         if v < 0 or v > MAX_COST:
-            raise IngestError(f"{where}: {key}={v} is outside 0..{MAX_COST:g} USD")
+            raise IngestError(f"{where()}: {key}={v} is outside 0..{MAX_COST:g} USD")
 
 
 def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, Any]:
-    """A validated span dict in the stored shape, or :class:`IngestError`."""
-    where = f"trace {trace_id} span #{index}"
+    """A validated span dict in the stored shape, or :class:`IngestError`.
+
+    Its usage, when it has any (in any dialect), is canonical under ``llmledger.chat.tokenUsage``.
+    """
     if not isinstance(raw, Mapping):
-        raise IngestError(f"{where}: a span must be an object")
+        raise IngestError(f"trace {trace_id} span #{index}: a span must be an object")
     span_id = raw.get("span_id")
     if not isinstance(span_id, str) or not SPAN_ID_RE.match(span_id):
-        raise IngestError(f"{where}: span_id must be 1-32 letters, digits, '_' or '-'")
-    where = f"trace {trace_id} span {span_id}"
+        raise IngestError(
+            f"trace {trace_id} span #{index}: span_id must be 1-32 letters, digits, '_' or '-'"
+        )
+
+    def where() -> str:  # built only for an error message
+        return f"trace {trace_id} span {span_id}"
+
     parent = raw.get("parent_id")
     if parent is not None and (not isinstance(parent, str) or not SPAN_ID_RE.match(parent)):
-        raise IngestError(f"{where}: parent_id must be null or a span id")
+        raise IngestError(f"{where()}: parent_id must be null or a span id")
     if parent == span_id:
-        raise IngestError(f"{where}: a span cannot be its own parent")
+        raise IngestError(f"{where()}: a span cannot be its own parent")
     if raw.get("trace_id") not in (None, trace_id):
-        raise IngestError(f"{where}: span trace_id {raw.get('trace_id')!r} differs from its trace")
+        raise IngestError(
+            f"{where()}: span trace_id {raw.get('trace_id')!r} differs from its trace"
+        )
     name = raw.get("name")
     if not isinstance(name, str) or len(name) > 1000:
-        raise IngestError(f"{where}: name must be a string of at most 1000 characters")
+        raise IngestError(f"{where()}: name must be a string of at most 1000 characters")
     start, end = raw.get("start_time_ns"), raw.get("end_time_ns")
-    for label, v in (("start_time_ns", start), ("end_time_ns", end)):
-        if v is None and label == "end_time_ns":
-            continue
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**63:
-            raise IngestError(f"{where}: {label} must be nanoseconds since the epoch")
-    if end is not None and end < start:
-        raise IngestError(f"{where}: end_time_ns is before start_time_ns")
-    status = str(raw.get("status") or "OK").upper()
+    if not _nanos_ok(start):
+        raise IngestError(f"{where()}: start_time_ns must be nanoseconds since the epoch")
+    if end is not None:
+        if not _nanos_ok(end):
+            raise IngestError(f"{where()}: end_time_ns must be nanoseconds since the epoch")
+        if end < start:
+            raise IngestError(f"{where()}: end_time_ns is before start_time_ns")
+    status = raw.get("status") or "OK"
     if status not in STATUSES:
-        raise IngestError(f"{where}: status must be one of {', '.join(STATUSES)}")
+        status = str(status).upper()
+        if status not in STATUSES:
+            raise IngestError(f"{where()}: status must be one of {', '.join(STATUSES)}")
     attrs_in = raw.get("attributes") or {}
     if not isinstance(attrs_in, Mapping):
-        raise IngestError(f"{where}: attributes must be an object")
+        raise IngestError(f"{where()}: attributes must be an object")
     attrs = _canonical_attributes(attrs_in, where)
     _check_usage_and_cost(attrs, where)
     span_type = raw.get("span_type") or attrs.pop(K.SPAN_TYPE, None) or SpanType.UNKNOWN
     if not isinstance(span_type, str) or len(span_type) > 32:
-        raise IngestError(f"{where}: span_type must be a short string")
+        raise IngestError(f"{where()}: span_type must be a short string")
     events = raw.get("events") or []
-    if not isinstance(events, list) or not all(isinstance(e, Mapping) for e in events):
-        raise IngestError(f"{where}: events must be a list of objects")
+    if events and (not isinstance(events, list) or not all(isinstance(e, Mapping) for e in events)):
+        raise IngestError(f"{where()}: events must be a list of objects")
     return {
         "name": name,
         "trace_id": trace_id,
@@ -133,17 +149,28 @@ def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, A
         "status": status,
         "status_message": str(raw.get("status_message") or ""),
         "attributes": attrs,
-        "events": [dict(e) for e in events],
+        "events": [dict(e) for e in events] if events else [],
     }
+
+
+def _nanos_ok(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
 
 
 def finish_trace(
     trace_id: str, experiment_id: str, tags: dict[str, str], spans: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """All spans of a trace -> its record: usage settled, missing costs priced, aggregated."""
+    """All spans of a trace -> its record: missing costs priced, model and provider under the
+    own keys, aggregated. The span dicts are settled in place: they are clean (their usage is
+    canonical, see :func:`clean_span`) or stored (settled when first stored)."""
     costs: dict[str, Any] = {}  # each span's cost, decoded or computed once
-    prepared = [prepare_span(Span.from_dict(d), costs) for d in spans]
-    return build_record(trace_id, experiment_id, tags, prepared, costs)
+    for d in spans:
+        attrs = d["attributes"]
+        cost = attributes_cost(attrs, attrs.get(K.TOKEN_USAGE), d["start_time_ns"], d["name"])
+        settle_attributes(attrs, cost)
+        if cost is not None:
+            costs[d["span_id"]] = cost
+    return build_record(trace_id, experiment_id, tags, spans, costs)
 
 
 Batch = tuple[str, str, dict[str, str], list[dict[str, Any]]]

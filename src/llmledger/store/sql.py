@@ -50,6 +50,13 @@ RARE = 20_000  # a model filter matching fewer traces than this is driven from i
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
+# look-ups of the ingestion path, run through the driver (``{in}``: see ``_rows_in``)
+_TRACE_IDS = "SELECT trace_id FROM traces WHERE trace_id {in}"
+_TRACE_INFOS = "SELECT trace_id, info FROM traces WHERE trace_id {in}"
+_SPANS = "SELECT trace_id, content FROM spans WHERE trace_id {in}"
+_COUNTED_SPANS = "SELECT trace_id, content FROM spans WHERE trace_id {in} AND counted = {arg}"
+_EXPERIMENT_IDS = "SELECT experiment_id FROM experiments WHERE experiment_id {in}"
+
 
 def _engine(uri: str) -> Engine:
     with _ENGINES_LOCK:
@@ -170,7 +177,8 @@ class SqlTraceStore:
         self.uri = uri
         self.engine = _engine(uri)
         self._writer_lock = _writer_lock(uri) if self.engine.dialect.name == "sqlite" else _NO_LOCK
-        self._pyformat = self.engine.dialect.paramstyle in ("format", "pyformat")
+        pyformat = self.engine.dialect.paramstyle in ("format", "pyformat")
+        self._mark = "%s" if pyformat else "?"  # the driver's positional parameter
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
@@ -320,26 +328,30 @@ class SqlTraceStore:
                 for row in values:
                     copy.write_row(row)
         else:
-            marks = ", ".join(["%s" if self._pyformat else "?"] * len(cols))
+            marks = ", ".join([self._mark] * len(cols))
             conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+
+    def _rows_in(self, conn: Any, query: str, values: Sequence[Any], *args: Any) -> list[Any]:
+        """Rows of ``query``, whose ``{in}`` is filled with ``IN (...)`` over ``values``
+        (500 at a time) and whose ``{arg}`` marks take ``args``, run straight through the
+        driver: building a SQLAlchemy ``select`` costs ~0.2 ms per statement, several
+        times what SQLite takes to answer these look-ups on the ingestion path."""
+        out: list[Any] = []
+        for i in range(0, len(values), 500):
+            chunk = tuple(values[i : i + 500])
+            marks = ", ".join([self._mark] * len(chunk))
+            sql = query.replace("{in}", f"IN ({marks})").replace("{arg}", self._mark)
+            out.extend(conn.exec_driver_sql(sql, chunk + args).fetchall())
+        return out
 
     def _stored_contributors(self, conn: Any, ids: list[str]) -> list[TraceRecord]:
         """The stored versions of these traces, with only the spans rollups need."""
-        old: dict[str, TraceRecord] = {}
-        for chunk in _chunks(ids, 500):
-            for tid, info in conn.execute(
-                select(t.traces.c.trace_id, t.traces.c.info).where(t.traces.c.trace_id.in_(chunk))
-            ):
-                old[tid] = {"info": loads(info), "spans": []}
-            if not old:
-                continue
-            for tid, content in conn.execute(
-                select(t.spans.c.trace_id, t.spans.c.content).where(
-                    t.spans.c.trace_id.in_([i for i in chunk if i in old]),
-                    t.spans.c.counted.is_(True),
-                )
-            ):
-                old[tid]["spans"].append(loads(content))
+        old: dict[str, TraceRecord] = {
+            tid: {"info": loads(info), "spans": []}
+            for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
+        }
+        for tid, content in self._rows_in(conn, _COUNTED_SPANS, list(old), True):
+            old[tid]["spans"].append(loads(content))
         return list(old.values())
 
     def merge_spans(
@@ -373,7 +385,7 @@ class SqlTraceStore:
         with self.engine.connect() as conn:  # no lock: which traces are new
             if require_experiments:
                 wanted = {int(b[1]) for b in batches}
-                missing = wanted - _known_experiments(conn, wanted)
+                missing = wanted - self._known_experiments(conn, wanted)
                 if missing:
                     eid = min(missing)
                     raise LookupError(f"experiment '{eid}' does not exist; create it first")
@@ -418,45 +430,29 @@ class SqlTraceStore:
 
     def _present(self, conn: Any, ids: list[str]) -> set[str]:
         """The ids among ``ids`` of stored traces."""
-        out: set[str] = set()
-        for chunk in _chunks(ids, 500):
-            out.update(
-                conn.execute(
-                    select(t.traces.c.trace_id).where(t.traces.c.trace_id.in_(chunk))
-                ).scalars()
-            )
-        return out
+        return {r[0] for r in self._rows_in(conn, _TRACE_IDS, ids)}
 
     def _stored_traces(
         self, conn: Any, ids: list[str]
     ) -> dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
         """The stored traces among ``ids``: trace id -> (info, span id -> span)."""
-        out: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
-        for chunk in _chunks(ids, 500):
-            found = {
-                tid: (loads(info), {})
-                for tid, info in conn.execute(
-                    select(t.traces.c.trace_id, t.traces.c.info).where(
-                        t.traces.c.trace_id.in_(chunk)
-                    )
-                )
-            }
-            if found:
-                for tid, content in conn.execute(
-                    select(t.spans.c.trace_id, t.spans.c.content).where(
-                        t.spans.c.trace_id.in_(list(found))
-                    )
-                ):
-                    d = loads(content)
-                    found[tid][1][d["span_id"]] = d
-            out.update(found)
+        out: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {
+            tid: (loads(info), {}) for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
+        }
+        for tid, content in self._rows_in(conn, _SPANS, list(out)):
+            d = loads(content)
+            out[tid][1][d["span_id"]] = d
         return out
+
+    def _known_experiments(self, conn: Any, ids: set[int]) -> set[int]:
+        """The ids among ``ids`` of stored experiments."""
+        return {r[0] for r in self._rows_in(conn, _EXPERIMENT_IDS, sorted(ids))}
 
     def _ensure_experiments(self, conn: Any, ids: set[int]) -> None:
         ids = ids - {0}
         if not ids:
             return
-        for eid in ids - _known_experiments(conn, ids):  # an id set by env var, new here
+        for eid in ids - self._known_experiments(conn, ids):  # an id set by env var, new here
             conn.execute(
                 insert(t.experiments).values(
                     experiment_id=eid,
@@ -745,12 +741,6 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
         "counted": bool(s.get("counted")),
         "content": dumps(s),
     }
-
-
-def _known_experiments(conn: Any, ids: set[int]) -> set[int]:
-    """The ids among ``ids`` of stored experiments."""
-    e = t.experiments.c
-    return set(conn.execute(select(e.experiment_id).where(e.experiment_id.in_(ids))).scalars())
 
 
 def _cut(value: Any, size: int) -> str | None:

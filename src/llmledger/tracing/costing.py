@@ -7,7 +7,7 @@ import logging
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
-from llmledger.attributes import SERVICE_TIER_KEYS
+from llmledger.attributes import MODEL_KEYS, PROVIDER_KEYS, SERVICE_TIER_KEYS
 from llmledger.attributes import SpanAttributeKey as K
 
 if TYPE_CHECKING:
@@ -33,23 +33,43 @@ def cost_from_attributes(value: Any, breakdown: Any = None) -> Cost | None:
         return None
 
 
+def first_named(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` with a value in ``attrs`` (as text): a span's model or provider,
+    in whichever dialect it was recorded."""
+    for key in keys:
+        value = attrs.get(key)
+        if value:
+            return str(value)
+    return None
+
+
 def span_cost(span: Span, usage: dict[str, int] | EllipsisType | None = ...) -> Cost | None:
     """The span's cost. Precedence: set by hand or by an integration, then computed.
     ``usage``: the span's canonical usage when the caller has it (else it is read)."""
-    attrs = span._attributes
+    if usage is ... and K.COST not in span._attributes:
+        usage = span.token_usage
+    return attributes_cost(span._attributes, usage, span.start_time_ns, span.name)  # type: ignore[arg-type]
+
+
+def attributes_cost(
+    attrs: dict[str, Any], usage: dict[str, int] | None, start_time_ns: int, name: str
+) -> Cost | None:
+    """The cost of a span with these attributes and canonical usage, started then: the cost
+    set by hand or by an integration, else computed from usage, model and prices."""
     if K.COST in attrs:
         return cost_from_attributes(attrs[K.COST], attrs.get(K.COST_BREAKDOWN))
-    if usage is ...:
-        usage = span.token_usage
-    model = span.model
-    if usage is None or not model:
+    if usage is None:
+        return None
+    model = first_named(attrs, MODEL_KEYS)
+    if not model:
         return None
     tier = next((attrs[k] for k in SERVICE_TIER_KEYS if attrs.get(k)), None)
-    at = _dt.datetime.fromtimestamp(span.start_time_ns / 1e9, tz=_dt.UTC)
+    at = _dt.datetime.fromtimestamp(start_time_ns / 1e9, tz=_dt.UTC)
     try:
         from llmledger.pricing import compute_cost
 
-        return compute_cost(model, usage, provider=span.provider, service_tier=tier, at=at)
+        provider = first_named(attrs, PROVIDER_KEYS)
+        return compute_cost(model, usage, provider=provider, service_tier=tier, at=at)
     except Exception as exc:
-        logger.warning("span %r: cost not computed for model %r: %s", span.name, model, exc)
+        logger.warning("span %r: cost not computed for model %r: %s", name, model, exc)
         return None

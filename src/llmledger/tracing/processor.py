@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from llmledger.attributes import MODEL_KEYS, PROVIDER_KEYS
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.tracing.aggregation import aggregate, counting_spans
-from llmledger.tracing.serialization import preview, to_jsonable
+from llmledger.tracing.costing import first_named
+from llmledger.tracing.serialization import MAX_STRING, preview, to_jsonable
 from llmledger.tracing.trace import TraceRecord
 from llmledger.usage import UsageError
 
 if TYPE_CHECKING:
+    from llmledger.pricing import Cost
     from llmledger.tracing.span import Span
     from llmledger.tracing.trace_builder import TraceBuilder
 
@@ -44,26 +47,49 @@ def prepare_span(span: Span, costs: dict[str, Any] | None = None) -> dict[str, A
         if usage is not None:
             attrs[K.TOKEN_USAGE] = usage
         cost = span._cost_given(usage)  # priced with the usage just settled
-        if cost is not None and K.COST not in attrs:
-            attrs[K.COST] = dict(cost)
-            attrs[K.COST_BREAKDOWN] = cost.breakdown()
-        model = span.model
-        if model and K.MODEL not in attrs:
-            attrs[K.MODEL] = model
-        provider = span.provider
-        if provider and K.PROVIDER not in attrs:
-            attrs[K.PROVIDER] = provider
+        settle_attributes(attrs, cost)
     except Exception:
         logger.warning("span %r: usage and cost not settled", span.name, exc_info=True)
     if costs is not None and cost is not None:
         costs[span.span_id] = cost
     d = span.to_dict()
-    # our own values are JSON already: convert only what the user or integrations set
-    d["attributes"] = {
-        k: v if k in _OWN_JSON else to_jsonable(v) for k, v in d["attributes"].items()
-    }
+    d["attributes"] = jsonable_attributes(d["attributes"])
     d["events"] = to_jsonable(span.events) if span.events else []
     return d
+
+
+def settle_attributes(attrs: dict[str, Any], cost: Cost | None) -> None:
+    """Write a computed cost (with its breakdown), the model and the provider under the own
+    keys, whatever dialect the span was recorded in; values already there are kept."""
+    if cost is not None and K.COST not in attrs:
+        attrs[K.COST] = dict(cost)
+        attrs[K.COST_BREAKDOWN] = cost.breakdown()
+    if K.MODEL not in attrs:
+        model = first_named(attrs, MODEL_KEYS)
+        if model:
+            attrs[K.MODEL] = model
+    if K.PROVIDER not in attrs:
+        provider = first_named(attrs, PROVIDER_KEYS)
+        if provider:
+            attrs[K.PROVIDER] = provider
+
+
+def jsonable_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` with every value JSON-safe: our own values are JSON already, short strings
+    and whole numbers need nothing; the rest (what users or integrations set) is converted."""
+    out = {}
+    for k, v in attrs.items():
+        cls = v.__class__
+        if not (
+            k in _OWN_JSON
+            or v is None
+            or cls is int
+            or cls is bool
+            or (cls is str and len(v) <= MAX_STRING)
+        ):
+            v = to_jsonable(v)
+        out[k] = v
+    return out
 
 
 def finish(builder: TraceBuilder) -> TraceRecord:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmledger.attributes import ALIASES, MODEL_KEYS, PROVIDER_KEYS, SpanType, canonical_key
 from llmledger.attributes import SpanAttributeKey as K
+from llmledger.tracing.costing import first_named
 from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attributes
 
 if TYPE_CHECKING:
@@ -180,19 +181,11 @@ class Span:
     # -- usage and cost ---------------------------------------------------------------
     @property
     def model(self) -> str | None:
-        for key in MODEL_KEYS:
-            value = self._attributes.get(key)
-            if value:
-                return str(value)
-        return None
+        return first_named(self._attributes, MODEL_KEYS)
 
     @property
     def provider(self) -> str | None:
-        for key in PROVIDER_KEYS:
-            value = self._attributes.get(key)
-            if value:
-                return str(value)
-        return None
+        return first_named(self._attributes, PROVIDER_KEYS)
 
     @property
     def token_usage(self) -> dict[str, int] | None:
