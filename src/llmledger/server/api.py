@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from llmledger import __version__
 from llmledger.jsontext import dumps
-from llmledger.server.ingest import IngestError, clean_traces, finish_trace
+from llmledger.server.ingest import Batch, IngestError, clean_traces, finish_trace
 from llmledger.server.otlp import decode_json, decode_protobuf, group_by_trace
 from llmledger.store.base import TraceFilter
 
@@ -60,12 +60,9 @@ def _json(content: Any) -> Response:
     return Response(dumps(content), media_type="application/json")
 
 
-def _ingest(request: Request, traces: list[dict[str, Any]]) -> dict[str, Any]:
+def _ingest(request: Request, batches: list[Batch]) -> dict[str, Any]:
+    """Store validated batches (see ``clean_traces``); the response body."""
     store = _store(request)
-    try:
-        batches = clean_traces(traces)
-    except IngestError as exc:
-        raise HTTPException(400, str(exc)) from None
     try:
         records = store.merge_spans(batches, finish_trace, require_experiments=True)
     except LookupError as exc:
@@ -145,7 +142,11 @@ def delete_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
 def log_traces(request: Request, body: TracesIn = Body(...)) -> dict[str, Any]:  # noqa: B008
     """Store spans of one or more traces, atomically. Spans already stored are replaced
     (idempotent); a trace's usage and cost are recomputed over all its spans."""
-    return _json(_ingest(request, [t.model_dump() for t in body.traces]))  # type: ignore[return-value]
+    try:
+        batches = clean_traces(t.model_dump() for t in body.traces)
+    except IngestError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return _json(_ingest(request, batches))  # type: ignore[return-value]
 
 
 def _page_token(offset: int) -> str:
@@ -284,6 +285,18 @@ def metrics(
 
 
 # -- OTLP ---------------------------------------------------------------------------------
+def _ingest_otlp(request: Request, body: bytes, kind: str, experiment_id: str) -> None:
+    """Decode, validate and store an OTLP body (off the event loop: it is CPU work)."""
+    try:
+        decode = decode_json if kind == "application/json" else decode_protobuf
+        spans, tags = decode(body)
+        batches = group_by_trace(spans, tags, experiment_id)
+    except IngestError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if batches:
+        _ingest(request, batches)
+
+
 @router.post(
     "/v1/traces",
     tags=["otlp"],
@@ -307,24 +320,15 @@ async def otlp_traces(
 
     body = await request.body()
     kind = content_type.split(";")[0].strip().lower()
-    try:
-        if kind == "application/json":
-            spans, tags = decode_json(body)
-        elif kind in ("application/x-protobuf", "application/protobuf"):
-            spans, tags = decode_protobuf(body)
-        else:
-            raise HTTPException(
-                415,
-                f"unsupported content type {kind!r}: send OTLP protobuf "
-                "(application/x-protobuf) or JSON (application/json)",
-            )
-    except IngestError as exc:
-        raise HTTPException(400, str(exc)) from None
+    if kind not in ("application/json", "application/x-protobuf", "application/protobuf"):
+        raise HTTPException(
+            415,
+            f"unsupported content type {kind!r}: send OTLP protobuf "
+            "(application/x-protobuf) or JSON (application/json)",
+        )
     if not x_llmledger_experiment_id.isdigit():
         raise HTTPException(400, "x-llmledger-experiment-id must be a number")
-    if spans:
-        traces = group_by_trace(spans, tags, x_llmledger_experiment_id)
-        await run_in_threadpool(_ingest, request, traces)
+    await run_in_threadpool(_ingest_otlp, request, body, kind, x_llmledger_experiment_id)
     if kind == "application/json":
         return Response("{}", media_type="application/json")
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (

@@ -19,7 +19,7 @@ from typing import Any
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType
 from llmledger.jsontext import loads
-from llmledger.server.ingest import IngestError
+from llmledger.server.ingest import Batch, IngestError, clean_decoded_span
 
 _OPENINFERENCE_KINDS = {
     "LLM": SpanType.LLM,
@@ -50,6 +50,8 @@ _TRACELOOP_KINDS = {
 def _any_value(v: Any) -> Any:
     """An OTLP AnyValue (protobuf message) as a Python value."""
     kind = v.WhichOneof("value")
+    if kind == "string_value":
+        return v.string_value
     if kind is None:
         return None
     if kind == "array_value":
@@ -98,8 +100,11 @@ def _span_type(attrs: dict[str, Any]) -> str:
     for key in (K.SPAN_TYPE, "mlflow.spanType"):
         value = attrs.pop(key, None)
         if isinstance(value, str) and value:
-            with contextlib.suppress(ValueError):
-                value = loads(value) if value.startswith('"') else value
+            if value[:1] == '"':  # MLflow sends it as JSON text
+                if value[-1:] == '"' and "\\" not in value and len(value) > 2:
+                    return value[1:-1]
+                with contextlib.suppress(ValueError):
+                    value = loads(value)
             return str(value)
     kind = attrs.get("openinference.span.kind")
     if isinstance(kind, str) and kind.upper() in _OPENINFERENCE_KINDS:
@@ -178,14 +183,21 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
     except DecodeError as exc:
         raise IngestError(f"malformed OTLP protobuf body: {exc}") from None
     spans, tags = [], {}
+    last_trace: tuple[bytes, str] = (b"", "")
     for rs in request.resource_spans:
         res = {kv.key: _any_value(kv.value) for kv in rs.resource.attributes}
         if isinstance(res.get("service.name"), str):
             tags["service.name"] = res["service.name"]
         for ss in rs.scope_spans:
             for sp in ss.spans:
-                where = f"span {sp.name!r}"
-                attrs = {kv.key: _any_value(kv.value) for kv in sp.attributes}
+                trace_id, span_id, parent_id = sp.trace_id, sp.span_id, sp.parent_span_id
+                if len(trace_id) != 16 or len(span_id) != 8 or len(parent_id) not in (0, 8):
+                    where = f"span {sp.name!r}"
+                    _hex_id(trace_id, 16, where, "traceId")
+                    _hex_id(span_id, 8, where, "spanId")
+                    _hex_id(parent_id, 8, where, "parentSpanId")
+                if trace_id != last_trace[0]:  # a request's spans come grouped by trace
+                    last_trace = (trace_id, trace_id.hex())
                 events = [
                     {
                         "name": e.name,
@@ -194,20 +206,19 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
                     }
                     for e in sp.events
                 ]
+                status = sp.status
                 spans.append(
                     _to_span(
-                        _hex_id(sp.trace_id, 16, where, "traceId"),
-                        _hex_id(sp.span_id, 8, where, "spanId"),
-                        _hex_id(sp.parent_span_id, 8, where, "parentSpanId")
-                        if sp.parent_span_id
-                        else None,
+                        last_trace[1],
+                        span_id.hex(),
+                        parent_id.hex() if parent_id else None,
                         sp.name,
                         sp.start_time_unix_nano,
                         sp.end_time_unix_nano,
-                        attrs,
+                        {kv.key: _any_value(kv.value) for kv in sp.attributes},
                         events,
-                        sp.status.code == 2,
-                        sp.status.message,
+                        status.code == 2,
+                        status.message,
                     )
                 )
     return spans, tags
@@ -282,18 +293,13 @@ def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 def group_by_trace(
     spans: list[dict[str, Any]], tags: dict[str, str], experiment_id: str
-) -> list[dict[str, Any]]:
-    """OTLP spans -> the ``{"traces": [...]}`` items that ingestion takes."""
-    by_trace: dict[str, dict[str, Any]] = {}
+) -> list[Batch]:
+    """Decoded OTLP spans, validated, as ``merge_spans`` batches (one per trace)."""
+    by_trace: dict[str, Batch] = {}
     for s in spans:
-        tr = by_trace.setdefault(
-            s["trace_id"],
-            {
-                "trace_id": s["trace_id"],
-                "experiment_id": experiment_id,
-                "tags": dict(tags),
-                "spans": [],
-            },
-        )
-        tr["spans"].append(s)
+        clean_decoded_span(s)
+        batch = by_trace.get(s["trace_id"])
+        if batch is None:
+            batch = by_trace[s["trace_id"]] = (s["trace_id"], experiment_id, dict(tags), [])
+        batch[3].append(s)
     return list(by_trace.values())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,9 +40,16 @@ def bucket_upper_ms(bucket: int) -> int:
     return 1 if bucket <= 0 else math.floor(2 ** (bucket / _STEPS_PER_DOUBLING))
 
 
-def _num(d: Any, key: str) -> float:
-    v = d.get(key) if isinstance(d, dict) else None
-    return v if isinstance(v, int | float) and not isinstance(v, bool) else 0
+def _add_numbers(row: Sums, d: Any, keys: frozenset[str]) -> None:
+    """Add the numbers ``d`` holds under ``keys`` to ``row`` (anything else counts 0)."""
+    if isinstance(d, dict):
+        for k, v in d.items():
+            if k in keys and (v.__class__ is int or v.__class__ is float):
+                row[k] = row.get(k, 0) + v
+
+
+_TOKEN_KEYS = frozenset(_TOKENS)
+_COST_KEYS = frozenset(t.ROLLUP_COSTS)
 
 
 # what a trace's contribution reads of each of its counted spans
@@ -68,32 +74,32 @@ def contributing_spans(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
-    """The rows one trace adds to each rollup table (table name -> key -> sums)."""
+    """The rows one trace adds to each rollup table (table name -> key -> sums); a column
+    a row does not name adds 0."""
     info = record["info"]
     eid = int(info.get("experiment_id") or 0)
     hour = hour_of(info["timestamp_ms"])
-    usage_rows: dict[Key, Sums] = defaultdict(lambda: defaultdict(float))
+    usage_rows: dict[Key, Sums] = {}
     calls = unpriced = 0
     for s in record["spans"]:
         if not s.get("counted"):
             continue
         usage, cost, model, provider = map((s.get("attributes") or {}).get, _SPAN_KEYS)
         key = (eid, hour, str(model or "")[:256], str(provider or "")[:64])
-        row = usage_rows[key]
-        row["traces"] = 1
+        row = usage_rows.get(key)
+        if row is None:
+            row = usage_rows[key] = {"traces": 1, "calls": 0, "unpriced_calls": 0}
         row["calls"] += 1
         calls += 1
-        for c in _TOKENS:
-            row[c] += _num(usage, c)
-        for c in t.ROLLUP_COSTS:
-            row[c] += _num(cost, c)
-        if not isinstance(cost, dict):
+        _add_numbers(row, usage, _TOKEN_KEYS)
+        if isinstance(cost, dict):
+            _add_numbers(row, cost, _COST_KEYS)
+        else:
             row["unpriced_calls"] += 1
             unpriced += 1
-    usage = info.get("token_usage") or {}
-    cost = info.get("cost") or {}
-    trace_sums: Sums = {c: _num(usage, c) for c in _TOKENS}
-    trace_sums.update({c: _num(cost, c) for c in t.ROLLUP_COSTS})
+    trace_sums: Sums = {}
+    _add_numbers(trace_sums, info.get("token_usage"), _TOKEN_KEYS)
+    _add_numbers(trace_sums, info.get("cost"), _COST_KEYS)
     tag_rows = {
         (eid, hour, str(k)[:256], str(v)[:256]): {
             "traces": 1,
@@ -110,23 +116,27 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
         (eid, hour, -1): totals,
         (eid, hour, latency_bucket(info.get("execution_time_ms"))): latency,
     }
-    return {"usage_rollup": dict(usage_rows), "tag_rollup": tag_rows, "trace_rollup": trace_rows}
+    return {"usage_rollup": usage_rows, "tag_rollup": tag_rows, "trace_rollup": trace_rows}
 
 
 def net_delta(
     new: Iterable[dict[str, Any]], old: Iterable[dict[str, Any]]
 ) -> dict[str, dict[Key, Sums]]:
     """New contributions minus old ones, per table and key; all-zero rows dropped."""
-    out: dict[str, dict[Key, Sums]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+    out: dict[str, dict[Key, Sums]] = {}
     for sign, records in ((1, new), (-1, old)):
         for rec in records:
             for table, rows in contributions(rec).items():
+                acc_rows = out.setdefault(table, {})
                 for key, sums in rows.items():
-                    acc = out[table][key]
+                    acc = acc_rows.get(key)
+                    if acc is None:
+                        acc_rows[key] = sums if sign == 1 else {c: -v for c, v in sums.items()}
+                        continue
                     for col, v in sums.items():
-                        acc[col] += sign * v
+                        acc[col] = acc.get(col, 0) + sign * v
     return {
-        table: {k: dict(v) for k, v in rows.items() if any(x != 0 for x in v.values())}
+        table: {k: v for k, v in rows.items() if any(x != 0 for x in v.values())}
         for table, rows in out.items()
     }
 

@@ -711,15 +711,17 @@ def _round_money(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _number(d: Any, key: str) -> Any:
-    value = d.get(key) if isinstance(d, dict) else None
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _number(d: dict[str, Any], key: str) -> Any:
+    v = d.get(key)
+    return v if v.__class__ is int or v.__class__ is float else None
 
 
 def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str, Any]:
     attrs = s.get("attributes") or {}
     usage = attrs.get("llmledger.chat.tokenUsage")
+    usage = usage if usage.__class__ is dict else {}
     cost = attrs.get("llmledger.llm.cost")
+    cost = cost if cost.__class__ is dict else {}
     return {
         "trace_id": trace_id,
         "span_id": s["span_id"],
@@ -747,7 +749,8 @@ def _cut(value: Any, size: int) -> str | None:
     """A value for an indexed column of ``size`` characters (the full value is in the JSON)."""
     if value is None:
         return None
-    value = value if value.__class__ is str else str(value)
+    if value.__class__ is not str:
+        value = str(value)
     return value if len(value) <= size else value[:size]
 
 
