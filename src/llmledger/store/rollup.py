@@ -24,6 +24,7 @@ _STEPS_PER_DOUBLING = 8
 _TOKENS = t.ROLLUP_SUMS[2:8]
 Key = tuple[Any, ...]
 Sums = dict[str, float]
+Delta = dict[str, dict[Key, Sums]]  # table name -> key -> sums to add
 
 
 def hour_of(timestamp_ms: int) -> int:
@@ -120,10 +121,11 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
 
 
 def net_delta(
-    new: Iterable[dict[str, Any]], old: Iterable[dict[str, Any]]
-) -> dict[str, dict[Key, Sums]]:
-    """New contributions minus old ones, per table and key; all-zero rows dropped."""
-    out: dict[str, dict[Key, Sums]] = {}
+    new: Iterable[dict[str, Any]], old: Iterable[dict[str, Any]], start: Delta | None = None
+) -> Delta:
+    """New contributions minus old ones, per table and key; all-zero rows dropped.
+    ``start``: a delta to add them to (taken over, not copied)."""
+    out: Delta = start if start is not None else {}
     for sign, records in ((1, new), (-1, old)):
         for rec in records:
             for table, rows in contributions(rec).items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import operator
 import os
 import threading
 import time
@@ -36,6 +37,7 @@ from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
 from llmledger.store.rollup import (
     HOUR_MS,
+    Delta,
     apply_delta,
     bucket_upper_ms,
     contributing_spans,
@@ -267,52 +269,28 @@ class SqlTraceStore:
         conn: Any,
         records: Sequence[TraceRecord],
         old: Sequence[TraceRecord] | None = None,
+        rows: _Rows | None = None,
+        delta: Delta | None = None,
     ) -> None:
         """Write ``records`` over their stored versions. ``old``: those stored versions (their
-        counted spans suffice), when the caller has read them already; else they are read."""
-        trace_rows, span_rows, tag_rows, model_rows = [], [], [], []
-        known_experiments: set[int] = set()
-        for rec in records:
-            info = rec["info"]
-            usage = info.get("token_usage") or {}
-            cost = info.get("cost") or {}
-            eid = int(info.get("experiment_id") or 0)
-            known_experiments.add(eid)
-            trace_rows.append(
-                {
-                    "trace_id": info["trace_id"],
-                    "experiment_id": eid,
-                    "name": _cut(info.get("name"), 512),
-                    "timestamp_ms": info["timestamp_ms"],
-                    "execution_time_ms": info.get("execution_time_ms"),
-                    "status": info.get("status", "OK")[:16],
-                    **{c: usage.get(c) for c in t.TOKEN_COLUMNS},
-                    **{c: cost.get(c) for c in t.COST_COLUMNS},
-                    "info": dumps(info),
-                }
-            )
-            tags = {}  # keys cut to the column (and the first of any that then coincide)
-            for key, value in (info.get("tags") or {}).items():
-                tags.setdefault(str(key)[:256], value)
-            for key, value in tags.items():
-                tag_rows.append({"trace_id": info["trace_id"], "key": key, "value": value})
-            for model in dict.fromkeys(str(m)[:256] for m in info.get("models") or []):
-                model_rows.append({"trace_id": info["trace_id"], "model": model})
-            for s in rec["spans"]:
-                span_rows.append(_span_row(info["trace_id"], eid, s))
-        ids = [r["trace_id"] for r in trace_rows]
-        self._ensure_experiments(conn, known_experiments)
+        counted spans suffice), when the caller has read them already; else they are read.
+        ``rows`` and ``delta``: the records' rows and rollup delta, when built already."""
+        if rows is None:
+            rows = _Rows()
+            for rec in records:
+                rows.add(rec)
+        self._ensure_experiments(conn, rows.experiments)
         if old is None:
-            old = self._stored_contributors(conn, ids)
-        apply_delta(conn, net_delta(records, old))
+            old = self._stored_contributors(conn, [r["trace_id"] for r in rows.traces])
+        apply_delta(conn, delta if delta is not None else net_delta(records, old))
         replaced = [r["info"]["trace_id"] for r in old]  # new traces need no delete
         for chunk in _chunks(replaced, 500):
             for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
                 conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
-        self._insert(conn, "traces", trace_rows)
-        self._insert(conn, "spans", span_rows)  # the bulk of the rows
-        self._insert(conn, "trace_tags", tag_rows)
-        self._insert(conn, "trace_models", model_rows)
+        self._insert(conn, "traces", rows.traces)
+        self._insert(conn, "spans", rows.spans)  # the bulk of the rows
+        self._insert(conn, "trace_tags", rows.tags)
+        self._insert(conn, "trace_models", rows.models)
 
     def _insert(self, conn: Any, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert rows (dicts with the same keys) straight through the driver: COPY on
@@ -321,7 +299,8 @@ class SqlTraceStore:
             return
         cols = list(rows[0])
         names = ", ".join(cols)
-        values = [tuple(r[c] for c in cols) for r in rows]
+        row_values = operator.itemgetter(*cols)
+        values = [row_values(r) for r in rows] if len(cols) > 1 else [(r[cols[0]],) for r in rows]
         if conn.dialect.name == "postgresql":
             cur = conn.connection.driver_connection.cursor()
             with cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
@@ -374,10 +353,12 @@ class SqlTraceStore:
         The whole request is one write: the stored traces among ``batches`` are read with
         two queries, the rollups get one net delta, and the rows go in as bulk inserts.
 
-        Traces not stored yet (most of them) are finished *before* the write lock is taken,
-        so server workers price and aggregate in parallel and hold the lock only to write.
-        That is safe because "not stored" is re-checked under the lock: a trace that another
-        writer stored in between is merged with what it stored, as if it had been stored.
+        Traces not stored yet (most of them) are finished, turned into rows and into their
+        rollup delta *before* the write lock is taken, so server workers do that in parallel
+        and hold the lock only to read what is stored and write. That is safe because "not
+        stored" is re-checked under the lock: if another writer stored one of them in
+        between, every trace of the request is merged with what is stored, as if it had been
+        stored all along.
         """
         ids = [b[0] for b in batches]
         if len(set(ids)) != len(ids):
@@ -395,7 +376,13 @@ class SqlTraceStore:
             for trace_id, experiment_id, tags, new_spans in batches
             if trace_id not in present
         }
+        # their rows and rollup contribution too: under the lock, only reads and writes
+        ready_rows = _Rows()
+        for rec in ready.values():
+            ready_rows.add(rec)
+        ready_delta = net_delta(ready.values(), [])
         records: list[TraceRecord] = []
+        merged: list[TraceRecord] = []
         old: list[TraceRecord] = []
         with self._write() as conn:
             if conn.dialect.name == "postgresql" and ids:
@@ -407,9 +394,12 @@ class SqlTraceStore:
                     " AS k FROM unnest(%(ids)s::text[]) AS i ORDER BY k) AS locks",
                     {"ids": ids},
                 )
-            stored = self._stored_traces(conn, ids)
+            stored = self._stored_traces(conn, ids) if ids else {}
+            if any(trace_id in stored for trace_id in ready):  # stored meanwhile (a race)
+                ready.clear()
+                ready_rows, ready_delta = _Rows(), {}
             for trace_id, experiment_id, tags, new_spans in batches:
-                if trace_id not in stored and trace_id in ready:  # still new: as finished
+                if trace_id in ready:  # still new: as finished
                     records.append(ready[trace_id])
                     continue
                 spans: dict[str, dict[str, Any]] = {}
@@ -424,8 +414,12 @@ class SqlTraceStore:
                 merged_tags.update(tags)
                 for d in new_spans:
                     spans[d["span_id"]] = d
-                records.append(finish(trace_id, eid, merged_tags, list(spans.values())))
-            self._replace_traces(conn, records, old)
+                rec = finish(trace_id, eid, merged_tags, list(spans.values()))
+                records.append(rec)
+                merged.append(rec)
+                ready_rows.add(rec)
+            delta = net_delta(merged, old, ready_delta) if merged else ready_delta
+            self._replace_traces(conn, records, old, ready_rows, delta)
         return records
 
     def _present(self, conn: Any, ids: list[str]) -> set[str]:
@@ -709,6 +703,49 @@ def _round_money(row: dict[str, Any]) -> dict[str, Any]:
         if row.get(key) is not None:
             row[key] = round(float(row[key]), 10)
     return row
+
+
+class _Rows:
+    """The rows of the tables that hold traces, for a set of trace records."""
+
+    __slots__ = ("experiments", "models", "spans", "tags", "traces")
+
+    def __init__(self) -> None:
+        self.traces: list[dict[str, Any]] = []
+        self.spans: list[dict[str, Any]] = []
+        self.tags: list[dict[str, Any]] = []
+        self.models: list[dict[str, Any]] = []
+        self.experiments: set[int] = set()
+
+    def add(self, rec: TraceRecord) -> None:
+        info = rec["info"]
+        trace_id = info["trace_id"]
+        usage = info.get("token_usage") or {}
+        cost = info.get("cost") or {}
+        eid = int(info.get("experiment_id") or 0)
+        self.experiments.add(eid)
+        self.traces.append(
+            {
+                "trace_id": trace_id,
+                "experiment_id": eid,
+                "name": _cut(info.get("name"), 512),
+                "timestamp_ms": info["timestamp_ms"],
+                "execution_time_ms": info.get("execution_time_ms"),
+                "status": info.get("status", "OK")[:16],
+                **{c: usage.get(c) for c in t.TOKEN_COLUMNS},
+                **{c: cost.get(c) for c in t.COST_COLUMNS},
+                "info": dumps(info),
+            }
+        )
+        tags = {}  # keys cut to the column (and the first of any that then coincide)
+        for key, value in (info.get("tags") or {}).items():
+            tags.setdefault(str(key)[:256], value)
+        self.tags.extend({"trace_id": trace_id, "key": k, "value": v} for k, v in tags.items())
+        self.models.extend(
+            {"trace_id": trace_id, "model": m}
+            for m in dict.fromkeys(str(m)[:256] for m in info.get("models") or [])
+        )
+        self.spans.extend(_span_row(trace_id, eid, s) for s in rec["spans"])
 
 
 def _number(d: dict[str, Any], key: str) -> Any:
