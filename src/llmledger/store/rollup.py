@@ -154,36 +154,36 @@ def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]]) -> None:
     """Add the deltas to the rollup tables (insert or add, on SQLite and PostgreSQL).
 
     Tables and rows go in one fixed order (table name, then key), so concurrent writers on
-    PostgreSQL lock the rollup rows they share in the same order and never deadlock."""
+    PostgreSQL lock the rollup rows they share in the same order and never deadlock. The
+    statement goes straight to the driver (it runs under the write lock, every request)."""
+    mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
     for name in sorted(delta):
         rows = delta[name]
         if not rows:
             continue
-        stmt, pk, values = _upsert(conn.dialect.name, name)
+        sql, values = _upsert(name, mark)
         params = []
         for key in sorted(rows):  # the key's types are fixed per table: they sort
             sums = rows[key]
-            row = dict(zip(pk, key, strict=True))
+            row = list(key)
             for col in values:
                 v = sums.get(col, 0)
-                row[col] = v if col in t.ROLLUP_COSTS else round(v)
-            params.append(row)
-        conn.execute(stmt, params)
+                row.append(v if col in _COST_KEYS else round(v))
+            params.append(tuple(row))
+        conn.exec_driver_sql(sql, params)
 
 
 @functools.cache
-def _upsert(dialect: str, name: str) -> tuple[Any, list[str], list[str]]:
-    """The "insert or add" statement of a rollup table, built once per dialect."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+def _upsert(name: str, mark: str) -> tuple[str, list[str]]:
+    """The "insert or add" statement of a rollup table (SQL that SQLite and PostgreSQL
+    share) and its value columns, which follow the key columns in each row of parameters."""
     table = _TABLES[name]
     pk = [c.name for c in table.primary_key.columns]
     values = [c.name for c in table.columns if c.name not in pk]
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=pk,
-        set_={col: getattr(table.c, col) + getattr(stmt.excluded, col) for col in values},
+    cols = pk + values
+    sets = ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in values)
+    sql = (
+        f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
+        f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {sets}"
     )
-    return stmt, pk, values
+    return sql, values
