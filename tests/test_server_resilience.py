@@ -329,3 +329,55 @@ def test_several_workers_aggregate_concurrent_spans_of_one_trace(backend, reques
         srv.stop()
         if backend == "postgresql":
             drop_database(pg, uri)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_ingestion_requests_at_once_per_process_are_bounded(tmp_path, concurrency):
+    """Ingestion is CPU work: a process works on at most ``ingest_concurrency`` requests at
+    once (both routes), the others wait their turn and are stored all the same."""
+    from fastapi.testclient import TestClient
+
+    from llmledger.server.app import create_app
+
+    app = create_app(f"sqlite:///{tmp_path / 'gate.db'}", ingest_concurrency=concurrency)
+    store = app.app.state.store  # RequestGuard wraps the FastAPI app
+    inside, most = 0, 0
+    count_lock = threading.Lock()
+    merge = store.merge_spans
+
+    def slow_merge(*args, **kwargs):
+        nonlocal inside, most
+        with count_lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.2)
+        try:
+            return merge(*args, **kwargs)
+        finally:
+            with count_lock:
+                inside -= 1
+
+    store.merge_spans = slow_merge
+    with TestClient(app) as client:
+        results: list[int] = []
+
+        def post(i: int) -> None:
+            results.append(client.post("/api/traces", json=_trace_body(i, "gate")).status_code)
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(6)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert results == [200] * 6
+        assert most == concurrency
+        assert (
+            client.get("/api/traces", params={"max_results": 100}).json()["traces"].__len__() == 6
+        )
+
+
+def test_ingest_concurrency_below_one_is_refused(tmp_path):
+    from llmledger.server.app import create_app
+
+    with pytest.raises(ValueError, match="at least 1"):
+        create_app(f"sqlite:///{tmp_path / 'x.db'}", ingest_concurrency=0)

@@ -142,11 +142,12 @@ def delete_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
 def log_traces(request: Request, body: TracesIn = Body(...)) -> dict[str, Any]:  # noqa: B008
     """Store spans of one or more traces, atomically. Spans already stored are replaced
     (idempotent); a trace's usage and cost are recomputed over all its spans."""
-    try:
-        batches = clean_traces(t.model_dump() for t in body.traces)
-    except IngestError as exc:
-        raise HTTPException(400, str(exc)) from None
-    return _json(_ingest(request, batches))  # type: ignore[return-value]
+    with request.app.state.ingest_gate:
+        try:
+            batches = clean_traces(t.model_dump() for t in body.traces)
+        except IngestError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return _json(_ingest(request, batches))  # type: ignore[return-value]
 
 
 def _page_token(offset: int) -> str:
@@ -287,14 +288,15 @@ def metrics(
 # -- OTLP ---------------------------------------------------------------------------------
 def _ingest_otlp(request: Request, body: bytes, kind: str, experiment_id: str) -> None:
     """Decode, validate and store an OTLP body (off the event loop: it is CPU work)."""
-    try:
-        decode = decode_json if kind == "application/json" else decode_protobuf
-        spans, tags = decode(body)
-        batches = group_by_trace(spans, tags, experiment_id)
-    except IngestError as exc:
-        raise HTTPException(400, str(exc)) from None
-    if batches:
-        _ingest(request, batches)
+    with request.app.state.ingest_gate:
+        try:
+            decode = decode_json if kind == "application/json" else decode_protobuf
+            spans, tags = decode(body)
+            batches = group_by_trace(spans, tags, experiment_id)
+        except IngestError as exc:
+            raise HTTPException(400, str(exc)) from None
+        if batches:
+            _ingest(request, batches)
 
 
 @router.post(

@@ -26,6 +26,10 @@ def cmd_server(args: argparse.Namespace) -> int:
     if args.auth_token:
         os.environ[app_module.AUTH_ENV] = args.auth_token
     os.environ[app_module.MAX_BODY_ENV] = str(args.max_body_bytes)
+    if args.ingest_concurrency < 1:
+        print("llmledger: --ingest-concurrency must be at least 1", file=sys.stderr)
+        return 2
+    os.environ[app_module.INGEST_CONCURRENCY_ENV] = str(args.ingest_concurrency)
     print(f"llmledger server: http://{args.host}:{args.port}  store: {uri}", file=sys.stderr)
     uvicorn.run(
         "llmledger.server.app:app_from_env",
@@ -75,6 +79,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="require 'Authorization: Bearer TOKEN' on /api and /v1",
     )
     p.add_argument("--max-body-bytes", type=int, default=32 * 1024 * 1024)
+    p.add_argument(
+        "--ingest-concurrency",
+        type=int,
+        default=1,
+        help="ingestion requests each process works on at once (default 1: they are CPU "
+        "work; more at once only take turns on Python's interpreter lock)",
+    )
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=cmd_server)
 
