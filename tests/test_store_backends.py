@@ -401,6 +401,32 @@ def test_migrations_build_exactly_the_schema_of_the_code(store_uri):
     assert store.get_experiment("0")["name"] == "Default"
 
 
+def test_a_database_at_revision_0001_is_upgraded_with_its_traces(store_uri):
+    """0002 drops the spans index no query used; a 0001 database keeps its traces."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from llmledger.store.migrate import alembic_config
+    from llmledger.store.sql import _engine
+
+    engine = _engine(store_uri)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO experiments (experiment_id, name, creation_time_ms)"
+            " VALUES (0, 'Default', 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO traces (trace_id, experiment_id, timestamp_ms, status, info) "
+            "VALUES ('tr-old', 0, 1, 'OK', '{\"trace_id\": \"tr-old\"}')"
+        )
+    assert "ix_spans_counted_time" in {i["name"] for i in inspect(engine).get_indexes("spans")}
+    store = SqlTraceStore(store_uri)  # upgrades on open
+    assert "ix_spans_counted_time" not in {i["name"] for i in inspect(engine).get_indexes("spans")}
+    assert store.get_trace("tr-old")["info"]["trace_id"] == "tr-old"
+
+
 def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
     from sqlalchemy import create_engine, text
 
@@ -409,9 +435,9 @@ def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
 
     uri = f"sqlite:///{tmp_path / 'up.db'}"
     assert main(["db", "upgrade", uri]) == 0
-    assert "schema created at revision 0001" in capsys.readouterr().out
+    assert "schema created at revision 0002" in capsys.readouterr().out
     assert main(["db", "upgrade", uri]) == 0
-    assert "already at revision 0001" in capsys.readouterr().out
+    assert "already at revision 0002" in capsys.readouterr().out
 
     legacy = tmp_path / "legacy.db"
     with create_engine(f"sqlite:///{legacy}").begin() as conn:

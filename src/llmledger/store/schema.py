@@ -78,7 +78,6 @@ spans = Table(
     # metrics by model sum these rows and agree with the trace totals.
     Column("counted", Boolean, nullable=False, default=False),
     Column("content", Text, nullable=False),  # the span dict as JSON
-    Index("ix_spans_counted_time", "experiment_id", "counted", "start_time_ns"),
 )
 
 trace_tags = Table(
