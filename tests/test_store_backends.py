@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import llmledger
@@ -444,3 +446,109 @@ def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
         conn.execute(text("CREATE TABLE traces (trace_id TEXT)"))
     with pytest.raises(SchemaError, match="no schema version"):
         SqlTraceStore(f"sqlite:///{legacy}")
+
+
+def test_each_price_explanation_is_stored_once_per_trace_and_read_back_whole(store_uri):
+    """A trace of 3 calls of one model and 1 of another stores 2 price explanations (in its
+    first span), not 4; reading the trace (get, search, merge) gives every span its own."""
+    from sqlalchemy import text
+
+    from llmledger.store.packing import PRICES
+
+    store = SqlTraceStore(store_uri)
+    day0 = 1_760_000_000_000 // DAY_MS * DAY_MS
+    calls = [("gpt-4o-mini", 100, 10), ("gpt-4o", 100, 10), ("gpt-4o-mini", 7, 3)]
+    rec = _trace("p", day0 + 1000, [*calls, ("gpt-4o-mini", 50, 5)])
+    store.log_traces([rec])
+    tid = rec["info"]["trace_id"]
+
+    with store.engine.connect() as conn:
+        contents = [
+            json.loads(c)
+            for (c,) in conn.execute(
+                text("SELECT content FROM spans WHERE trace_id = :t"), {"t": tid}
+            )
+        ]
+    tables = [c[PRICES] for c in contents if PRICES in c]
+    assert len(tables) == 1
+    assert sorted(p["model_id"] for p in tables[0]) == ["gpt-4o", "gpt-4o-mini"]
+    refs = [
+        c["attributes"]["llmledger.llm.costBreakdown"]["price"]
+        for c in contents
+        if "llmledger.llm.costBreakdown" in c["attributes"]
+    ]
+    assert sorted(refs) == [0, 0, 0, 1]
+
+    def by_id(spans):
+        return {s["span_id"]: s for s in spans}
+
+    got = store.get_trace(tid)
+    assert by_id(got["spans"]) == by_id(rec["spans"])  # what was written, prices included
+    mini = [s for s in got["spans"] if s["attributes"].get("llmledger.llm.model") == "gpt-4o-mini"]
+    assert mini[0]["attributes"]["llmledger.llm.costBreakdown"]["price"]["rates"] == {
+        "cache_read_input_token_cost": "0.000000075",
+        "input_cost_per_token": "0.00000015",
+        "output_cost_per_token": "0.0000006",
+    }
+    # each span has its own copy
+    mini[0]["attributes"]["llmledger.llm.costBreakdown"]["price"]["model_id"] = "changed"
+    assert mini[1]["attributes"]["llmledger.llm.costBreakdown"]["price"]["model_id"] == (
+        "gpt-4o-mini"
+    )
+    (found,) = store.search_traces(TraceFilter(text=tid))
+    assert by_id(found["spans"]) == by_id(rec["spans"])
+
+
+def test_spans_stored_with_their_price_inline_read_as_they_are(store_uri):
+    from sqlalchemy import text
+
+    store = SqlTraceStore(store_uri)
+    day0 = 1_760_000_000_000 // DAY_MS * DAY_MS
+    rec = _trace("old", day0 + 1000, [("gpt-4o-mini", 100, 10)])
+    store.log_traces([rec])
+    tid = rec["info"]["trace_id"]
+    with store.engine.begin() as conn:  # as written before prices were stored once per trace
+        for s in rec["spans"]:
+            conn.execute(
+                text("UPDATE spans SET content = :c WHERE trace_id = :t AND span_id = :s"),
+                {"c": json.dumps(s), "t": tid, "s": s["span_id"]},
+            )
+    got = store.get_trace(tid)
+    assert {s["span_id"]: s for s in got["spans"]} == {s["span_id"]: s for s in rec["spans"]}
+
+
+def test_spans_merged_into_a_stored_trace_keep_their_prices(tmp_path):
+    """The server re-reads a stored trace to merge late spans: the stored prices come back
+    whole, and the cost of the merged trace is exact."""
+    from llmledger.server.ingest import clean_span, finish_trace
+
+    store = SqlTraceStore(f"sqlite:///{tmp_path / 'merge.db'}")
+    t0 = 1_760_000_000_000_000_000
+
+    def llm(span_id, model, inp, out, start):
+        raw = {
+            "span_id": span_id,
+            "parent_id": "root",
+            "name": span_id,
+            "start_time_ns": t0 + start,
+            "end_time_ns": t0 + start + 10,
+            "attributes": {
+                "llmledger.llm.model": model,
+                "llmledger.chat.tokenUsage": {"input_tokens": inp, "output_tokens": out},
+            },
+        }
+        return clean_span(raw, "tr-merge", 0)
+
+    store.merge_spans(
+        [("tr-merge", "0", {}, [llm("a", "gpt-4o-mini", 1000, 100, 1)])], finish_trace
+    )
+    store.merge_spans([("tr-merge", "0", {}, [llm("b", "gpt-4o", 1000, 100, 2)])], finish_trace)
+    got = store.get_trace("tr-merge")
+    prices = {
+        s["span_id"]: s["attributes"]["llmledger.llm.costBreakdown"]["price"]["model_id"]
+        for s in got["spans"]
+    }
+    assert prices == {"a": "gpt-4o-mini", "b": "gpt-4o"}
+    # in: 1000 x 0.15/1M + 1000 x 2.5/1M; out: 100 x 0.6/1M + 100 x 10/1M
+    assert got["info"]["cost"]["input_cost"] == 0.00265
+    assert got["info"]["cost"]["output_cost"] == 0.00106

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from llmledger.jsontext import dumps, loads
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
+from llmledger.store.packing import pack_spans, unpack_spans
 from llmledger.store.rollup import (
     HOUR_MS,
     Delta,
@@ -330,7 +331,7 @@ class SqlTraceStore:
             for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
         }
         for tid, content in self._rows_in(conn, _COUNTED_SPANS, list(old), True):
-            old[tid]["spans"].append(loads(content))
+            old[tid]["spans"].append(loads(content))  # rollups read no price: left packed
         return list(old.values())
 
     def merge_spans(
@@ -433,9 +434,11 @@ class SqlTraceStore:
         out: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {
             tid: (loads(info), {}) for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
         }
+        contents: dict[str, list[str]] = {tid: [] for tid in out}
         for tid, content in self._rows_in(conn, _SPANS, list(out)):
-            d = loads(content)
-            out[tid][1][d["span_id"]] = d
+            contents[tid].append(content)
+        for tid, texts in contents.items():
+            out[tid][1].update((d["span_id"], d) for d in unpack_spans(texts))
         return out
 
     def _known_experiments(self, conn: Any, ids: set[int]) -> set[int]:
@@ -467,7 +470,7 @@ class SqlTraceStore:
                 .where(t.spans.c.trace_id == trace_id)
                 .order_by(t.spans.c.start_time_ns)
             ).scalars()
-            return {"info": loads(info), "spans": [loads(c) for c in contents]}
+            return {"info": loads(info), "spans": unpack_spans(contents)}
 
     def search_traces(self, flt: TraceFilter, include_spans: bool = True) -> list[TraceRecord]:
         c = t.traces.c
@@ -518,13 +521,16 @@ class SqlTraceStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
+            contents: dict[str, list[str]] = {tid: [] for tid in records}
             for chunk in _chunks(list(records) if include_spans else [], 500):
                 for tid, content in conn.execute(
                     select(t.spans.c.trace_id, t.spans.c.content)
                     .where(t.spans.c.trace_id.in_(chunk))
                     .order_by(t.spans.c.start_time_ns)
                 ):
-                    records[tid]["spans"].append(loads(content))
+                    contents[tid].append(content)
+        for tid, texts in contents.items():
+            records[tid]["spans"] = unpack_spans(texts)
         return [records[r.trace_id] for r in rows]
 
     def _is_rare_model(self, model: str) -> bool:
@@ -745,7 +751,11 @@ class _Rows:
             {"trace_id": trace_id, "model": m}
             for m in dict.fromkeys(str(m)[:256] for m in info.get("models") or [])
         )
-        self.spans.extend(_span_row(trace_id, eid, s) for s in rec["spans"])
+        spans = rec["spans"]
+        self.spans.extend(
+            _span_row(trace_id, eid, s, content)
+            for s, content in zip(spans, pack_spans(spans), strict=True)
+        )
 
 
 def _number(d: dict[str, Any], key: str) -> Any:
@@ -753,7 +763,7 @@ def _number(d: dict[str, Any], key: str) -> Any:
     return v if v.__class__ is int or v.__class__ is float else None
 
 
-def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str, Any]:
+def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any], content: str) -> dict[str, Any]:
     attrs = s.get("attributes") or {}
     usage = attrs.get("llmledger.chat.tokenUsage")
     usage = usage if usage.__class__ is dict else {}
@@ -778,7 +788,7 @@ def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any]) -> dict[str,
         "output_cost": _number(cost, "output_cost"),
         "total_cost": _number(cost, "total_cost"),
         "counted": bool(s.get("counted")),
-        "content": dumps(s),
+        "content": content,  # the span as JSON (see store.packing)
     }
 
 
