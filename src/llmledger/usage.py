@@ -59,6 +59,7 @@ INPUT_DETAILS = (CACHE_READ, CACHE_WRITE, CACHE_WRITE_1H, AUDIO_IN, IMAGE_IN)
 OUTPUT_DETAILS = (REASONING, AUDIO_OUT, IMAGE_OUT)
 DETAIL_KEYS = INPUT_DETAILS + OUTPUT_DETAILS
 CANONICAL_KEYS = MAIN_KEYS + DETAIL_KEYS
+_CANONICAL_SET = frozenset(CANONICAL_KEYS)
 
 # Other spellings of the canonical keys found inside a usage dict set by hand or sent by a
 # foreign SDK (OpenAI's prompt/completion names, Anthropic's cache names, camelCase).
@@ -240,14 +241,14 @@ def add_usage(usages: Iterable[Mapping[str, int] | None]) -> dict[str, int] | No
             continue
         if total is None:
             total = {}
-        for key in CANONICAL_KEYS:
-            value = usage.get(key)
-            if value is not None:
+        for key, value in usage.items():
+            if value is not None and key in _CANONICAL_SET:
                 total[key] = total.get(key, 0) + value
-    if total is not None:
-        for key in MAIN_KEYS:
-            total.setdefault(key, 0)
-    return total
+    if total is None:
+        return None
+    for key in MAIN_KEYS:
+        total.setdefault(key, 0)
+    return {key: total[key] for key in CANONICAL_KEYS if key in total}  # in canonical order
 
 
 def anthropic_usage(
