@@ -564,9 +564,8 @@ def p4_sdk(contender: str, uri: str, experiment_id: str, traces: int, warmup: in
 
 def _otlp_bodies(traces: int, batch: int, seed: int, quoted_model: bool = False) -> list[bytes]:
     """OTLP/HTTP protobuf requests of ``batch`` traces each (a root + 9 LLM spans per trace,
-    MLflow's attribute dialect, which both servers read). The model is a plain string: MLflow
-    reads it JSON-quoted (as its own exporter sends it) or not, llmledger's server only plain
-    (a JSON-quoted ``mlflow.llm.model`` is stored with its quotes and left unpriced)."""
+    MLflow's attribute dialect, which both servers read). The model is a plain string by
+    default; both servers also read it JSON-quoted, as MLflow's own exporter sends it."""
     import json
     import random
 
