@@ -70,8 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         default=1,
-        help="server processes (PostgreSQL: any number; one SQLite file: one per core, its "
-        "writes take turns)",
+        help="server processes, each ingesting one request at a time (PostgreSQL: any "
+        "number; one SQLite file: its writes take turns, a few workers, e.g. 4, keep the cores "
+        "busy)",
     )
     p.add_argument(
         "--auth-token",
