@@ -230,6 +230,42 @@ def test_otlp_json_and_spans_arriving_in_several_requests(server, api):
     assert info["cost"]["output_cost"] == 0.000018
 
 
+def test_a_span_sent_twice_in_one_request_is_stored_once(api):
+    """Both routes: the later copy of the span is kept (as a later request replaces one)."""
+    usage = {"input_tokens": 1000, "output_tokens": 10}
+    first = _span(
+        "llm",
+        None,
+        "first",
+        **{"llmledger.llm.model": "gpt-4o-mini", "llmledger.chat.tokenUsage": usage},
+    )
+    again = {**first, "name": "again"}
+    r = api.post(
+        "/api/traces", json={"traces": [{"trace_id": "tr-twice", "spans": [first, again]}]}
+    )
+    assert r.status_code == 200, r.text
+    rec = api.get("/api/traces/tr-twice").json()
+    assert [s["name"] for s in rec["spans"]] == ["again"]
+    assert rec["info"]["token_usage"]["input_tokens"] == 1000  # counted once
+    # 1000 x 0.15/1M
+    assert rec["info"]["cost"]["input_cost"] == 0.00015
+
+    trace_hex, span_hex = os.urandom(16).hex(), os.urandom(8).hex()
+    otlp_span = {
+        "traceId": trace_hex,
+        "spanId": span_hex,
+        "name": "one",
+        "startTimeUnixNano": "1000",
+        "endTimeUnixNano": "2000",
+    }
+    body = {
+        "resourceSpans": [{"scopeSpans": [{"spans": [otlp_span, {**otlp_span, "name": "two"}]}]}]
+    }
+    assert api.post("/v1/traces", json=body).status_code == 200
+    rec = api.get(f"/api/traces/tr-{trace_hex}").json()
+    assert [s["name"] for s in rec["spans"]] == ["two"]
+
+
 def test_otlp_usage_with_1h_cache_writes_is_priced_at_the_1h_rate(server, api):
     trace_hex, root = os.urandom(16).hex(), os.urandom(8).hex()
     canonical = {

@@ -373,7 +373,7 @@ class SqlTraceStore:
                     raise LookupError(f"experiment '{eid}' does not exist; create it first")
             present = self._present(conn, ids)
         ready = {
-            trace_id: finish(trace_id, str(experiment_id), dict(tags), list(new_spans))
+            trace_id: finish(trace_id, str(experiment_id), dict(tags), _one_per_id(new_spans))
             for trace_id, experiment_id, tags, new_spans in batches
             if trace_id not in present
         }
@@ -799,6 +799,13 @@ def _cut(value: Any, size: int) -> str | None:
     if value.__class__ is not str:
         value = str(value)
     return value if len(value) <= size else value[:size]
+
+
+def _one_per_id(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans, one per span id: a span sent twice in one request is stored once (the
+    later copy), as one sent again in a later request replaces the stored one."""
+    by_id = {d["span_id"]: d for d in spans}
+    return spans if len(by_id) == len(spans) else list(by_id.values())
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
