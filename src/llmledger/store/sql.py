@@ -283,7 +283,8 @@ class SqlTraceStore:
         self._ensure_experiments(conn, rows.experiments)
         if old is None:
             old = self._stored_contributors(conn, [r["trace_id"] for r in rows.traces])
-        apply_delta(conn, delta if delta is not None else net_delta(records, old))
+        if delta is None:
+            delta = net_delta(records, old)
         replaced = [r["info"]["trace_id"] for r in old]  # new traces need no delete
         for chunk in _chunks(replaced, 500):
             for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
@@ -292,6 +293,9 @@ class SqlTraceStore:
         self._insert(conn, "spans", rows.spans)  # the bulk of the rows
         self._insert(conn, "trace_tags", rows.tags)
         self._insert(conn, "trace_models", rows.models)
+        # Last: the rollup rows are shared by every writer of the same hour, and on
+        # PostgreSQL each one stays locked from its upsert to the commit.
+        apply_delta(conn, delta)
 
     def _insert(self, conn: Any, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert rows (dicts with the same keys) straight through the driver: COPY on
