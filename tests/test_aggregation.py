@@ -115,3 +115,18 @@ def test_counting_spans_pure_function():
     counted = counting_spans(spans, lambda s: s[2], lambda s: s[0], lambda s: s[1])
     assert [s[0] for s in counted] == ["a1", "b", "c1"]
     assert counting_spans([], lambda s: True, lambda s: s, lambda s: None) == []
+
+
+def test_a_usage_dict_without_any_count_is_no_usage_not_zero():
+    """``{"foo": 3}`` or ``{"total_tokens": None}`` say nothing about tokens: the trace's
+    usage stays unknown (None), never a made-up 0."""
+    for usage in ({"foo": 3}, {"total_tokens": None}):
+        with (
+            llmledger.start_span("root") as root,
+            llmledger.start_span("llm", span_type="CHAT_MODEL") as s,
+        ):
+            s.set_attribute(MODEL, "gpt-4o-mini")
+            s.set_attribute(USAGE, usage)
+        trace = llmledger.get_trace(root.trace_id)
+        assert trace.info.token_usage is None
+        assert trace.info.cost is None

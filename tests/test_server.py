@@ -666,3 +666,16 @@ def test_otlp_json_quoted_mlflow_model_is_decoded_and_priced(api):
     rec = api.get(f"/api/traces/tr-{trace_hex}").json()
     assert rec["spans"][0]["attributes"]["llmledger.llm.model"] == "gpt-4o-mini"
     assert rec["info"]["cost"]["total_cost"] == 0.0000258
+
+
+def test_a_usage_dict_without_any_count_is_stored_as_no_usage(api):
+    span = _span(
+        "llm",
+        None,
+        "llm",
+        **{"llmledger.llm.model": "gpt-4o-mini", "llmledger.chat.tokenUsage": {"foo": 3}},
+    )
+    r = api.post("/api/traces", json={"traces": [{"trace_id": "tr-nocount", "spans": [span]}]})
+    assert r.status_code == 200, r.text
+    info = api.get("/api/traces/tr-nocount").json()["info"]
+    assert info["token_usage"] is None and info["cost"] is None

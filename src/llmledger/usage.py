@@ -239,12 +239,12 @@ def add_usage(usages: Iterable[Mapping[str, int] | None]) -> dict[str, int] | No
     for usage in usages:
         if not usage:
             continue
-        if total is None:
-            total = {}
         for key, value in usage.items():
             if value is not None and key in _CANONICAL_SET:
+                if total is None:
+                    total = {}
                 total[key] = total.get(key, 0) + value
-    if total is None:
+    if total is None:  # nothing known (a usage dict without one count is not a usage of 0)
         return None
     for key in MAIN_KEYS:
         total.setdefault(key, 0)
