@@ -263,9 +263,7 @@ class _StreamingResponse:
                 self.done = True
                 self.stream_recorder = record_stream(self.span, self.kind, result)
             else:
-                self.done = True
-                record_response(self.span, self.kind, result)
-                c.end_span(self.span, log)
+                self._record(result)
         except Exception:
             log.warning("llmledger: openai streaming response not recorded", exc_info=True)
         return result
@@ -275,12 +273,16 @@ class _StreamingResponse:
             if not self.done and not getattr(self.response, "_is_sse_stream", True):
                 data = loads(body) if isinstance(body, bytes | str) and body else None
                 if isinstance(data, dict):
-                    self.done = True
-                    record_response(self.span, self.kind, data)
-                    c.end_span(self.span, log)
+                    self._record(data)
         except Exception:
             log.warning("llmledger: openai streaming response not recorded", exc_info=True)
         return body
+
+    def _record(self, body: Any) -> None:
+        """Record a whole response (SDK object or JSON body) and end the span."""
+        self.done = True
+        record_response(self.span, self.kind, body)
+        c.end_span(self.span, log)
 
     def _closed(self) -> None:
         if self.stream_recorder is not None:

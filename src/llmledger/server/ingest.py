@@ -86,6 +86,19 @@ def _check_usage_and_cost(attrs: dict[str, Any], where: Where) -> None:
             raise IngestError(f"{where()}: {key}={v} is outside 0..{MAX_COST:g} USD")
 
 
+def _clean_attributes(
+    attrs_in: Mapping[str, Any], span_type: Any, where: Where
+) -> tuple[dict[str, Any], str]:
+    """A span's attributes under the own keys, usage and cost checked, and its span type
+    (given, else from the attributes): what both ingestion routes check the same way."""
+    attrs = _canonical_attributes(attrs_in, where)
+    _check_usage_and_cost(attrs, where)
+    span_type = span_type or attrs.pop(K.SPAN_TYPE, None) or SpanType.UNKNOWN
+    if not isinstance(span_type, str) or len(span_type) > 32:
+        raise IngestError(f"{where()}: span_type must be a short string")
+    return attrs, span_type
+
+
 def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, Any]:
     """A validated span dict in the stored shape, or :class:`IngestError`.
 
@@ -130,11 +143,7 @@ def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, A
     attrs_in = raw.get("attributes") or {}
     if not isinstance(attrs_in, Mapping):
         raise IngestError(f"{where()}: attributes must be an object")
-    attrs = _canonical_attributes(attrs_in, where)
-    _check_usage_and_cost(attrs, where)
-    span_type = raw.get("span_type") or attrs.pop(K.SPAN_TYPE, None) or SpanType.UNKNOWN
-    if not isinstance(span_type, str) or len(span_type) > 32:
-        raise IngestError(f"{where()}: span_type must be a short string")
+    attrs, span_type = _clean_attributes(attrs_in, raw.get("span_type"), where)
     events = raw.get("events") or []
     if events and (not isinstance(events, list) or not all(isinstance(e, Mapping) for e in events)):
         raise IngestError(f"{where()}: events must be a list of objects")
@@ -169,12 +178,7 @@ def clean_decoded_span(d: dict[str, Any]) -> dict[str, Any]:
         raise IngestError(f"{where()}: times must be nanoseconds since the epoch")
     if end is not None and end < start:
         raise IngestError(f"{where()}: end_time_ns is before start_time_ns")
-    attrs = d["attributes"] = _canonical_attributes(d["attributes"], where)
-    _check_usage_and_cost(attrs, where)
-    span_type = d["span_type"] or attrs.pop(K.SPAN_TYPE, None) or SpanType.UNKNOWN
-    if not isinstance(span_type, str) or len(span_type) > 32:
-        raise IngestError(f"{where()}: span_type must be a short string")
-    d["span_type"] = span_type
+    d["attributes"], d["span_type"] = _clean_attributes(d["attributes"], d["span_type"], where)
     return d
 
 

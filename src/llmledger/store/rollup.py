@@ -150,13 +150,13 @@ _TABLES = {
 }
 
 
-def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]]) -> None:
+def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]], mark: str) -> None:
     """Add the deltas to the rollup tables (insert or add, on SQLite and PostgreSQL).
 
     Tables and rows go in one fixed order (table name, then key), so concurrent writers on
     PostgreSQL lock the rollup rows they share in the same order and never deadlock. The
-    statement goes straight to the driver (it runs under the write lock, every request)."""
-    mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    statement goes straight to the driver (it runs under the write lock, every request), with
+    ``mark`` as its positional parameter."""
     for name in sorted(delta):
         rows = delta[name]
         if not rows:

@@ -295,7 +295,7 @@ class SqlTraceStore:
         self._insert(conn, "trace_models", rows.models)
         # Last: the rollup rows are shared by every writer of the same hour, and on
         # PostgreSQL each one stays locked from its upsert to the commit.
-        apply_delta(conn, delta)
+        apply_delta(conn, delta, self._mark)
 
     def _insert(self, conn: Any, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert rows (dicts with the same keys) straight through the driver: COPY on
@@ -321,11 +321,10 @@ class SqlTraceStore:
         driver: building a SQLAlchemy ``select`` costs ~0.2 ms per statement, several
         times what SQLite takes to answer these look-ups on the ingestion path."""
         out: list[Any] = []
-        for i in range(0, len(values), 500):
-            chunk = tuple(values[i : i + 500])
+        for chunk in _chunks(list(values), 500):
             marks = ", ".join([self._mark] * len(chunk))
             sql = query.replace("{in}", f"IN ({marks})").replace("{arg}", self._mark)
-            out.extend(conn.exec_driver_sql(sql, chunk + args).fetchall())
+            out.extend(conn.exec_driver_sql(sql, (*chunk, *args)).fetchall())
         return out
 
     def _stored_contributors(self, conn: Any, ids: list[str]) -> list[TraceRecord]:
@@ -812,5 +811,5 @@ def _one_per_id(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return spans if len(by_id) == len(spans) else list(by_id.values())
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
