@@ -403,14 +403,40 @@ def test_migrations_build_exactly_the_schema_of_the_code(store_uri):
     assert store.get_experiment("0")["name"] == "Default"
 
 
-def test_a_database_at_revision_0001_is_upgraded_with_its_traces(store_uri):
-    """0002 drops the spans index no query used; a 0001 database keeps its traces."""
+def test_a_database_at_revision_0001_is_upgraded_with_its_traces_and_spans(store_uri):
+    """0002 drops a spans index; 0003 turns the rows of spans (one per span, stored in any
+    order, the price table in one of them) into one row per trace. A 0001 database keeps its
+    traces and spans, read back in start-time order with every price; a later span merges
+    into an upgraded trace; downgrading to 0002 gives the span rows back."""
     from alembic import command
     from sqlalchemy import inspect
 
     from llmledger.store.migrate import alembic_config
     from llmledger.store.sql import _engine
 
+    price = {"model_id": "gpt-4o-mini", "provider": "openai", "rates": {"input": "1"}}
+
+    def span(sid, start, extra=None, counted=True):
+        attrs = {"llmledger.llm.model": "gpt-4o-mini",
+                 "llmledger.chat.tokenUsage": {"input_tokens": 10, "output_tokens": 2,
+                                               "total_tokens": 12},
+                 "llmledger.llm.cost": {"input_cost": 0.5, "output_cost": 0.25,
+                                        "total_cost": 0.75},
+                 "llmledger.llm.costBreakdown": {"price": 0}}  # fmt: skip
+        return {"trace_id": "tr-old", "span_id": sid, "parent_id": "root", "name": sid,
+                "span_type": "LLM", "start_time_ns": start, "end_time_ns": start + 5,
+                "status": "OK", "status_message": "", "attributes": attrs, "events": [],
+                "counted": counted, **(extra or {})}  # fmt: skip
+
+    root = {"trace_id": "tr-old", "span_id": "root", "parent_id": None, "name": "root",
+            "span_type": "AGENT", "start_time_ns": 1_000_000, "end_time_ns": 9_000_000,
+            "status": "OK", "status_message": "", "attributes": {}, "events": [],
+            "counted": False}  # fmt: skip
+    stored = [span("b", 3_000_000, {"_prices": [price]}), root, span("a", 2_000_000)]
+    info = {"trace_id": "tr-old", "experiment_id": "0", "timestamp_ms": 1, "status": "OK",
+            "token_usage": {"input_tokens": 20, "output_tokens": 4, "total_tokens": 24},
+            "cost": {"input_cost": 1.0, "output_cost": 0.5, "total_cost": 1.5},
+            "tags": {}}  # fmt: skip
     engine = _engine(store_uri)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")
@@ -421,12 +447,55 @@ def test_a_database_at_revision_0001_is_upgraded_with_its_traces(store_uri):
         )
         conn.exec_driver_sql(
             "INSERT INTO traces (trace_id, experiment_id, timestamp_ms, status, info) "
-            "VALUES ('tr-old', 0, 1, 'OK', '{\"trace_id\": \"tr-old\"}')"
+            f"VALUES ('tr-old', 0, 1, 'OK', '{json.dumps(info)}')"
         )
+        for s in stored:
+            conn.exec_driver_sql(
+                "INSERT INTO spans (trace_id, span_id, experiment_id, start_time_ns, counted,"
+                f" content) VALUES ('tr-old', '{s['span_id']}', 0, {s['start_time_ns']},"
+                f" {str(s['counted']).upper()}, '{json.dumps(s)}')"
+            )
     assert "ix_spans_counted_time" in {i["name"] for i in inspect(engine).get_indexes("spans")}
+
     store = SqlTraceStore(store_uri)  # upgrades on open
-    assert "ix_spans_counted_time" not in {i["name"] for i in inspect(engine).get_indexes("spans")}
-    assert store.get_trace("tr-old")["info"]["trace_id"] == "tr-old"
+    tables = set(inspect(engine).get_table_names())
+    assert "spans" not in tables and "trace_spans" in tables
+    rec = store.get_trace("tr-old")
+    assert rec["info"]["trace_id"] == "tr-old"
+    assert [s["span_id"] for s in rec["spans"]] == ["root", "a", "b"]
+    assert [s["attributes"]["llmledger.llm.costBreakdown"]["price"] for s in rec["spans"][1:]] == [
+        price,
+        price,
+    ]
+    assert all("_prices" not in s for s in rec["spans"])
+
+    # a later span of the upgraded trace: merged, aggregated over all three calls
+    from llmledger.server.ingest import finish_trace
+
+    late = span("c", 4_000_000)
+    del late["counted"]
+    late["attributes"] = {"llmledger.llm.model": "gpt-4o-mini",
+                          "llmledger.chat.tokenUsage": {"input_tokens": 1_000_000,
+                                                        "output_tokens": 0,
+                                                        "total_tokens": 1_000_000}}  # fmt: skip
+    (merged,) = store.merge_spans([("tr-old", "0", {}, [late])], finish_trace)
+    assert merged["info"]["token_usage"]["input_tokens"] == 1_000_020
+    # gpt-4o-mini input: $0.15 per 1M tokens; the two stored calls keep their stored cost
+    assert merged["info"]["cost"]["total_cost"] == pytest.approx(1.5 + 0.15)
+    assert [s["span_id"] for s in store.get_trace("tr-old")["spans"]] == ["root", "a", "b", "c"]
+
+    with engine.begin() as conn:  # and back: a row per span again
+        command.downgrade(alembic_config(conn), "0002")
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT span_id, model, input_tokens, counted FROM spans ORDER BY start_time_ns"
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("root", None, None, False),
+        ("a", "gpt-4o-mini", 10, True),
+        ("b", "gpt-4o-mini", 10, True),
+        ("c", "gpt-4o-mini", 1_000_000, True),
+    ]
 
 
 def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
@@ -437,9 +506,9 @@ def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
 
     uri = f"sqlite:///{tmp_path / 'up.db'}"
     assert main(["db", "upgrade", uri]) == 0
-    assert "schema created at revision 0002" in capsys.readouterr().out
+    assert "schema created at revision 0003" in capsys.readouterr().out
     assert main(["db", "upgrade", uri]) == 0
-    assert "already at revision 0002" in capsys.readouterr().out
+    assert "already at revision 0003" in capsys.readouterr().out
 
     legacy = tmp_path / "legacy.db"
     with create_engine(f"sqlite:///{legacy}").begin() as conn:
@@ -462,13 +531,12 @@ def test_each_price_explanation_is_stored_once_per_trace_and_read_back_whole(sto
     store.log_traces([rec])
     tid = rec["info"]["trace_id"]
 
-    with store.engine.connect() as conn:
-        contents = [
-            json.loads(c)
-            for (c,) in conn.execute(
-                text("SELECT content FROM spans WHERE trace_id = :t"), {"t": tid}
-            )
-        ]
+    with store.engine.connect() as conn:  # one row: all the trace's spans
+        (content,) = conn.execute(
+            text("SELECT content FROM trace_spans WHERE trace_id = :t"), {"t": tid}
+        ).one()
+    contents = json.loads(content)
+    assert len(contents) == 5  # the root and 4 calls
     tables = [c[PRICES] for c in contents if PRICES in c]
     assert len(tables) == 1
     assert sorted(p["model_id"] for p in tables[0]) == ["gpt-4o", "gpt-4o-mini"]
@@ -508,11 +576,10 @@ def test_spans_stored_with_their_price_inline_read_as_they_are(store_uri):
     store.log_traces([rec])
     tid = rec["info"]["trace_id"]
     with store.engine.begin() as conn:  # as written before prices were stored once per trace
-        for s in rec["spans"]:
-            conn.execute(
-                text("UPDATE spans SET content = :c WHERE trace_id = :t AND span_id = :s"),
-                {"c": json.dumps(s), "t": tid, "s": s["span_id"]},
-            )
+        conn.execute(
+            text("UPDATE trace_spans SET content = :c WHERE trace_id = :t"),
+            {"c": json.dumps(rec["spans"]), "t": tid},
+        )
     got = store.get_trace(tid)
     assert {s["span_id"]: s for s in got["spans"]} == {s["span_id"]: s for s in rec["spans"]}
 

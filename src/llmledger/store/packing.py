@@ -1,27 +1,36 @@
-"""How a trace's spans are stored as JSON: each distinct price explanation once per trace.
+"""How a trace's spans are stored: ONE JSON text per trace, each price explanation once.
+
+A trace's spans are one row (``trace_spans.content``): a JSON array of the span dicts. Every
+read of spans reads all of a trace's spans, and every write of a trace rewrites all of them
+(spans arriving later re-aggregate the whole trace), so one row per trace costs nothing in
+flexibility and saves a row, an index entry and a JSON document per span.
 
 Every priced span explains its cost with the essentials of the price it used (model id,
 provider, the rule that matched, source, the per-token rates): about 350 of a stored LLM span's
 ~850 bytes, and the same for every call of a model in a trace. Stored, a span's breakdown
-keeps the index of its price in a table that the trace's first stored span carries (under
-``_prices``); reading a trace's spans puts each price back, so what is read is what was
-written. Spans stored before this (their price inline) read as they are.
+keeps the index of its price in a table that the first span of the array carries (under
+``_prices``); reading puts each price back, so what is read is what was written. Spans are
+read back in start-time order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.jsontext import dumps, loads
 
-PRICES = "_prices"  # the key of the price table, in the first stored span of a trace
+PRICES = "_prices"  # the key of the price table, in one span of the stored array
 _BREAKDOWN = K.COST_BREAKDOWN
 
 
-def pack_spans(spans: Sequence[dict[str, Any]]) -> list[str]:
-    """The stored JSON text of each of a trace's spans (all of them, in any order)."""
+def _start(span: dict[str, Any]) -> int:
+    return span.get("start_time_ns") or 0
+
+
+def pack_spans(spans: Sequence[dict[str, Any]]) -> str:
+    """The stored JSON text of all of a trace's spans."""
     table: list[Any] = []
     index: dict[str, int] = {}
     packed = []
@@ -39,14 +48,12 @@ def pack_spans(spans: Sequence[dict[str, Any]]) -> list[str]:
         packed.append(s)
     if table:
         packed[0] = {**packed[0], PRICES: table}
-    return [dumps(s) for s in packed]
+    return dumps(packed)
 
 
-def unpack_spans(texts: Iterable[str | bytes]) -> list[dict[str, Any]]:
-    """A trace's spans from their stored JSON texts (all of the trace's spans, so that the
-    one carrying the price table is among them; with only some, a span whose price is in
-    the table keeps the price's index)."""
-    spans = [loads(x) for x in texts]
+def unpack_spans(text: str | bytes) -> list[dict[str, Any]]:
+    """A trace's spans from their stored JSON text, in start-time order."""
+    spans: list[dict[str, Any]] = loads(text)
     table = None
     for s in spans:
         if PRICES in s:
@@ -58,6 +65,7 @@ def unpack_spans(texts: Iterable[str | bytes]) -> list[dict[str, Any]]:
             i = bd.get("price") if bd.__class__ is dict else None
             if i.__class__ is int and 0 <= i < len(table):
                 bd["price"] = _copy(table[i])
+    spans.sort(key=_start)
     return spans
 
 

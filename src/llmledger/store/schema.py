@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -54,30 +53,16 @@ traces = Table(
     Index("ix_traces_experiment_duration", "experiment_id", "execution_time_ms"),
 )
 
-spans = Table(
-    "spans",
+# A trace's spans: one row per trace, all its spans as one JSON array (see store.packing).
+# Every read of spans reads a whole trace and every write rewrites one, so a row per span
+# would only add rows, index entries and JSON documents. On PostgreSQL a row stays in its
+# table page up to 8 kB, uncompressed (the default TOASTs, compressing, above 2 kB).
+trace_spans = Table(
+    "trace_spans",
     metadata,
     Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
-    Column("span_id", String(32), primary_key=True),
-    Column("parent_id", String(32)),
-    Column("experiment_id", Integer, nullable=False),
-    Column("name", String(512)),
-    Column("span_type", String(32)),
-    Column("start_time_ns", BigInteger, nullable=False),
-    Column("end_time_ns", BigInteger),
-    Column("status", String(16)),
-    Column("model", String(256)),
-    Column("provider", String(64)),
-    Column("input_tokens", BigInteger),
-    Column("output_tokens", BigInteger),
-    Column("total_tokens", BigInteger),
-    Column("input_cost", Float),
-    Column("output_cost", Float),
-    Column("total_cost", Float),
-    # True for the spans whose usage and cost make up the trace's (see tracing.aggregation):
-    # metrics by model sum these rows and agree with the trace totals.
-    Column("counted", Boolean, nullable=False, default=False),
-    Column("content", Text, nullable=False),  # the span dict as JSON
+    Column("content", Text, nullable=False),
+    postgresql_with={"toast_tuple_target": 8160},
 )
 
 trace_tags = Table(

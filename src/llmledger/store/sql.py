@@ -56,8 +56,7 @@ _ENGINES_LOCK = threading.Lock()
 # look-ups of the ingestion path, run through the driver (``{in}``: see ``_rows_in``)
 _TRACE_IDS = "SELECT trace_id FROM traces WHERE trace_id {in}"
 _TRACE_INFOS = "SELECT trace_id, info FROM traces WHERE trace_id {in}"
-_SPANS = "SELECT trace_id, content FROM spans WHERE trace_id {in}"
-_COUNTED_SPANS = "SELECT trace_id, content FROM spans WHERE trace_id {in} AND counted = {arg}"
+_SPANS = "SELECT trace_id, content FROM trace_spans WHERE trace_id {in}"
 _EXPERIMENT_IDS = "SELECT experiment_id FROM experiments WHERE experiment_id {in}"
 
 
@@ -287,10 +286,10 @@ class SqlTraceStore:
             delta = net_delta(records, old)
         replaced = [r["info"]["trace_id"] for r in old]  # new traces need no delete
         for chunk in _chunks(replaced, 500):
-            for table in (t.spans, t.trace_tags, t.trace_models, t.traces):
+            for table in (t.trace_spans, t.trace_tags, t.trace_models, t.traces):
                 conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
         self._insert(conn, "traces", rows.traces)
-        self._insert(conn, "spans", rows.spans)  # the bulk of the rows
+        self._insert(conn, "trace_spans", rows.spans)  # the bulk of the bytes
         self._insert(conn, "trace_tags", rows.tags)
         self._insert(conn, "trace_models", rows.models)
         # Last: the rollup rows are shared by every writer of the same hour, and on
@@ -333,8 +332,8 @@ class SqlTraceStore:
             tid: {"info": loads(info), "spans": []}
             for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
         }
-        for tid, content in self._rows_in(conn, _COUNTED_SPANS, list(old), True):
-            old[tid]["spans"].append(loads(content))  # rollups read no price: left packed
+        for tid, content in self._rows_in(conn, _SPANS, list(old)):
+            old[tid]["spans"] = contributing_spans(loads(content))  # no prices needed
         return list(old.values())
 
     def merge_spans(
@@ -437,11 +436,8 @@ class SqlTraceStore:
         out: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {
             tid: (loads(info), {}) for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
         }
-        contents: dict[str, list[str]] = {tid: [] for tid in out}
         for tid, content in self._rows_in(conn, _SPANS, list(out)):
-            contents[tid].append(content)
-        for tid, texts in contents.items():
-            out[tid][1].update((d["span_id"], d) for d in unpack_spans(texts))
+            out[tid][1].update((d["span_id"], d) for d in unpack_spans(content))
         return out
 
     def _known_experiments(self, conn: Any, ids: set[int]) -> set[int]:
@@ -468,12 +464,11 @@ class SqlTraceStore:
             ).scalar()
             if info is None:
                 return None
-            contents = conn.execute(
-                select(t.spans.c.content)
-                .where(t.spans.c.trace_id == trace_id)
-                .order_by(t.spans.c.start_time_ns)
-            ).scalars()
-            return {"info": loads(info), "spans": unpack_spans(contents)}
+            content = conn.execute(
+                select(t.trace_spans.c.content).where(t.trace_spans.c.trace_id == trace_id)
+            ).scalar()
+            spans = unpack_spans(content) if content is not None else []
+            return {"info": loads(info), "spans": spans}
 
     def search_traces(self, flt: TraceFilter, include_spans: bool = True) -> list[TraceRecord]:
         c = t.traces.c
@@ -524,16 +519,13 @@ class SqlTraceStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
-            contents: dict[str, list[str]] = {tid: [] for tid in records}
             for chunk in _chunks(list(records) if include_spans else [], 500):
                 for tid, content in conn.execute(
-                    select(t.spans.c.trace_id, t.spans.c.content)
-                    .where(t.spans.c.trace_id.in_(chunk))
-                    .order_by(t.spans.c.start_time_ns)
+                    select(t.trace_spans.c.trace_id, t.trace_spans.c.content).where(
+                        t.trace_spans.c.trace_id.in_(chunk)
+                    )
                 ):
-                    contents[tid].append(content)
-        for tid, texts in contents.items():
-            records[tid]["spans"] = unpack_spans(texts)
+                    records[tid]["spans"] = unpack_spans(content)
         return [records[r.trace_id] for r in rows]
 
     def _is_rare_model(self, model: str) -> bool:
@@ -674,7 +666,7 @@ class SqlTraceStore:
         eid = int(experiment_id)
         with self._write() as conn:
             ids = select(t.traces.c.trace_id).where(t.traces.c.experiment_id == eid)
-            for table in (t.spans, t.trace_tags, t.trace_models):
+            for table in (t.trace_spans, t.trace_tags, t.trace_models):
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
             n = conn.execute(delete(t.traces).where(t.traces.c.experiment_id == eid)).rowcount
             for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup):
@@ -754,45 +746,8 @@ class _Rows:
             {"trace_id": trace_id, "model": m}
             for m in dict.fromkeys(str(m)[:256] for m in info.get("models") or [])
         )
-        spans = rec["spans"]
-        self.spans.extend(
-            _span_row(trace_id, eid, s, content)
-            for s, content in zip(spans, pack_spans(spans), strict=True)
-        )
-
-
-def _number(d: dict[str, Any], key: str) -> Any:
-    v = d.get(key)
-    return v if v.__class__ is int or v.__class__ is float else None
-
-
-def _span_row(trace_id: str, experiment_id: int, s: dict[str, Any], content: str) -> dict[str, Any]:
-    attrs = s.get("attributes") or {}
-    usage = attrs.get("llmledger.chat.tokenUsage")
-    usage = usage if usage.__class__ is dict else {}
-    cost = attrs.get("llmledger.llm.cost")
-    cost = cost if cost.__class__ is dict else {}
-    return {
-        "trace_id": trace_id,
-        "span_id": s["span_id"],
-        "parent_id": s.get("parent_id"),
-        "experiment_id": experiment_id,
-        "name": _cut(s.get("name"), 512),
-        "span_type": _cut(s.get("span_type"), 32),
-        "start_time_ns": s["start_time_ns"],
-        "end_time_ns": s.get("end_time_ns"),
-        "status": _cut(s.get("status"), 16),
-        "model": _cut(attrs.get("llmledger.llm.model"), 256),
-        "provider": _cut(attrs.get("llmledger.llm.provider"), 64),
-        "input_tokens": _number(usage, "input_tokens"),
-        "output_tokens": _number(usage, "output_tokens"),
-        "total_tokens": _number(usage, "total_tokens"),
-        "input_cost": _number(cost, "input_cost"),
-        "output_cost": _number(cost, "output_cost"),
-        "total_cost": _number(cost, "total_cost"),
-        "counted": bool(s.get("counted")),
-        "content": content,  # the span as JSON (see store.packing)
-    }
+        if rec["spans"]:
+            self.spans.append({"trace_id": trace_id, "content": pack_spans(rec["spans"])})
 
 
 def _cut(value: Any, size: int) -> str | None:
