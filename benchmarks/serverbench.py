@@ -275,6 +275,15 @@ def sql_rows(uri: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any
         return conn.execute(sql.replace("?", "%s"), params).fetchall()
 
 
+def has_table(uri: str, table: str) -> bool:
+    """Whether the store at ``uri`` has ``table``."""
+    if uri.startswith("sqlite"):
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        sql = "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?"
+    return sql_rows(uri, sql, (table,))[0][0] > 0
+
+
 def _pg(uri: str) -> str:
     return "postgresql://" + uri.split("://", 1)[1]
 
