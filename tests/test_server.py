@@ -679,3 +679,17 @@ def test_a_usage_dict_without_any_count_is_stored_as_no_usage(api):
     assert r.status_code == 200, r.text
     info = api.get("/api/traces/tr-nocount").json()["info"]
     assert info["token_usage"] is None and info["cost"] is None
+
+
+def test_a_server_process_loads_what_its_first_request_would_at_start():
+    """settle_heap (run when a server process starts) loads the price catalog and builds its
+    name-resolution indexes: the first ingestion request of each worker is not ~40 ms slower
+    than the rest."""
+    from llmledger.pricing import catalog
+    from llmledger.server.app import settle_heap
+
+    catalog._invalidate()
+    catalog._catalog()._known_providers = None
+    settle_heap()
+    assert catalog._catalog()._known_providers is not None
+    assert "openai" in catalog._catalog()._known_providers

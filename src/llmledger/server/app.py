@@ -100,8 +100,9 @@ def app_from_env() -> Any:
 
 
 def settle_heap() -> None:
-    """Load what every request uses (the price catalog and the modules ingestion imports
-    lazily), then move the process's objects out of the garbage collector's sight.
+    """Load what every request uses (the price catalog, its name-resolution indexes and the
+    modules ingestion imports lazily), so a worker's first request is not the slow one; then
+    move the process's objects out of the garbage collector's sight.
 
     The catalog alone is hundreds of thousands of long-lived objects; without this, every
     full collection walks them all, and ingestion allocates enough to trigger collections
@@ -110,9 +111,12 @@ def settle_heap() -> None:
     import contextlib
     import gc
 
+    from llmledger.pricing import compute_cost
     from llmledger.pricing.catalog import catalog_info
 
     catalog_info()  # loads the snapshot
+    with contextlib.suppress(Exception):  # builds the name-resolution indexes (~40 ms)
+        compute_cost("gpt-4o-mini", {"input_tokens": 1, "output_tokens": 1})
     with contextlib.suppress(ImportError):  # imported by the first OTLP protobuf request
         import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
     gc.collect()
