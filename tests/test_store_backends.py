@@ -528,7 +528,9 @@ def test_each_price_explanation_is_stored_once_per_trace_and_read_back_whole(sto
     day0 = 1_760_000_000_000 // DAY_MS * DAY_MS
     calls = [("gpt-4o-mini", 100, 10), ("gpt-4o", 100, 10), ("gpt-4o-mini", 7, 3)]
     rec = _trace("p", day0 + 1000, [*calls, ("gpt-4o-mini", 50, 5)])
+    before = json.dumps(rec["spans"], sort_keys=True)
     store.log_traces([rec])
+    assert json.dumps(rec["spans"], sort_keys=True) == before  # packing left them as they were
     tid = rec["info"]["trace_id"]
 
     with store.engine.connect() as conn:  # one row: all the trace's spans

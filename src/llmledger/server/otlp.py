@@ -63,6 +63,17 @@ def _any_value(v: Any) -> Any:
     return getattr(v, kind)
 
 
+def _attributes(kvs: Any) -> dict[str, Any]:
+    """OTLP KeyValues (protobuf) as a dict. Most values are strings: a non-empty
+    ``string_value`` needs no ``WhichOneof``."""
+    out = {}
+    for kv in kvs:
+        v = kv.value
+        s = v.string_value
+        out[kv.key] = s if s else _any_value(v)
+    return out
+
+
 def _json_any_value(v: Any, where: str) -> Any:
     """An OTLP/JSON AnyValue (``{"stringValue": ...}``) as a Python value."""
     if not isinstance(v, Mapping):
@@ -215,7 +226,7 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
                         sp.name,
                         sp.start_time_unix_nano,
                         sp.end_time_unix_nano,
-                        {kv.key: _any_value(kv.value) for kv in sp.attributes},
+                        _attributes(sp.attributes),
                         events,
                         status.code == 2,
                         status.message,

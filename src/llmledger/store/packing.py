@@ -15,7 +15,6 @@ read back in start-time order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
@@ -23,17 +22,19 @@ from llmledger.jsontext import dumps, loads
 
 PRICES = "_prices"  # the key of the price table, in one span of the stored array
 _BREAKDOWN = K.COST_BREAKDOWN
+_NONE = object()
 
 
 def _start(span: dict[str, Any]) -> int:
     return span.get("start_time_ns") or 0
 
 
-def pack_spans(spans: Sequence[dict[str, Any]]) -> str:
-    """The stored JSON text of all of a trace's spans."""
+def pack_spans(spans: list[dict[str, Any]]) -> str:
+    """The stored JSON text of all of a trace's spans. The spans are left as they were (each
+    price is swapped for its index only while the text is written)."""
     table: list[Any] = []
     index: dict[str, int] = {}
-    packed = []
+    swapped: list[tuple[dict[str, Any], Any]] = []
     for s in spans:
         attrs = s.get("attributes")
         bd = attrs.get(_BREAKDOWN) if attrs.__class__ is dict else None
@@ -44,11 +45,22 @@ def pack_spans(spans: Sequence[dict[str, Any]]) -> str:
             if i is None:
                 i = index[key] = len(table)
                 table.append(price)
-            s = {**s, "attributes": {**attrs, _BREAKDOWN: {**bd, "price": i}}}
-        packed.append(s)
-    if table:
-        packed[0] = {**packed[0], PRICES: table}
-    return dumps(packed)
+            swapped.append((bd, price))
+            bd["price"] = i
+    if not table:
+        return dumps(spans)
+    first = spans[0]
+    had = first.get(PRICES, _NONE)
+    try:
+        first[PRICES] = table
+        return dumps(spans)
+    finally:
+        if had is _NONE:
+            del first[PRICES]
+        else:
+            first[PRICES] = had
+        for bd, price in swapped:
+            bd["price"] = price
 
 
 def unpack_spans(text: str | bytes) -> list[dict[str, Any]]:

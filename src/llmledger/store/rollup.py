@@ -54,12 +54,11 @@ _COST_KEYS = frozenset(t.ROLLUP_COSTS)
 
 
 # what a trace's contribution reads of each of its counted spans
-_SPAN_KEYS = (
-    "llmledger.chat.tokenUsage",
-    "llmledger.llm.cost",
-    "llmledger.llm.model",
-    "llmledger.llm.provider",
-)
+_USAGE = "llmledger.chat.tokenUsage"
+_COST = "llmledger.llm.cost"
+_MODEL = "llmledger.llm.model"
+_PROVIDER = "llmledger.llm.provider"
+_SPAN_KEYS = (_USAGE, _COST, _MODEL, _PROVIDER)
 
 
 def contributing_spans(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -85,16 +84,29 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
     for s in record["spans"]:
         if not s.get("counted"):
             continue
-        usage, cost, model, provider = map((s.get("attributes") or {}).get, _SPAN_KEYS)
-        key = (eid, hour, str(model or "")[:256], str(provider or "")[:64])
+        attrs = s.get("attributes") or {}
+        model = attrs.get(_MODEL) or ""
+        provider = attrs.get(_PROVIDER) or ""
+        if model.__class__ is not str or len(model) > 256:
+            model = str(model)[:256]
+        if provider.__class__ is not str or len(provider) > 64:
+            provider = str(provider)[:64]
+        key = (eid, hour, model, provider)
         row = usage_rows.get(key)
         if row is None:
             row = usage_rows[key] = {"traces": 1, "calls": 0, "unpriced_calls": 0}
         row["calls"] += 1
         calls += 1
-        _add_numbers(row, usage, _TOKEN_KEYS)
+        usage = attrs.get(_USAGE)
+        if isinstance(usage, dict):
+            for k, v in usage.items():
+                if k in _TOKEN_KEYS and (v.__class__ is int or v.__class__ is float):
+                    row[k] = row.get(k, 0) + v
+        cost = attrs.get(_COST)
         if isinstance(cost, dict):
-            _add_numbers(row, cost, _COST_KEYS)
+            for k, v in cost.items():
+                if k in _COST_KEYS and (v.__class__ is int or v.__class__ is float):
+                    row[k] = row.get(k, 0) + v
         else:
             row["unpriced_calls"] += 1
             unpriced += 1
