@@ -325,3 +325,24 @@ def test_a_bad_file_applies_nothing(tmp_path: Path) -> None:
         load_overrides(path)
     assert get_price("good") is None
     assert get_price("gpt-4o") is not None
+
+
+def test_a_span_is_priced_at_the_price_in_force_when_it_started() -> None:
+    """A span's cost uses the override in force at the span's start (epoch nanoseconds)."""
+    from llmledger.tracing.costing import attributes_cost
+
+    set_price("dated-span", input_per_million=1, output_per_million=0)
+    set_price(
+        "dated-span", input_per_million=5, output_per_million=0, effective_from=dt.date(2026, 3, 1)
+    )
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0, "total_tokens": 1_000_000}
+    attrs = {"llmledger.llm.model": "dated-span"}
+
+    def ns(*ymdhms: int) -> int:
+        return int(dt.datetime(*ymdhms, tzinfo=UTC).timestamp()) * 1_000_000_000
+
+    before = attributes_cost(attrs, usage, ns(2026, 2, 28, 23, 59, 59), "llm")
+    after = attributes_cost(attrs, usage, ns(2026, 3, 1, 0, 0, 0), "llm")
+    assert before is not None and after is not None
+    assert before.decimal_total == 1  # $1 per 1M input tokens before March
+    assert after.decimal_total == 5  # $5 from March 1st, 00:00 UTC

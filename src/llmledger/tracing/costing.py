@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as _dt
+import functools
 import logging
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,13 @@ def span_cost(span: Span, usage: dict[str, int] | EllipsisType | None = ...) -> 
     return attributes_cost(span._attributes, usage, span.start_time_ns, span.name)  # type: ignore[arg-type]
 
 
+@functools.cache
+def _compute_cost() -> Any:
+    from llmledger.pricing import compute_cost  # imported on first use (import time)
+
+    return compute_cost
+
+
 def attributes_cost(
     attrs: dict[str, Any], usage: dict[str, int] | None, start_time_ns: int, name: str
 ) -> Cost | None:
@@ -63,13 +70,17 @@ def attributes_cost(
     model = first_named(attrs, MODEL_KEYS)
     if not model:
         return None
-    tier = next((attrs[k] for k in SERVICE_TIER_KEYS if attrs.get(k)), None)
-    at = _dt.datetime.fromtimestamp(start_time_ns / 1e9, tz=_dt.UTC)
+    tier = None
+    for key in SERVICE_TIER_KEYS:
+        if attrs.get(key):
+            tier = attrs[key]
+            break
     try:
-        from llmledger.pricing import compute_cost
-
         provider = first_named(attrs, PROVIDER_KEYS)
-        return compute_cost(model, usage, provider=provider, service_tier=tier, at=at)
+        # epoch seconds: the price lookup makes a date of them only for a dated override
+        return _compute_cost()(
+            model, usage, provider=provider, service_tier=tier, at=start_time_ns / 1e9
+        )
     except Exception as exc:
         logger.warning("span %r: cost not computed for model %r: %s", name, model, exc)
         return None
