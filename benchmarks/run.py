@@ -955,9 +955,7 @@ def _posts_text(n: int | dict[str, int]) -> str:
         return str(n)
     if len(set(n.values())) == 1:
         return str(next(iter(n.values())))
-    return " / ".join(f"{v:,} ({k})" for k, v in n.items()) + (
-        ": llmledger's run would otherwise last ~1 s and measure that second's speed of the "
-        "shared machine; MLflow's takes ~20 s")
+    return " / ".join(f"{v:,} (to {'MLflow' if k == 'mlflow' else k})" for k, v in n.items())
 
 
 def render_p4(res: dict[str, Any]) -> str:
@@ -1003,7 +1001,11 @@ def render_p4(res: dict[str, Any]) -> str:
         "the wall time from their common start until the last one's traces are stored "
         "(SDK: its flush returned; direct posts: the last response). Not timed: imports, "
         f"{p['warmup']} warm-up traces per SDK client, one warm-up batch per posting client. "
-        f"Paths: **sdk** = {P4_PATHS['sdk']}; **otlp** = {P4_PATHS['otlp']}, "
+        + ("Direct posts send llmledger more traces: its run would otherwise last ~1 s and "
+           "measure that second's speed of this shared machine (MLflow's takes ~20 s). "
+           if isinstance(p.get("post_per_client"), dict)
+           and len(set(p["post_per_client"].values())) > 1 else "")
+        + f"Paths: **sdk** = {P4_PATHS['sdk']}; **otlp** = {P4_PATHS['otlp']}, "
         f"{p['batch']} traces per request; **json** = {P4_PATHS['json']}, {p['batch']} traces "
         "per request. *Server CPU* = user+system CPU of all the server's processes during the "
         "timed part ÷ its traces (PostgreSQL's own processes not included, for either). "
