@@ -97,16 +97,10 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
             row = usage_rows[key] = {"traces": 1, "calls": 0, "unpriced_calls": 0}
         row["calls"] += 1
         calls += 1
-        usage = attrs.get(_USAGE)
-        if isinstance(usage, dict):
-            for k, v in usage.items():
-                if k in _TOKEN_KEYS and (v.__class__ is int or v.__class__ is float):
-                    row[k] = row.get(k, 0) + v
+        _add_numbers(row, attrs.get(_USAGE), _TOKEN_KEYS)
         cost = attrs.get(_COST)
         if isinstance(cost, dict):
-            for k, v in cost.items():
-                if k in _COST_KEYS and (v.__class__ is int or v.__class__ is float):
-                    row[k] = row.get(k, 0) + v
+            _add_numbers(row, cost, _COST_KEYS)
         else:
             row["unpriced_calls"] += 1
             unpriced += 1

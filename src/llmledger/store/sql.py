@@ -314,16 +314,16 @@ class SqlTraceStore:
             marks = ", ".join([self._mark] * len(cols))
             conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
 
-    def _rows_in(self, conn: Any, query: str, values: Sequence[Any], *args: Any) -> list[Any]:
+    def _rows_in(self, conn: Any, query: str, values: Sequence[Any]) -> list[Any]:
         """Rows of ``query``, whose ``{in}`` is filled with ``IN (...)`` over ``values``
-        (500 at a time) and whose ``{arg}`` marks take ``args``, run straight through the
-        driver: building a SQLAlchemy ``select`` costs ~0.2 ms per statement, several
-        times what SQLite takes to answer these look-ups on the ingestion path."""
+        (500 at a time), run straight through the driver: building a SQLAlchemy ``select``
+        costs ~0.2 ms per statement, several times what SQLite takes to answer these
+        look-ups on the ingestion path."""
         out: list[Any] = []
         for chunk in _chunks(list(values), 500):
             marks = ", ".join([self._mark] * len(chunk))
-            sql = query.replace("{in}", f"IN ({marks})").replace("{arg}", self._mark)
-            out.extend(conn.exec_driver_sql(sql, (*chunk, *args)).fetchall())
+            sql = query.replace("{in}", f"IN ({marks})")
+            out.extend(conn.exec_driver_sql(sql, tuple(chunk)).fetchall())
         return out
 
     def _stored_contributors(self, conn: Any, ids: list[str]) -> list[TraceRecord]:
