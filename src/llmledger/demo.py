@@ -250,7 +250,8 @@ def run_demo(
         0.0,
     )
     print(f"experiment {experiment!r}: {len(ids)} traces in {llmledger.get_tracking_uri()}")
-    print(f"last trace {last.info.trace_id}: tokens {last.info.token_usage}")
-    print(f"  cost {dict(last.info.cost) if last.info.cost else None}")
+    if last is not None:
+        print(f"last trace {last.info.trace_id}: tokens {last.info.token_usage}")
+        print(f"  cost {dict(last.info.cost) if last.info.cost else None}")
     print(f"all demo traces: ${total:.6f}")
     return ids

@@ -49,13 +49,14 @@ def _error(reply: Any) -> FakeResponse:
         529: ("overloaded_error", "Overloaded"),
     }
     etype, message = kinds.get(reply.status, ("api_error", "Error"))
+    request_id = random_id("req_011C", 20)
     body = {
         "type": "error",
         "error": {"type": etype, "message": message},
-        "request_id": random_id("req_011C", 20),
+        "request_id": request_id,
     }
     return FakeResponse.json_body(
-        body, status=reply.status, headers={"request-id": body["request_id"], **reply.headers}
+        body, status=reply.status, headers={"request-id": request_id, **reply.headers}
     )
 
 

@@ -199,8 +199,8 @@ def _invoke_stream(request: Request, reply: Any) -> FakeResponse:
             if line.startswith("data: "):
                 events.append(json.loads(line[len("data: ") :]))
     events = [e for e in events if e.get("type") != "ping"]
-    start = next((e for e in events if e.get("type") == "message_start"), {})
-    delta = next((e for e in events if e.get("type") == "message_delta"), {})
+    start: dict[str, Any] = next((e for e in events if e.get("type") == "message_start"), {})
+    delta: dict[str, Any] = next((e for e in events if e.get("type") == "message_delta"), {})
     start_usage = (start.get("message") or {}).get("usage") or {}
     metrics = {
         "inputTokenCount": start_usage.get("input_tokens", 0),

@@ -101,7 +101,7 @@ def handle(request: Request, reply: Any) -> FakeResponse:
         return FakeResponse.json_body(body, headers=headers)
     pieces = split_text(text) if text else []
     chunks = []
-    partial_usage = None
+    partial_usage: dict[str, Any] | None = None
     if usage is not None:
         partial_usage = {
             k: usage[k]

@@ -317,6 +317,12 @@ class Call:
             self.log.warning("llmledger: error of %r not recorded", span.name, exc_info=True)
         end_span(span, self.log)
 
+    @property
+    def open_span(self) -> Span:
+        """The call's span, for :meth:`record`: it runs only while the span exists."""
+        assert self.span is not None
+        return self.span
+
     def record(self, result: Any) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -512,7 +518,7 @@ def recorder_of(obj: Any) -> StreamRecorder | None:
         return None
 
 
-def _observing_subclass(cls: type) -> type:
+def _observing_subclass(cls: Any) -> type:
     namespace: dict[str, Any] = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
     if hasattr(cls, "__next__"):
 

@@ -93,7 +93,7 @@ class _MessagesCall(c.Call):
             return
         if _is_stream(result):
             accumulator = MessageAccumulator()
-            recorder = c.StreamRecorder(self.span, log, accumulator.add, accumulator.complete)
+            recorder = c.StreamRecorder(self.open_span, log, accumulator.add, accumulator.complete)
             c.instrument_sdk_stream(result, recorder)
             self.hand_off()
             return

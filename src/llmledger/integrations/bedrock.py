@@ -144,22 +144,22 @@ class _BedrockCall(c.Call):
         elif self.operation == "invoke_model":
             self._invoke_body(response.get("body"), headers)
         else:
-            acc = _InvokeStreamAccumulator()
-            self._stream(response.get("body"), acc.add, acc.complete)
+            invoke_acc = _InvokeStreamAccumulator()
+            self._stream(response.get("body"), invoke_acc.add, invoke_acc.complete)
 
     def _stream(self, stream: Any, observe: Any, complete: Any) -> None:
         if stream is None:
             return
-        recorder = c.StreamRecorder(self.span, log, observe, complete)
+        recorder = c.StreamRecorder(self.open_span, log, observe, complete)
         if c.instrument_by_subclass(stream, recorder):
             self.hand_off()
 
     def _invoke_body(self, body: Any, headers: dict[str, Any]) -> None:
-        c.set_usage(self.span, usage_from_headers(headers))  # until the body says more
+        c.set_usage(self.open_span, usage_from_headers(headers))  # until the body says more
         if body is None:
             return
         acc = _BodyAccumulator()
-        recorder = c.StreamRecorder(self.span, log, acc.add, acc.complete)
+        recorder = c.StreamRecorder(self.open_span, log, acc.add, acc.complete)
         if c.instrument_by_subclass(body, recorder, _body_subclass):
             self.hand_off()
 
@@ -295,7 +295,7 @@ class _BodyAccumulator:
         c.set_usage(span, usage_from_body(body))
 
 
-def _body_subclass(cls: type) -> type:
+def _body_subclass(cls: Any) -> type:
     """A subclass of botocore's ``StreamingBody`` that hands the bytes read to the recorder
     and finishes it at the end of the body (or on ``close``)."""
 

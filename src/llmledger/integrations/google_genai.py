@@ -96,7 +96,7 @@ class _GenerateCall(c.Call):
             record_response(self.span, result)
             return
         accumulator = _StreamAccumulator()
-        recorder = c.StreamRecorder(self.span, log, accumulator.add, accumulator.complete)
+        recorder = c.StreamRecorder(self.open_span, log, accumulator.add, accumulator.complete)
         if hasattr(result, "__anext__"):
             self.replace_with(recorder.wrap_aiter(result))
         elif hasattr(result, "__next__"):

@@ -100,7 +100,7 @@ class _LiteLLMCall(c.Call):
     def record(self, result: Any) -> None:
         if _is_stream(result):
             accumulator = _StreamAccumulator()
-            recorder = c.StreamRecorder(self.span, log, accumulator.add, accumulator.complete)
+            recorder = c.StreamRecorder(self.open_span, log, accumulator.add, accumulator.complete)
             if c.instrument_by_subclass(result, recorder):
                 self.hand_off()
             else:

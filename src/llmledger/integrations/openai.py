@@ -39,6 +39,7 @@ and outputs (the response as a dict; for streams, the assembled response).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
@@ -462,7 +463,7 @@ class _ResponsesAccumulator:
             span.set_outputs({"output_text": "".join(self.text)})
 
 
-_ACCUMULATORS = {
+_ACCUMULATORS: dict[str, Callable[[], Any]] = {
     "chat": _ChatAccumulator,
     "completions": _CompletionAccumulator,
     "responses": _ResponsesAccumulator,

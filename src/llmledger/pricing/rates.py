@@ -122,6 +122,7 @@ class RateCard:
         "tier",
     )
 
+    _essentials: dict[str, Any] | None
     scale: int
     div: int
     input: int | None

@@ -238,7 +238,7 @@ def candidates(query: str, known_providers: Container[str]) -> list[Candidate]:
     name = query.strip()
     first = Candidate(name, "exact" if name == query else "case_whitespace")
     out: list[Candidate] = [first]
-    seen = {(name, None)}
+    seen: set[tuple[str, str | None]] = {(name, None)}
 
     def add(cand: Candidate) -> None:
         key = (cand.name, cand.hint)

@@ -181,6 +181,9 @@ class Cost(dict):
     """
 
     __slots__ = ("__dict__", "_src")
+    # where the views come from: a call's (card, in_units, out_units, parts) tuple or a
+    # _Book of summed amounts, told apart by ``src.__class__ is tuple`` (Any: not narrowed)
+    _src: Any
 
     # the views, in the instance __dict__ once built
     _details: dict[str, Any] | None = None
@@ -603,7 +606,7 @@ class _Sum:
         div = pow10(scale)
         for key, value in cost.details.items():
             if key.endswith("_cost") and _is_number(value):
-                amount = exact.get(key)
+                amount: Any = exact.get(key)  # units (int), or a Decimal when decimals is set
                 if amount is None:
                     units, k = self._units(to_decimal(value, key))
                 elif decimals is not None:
