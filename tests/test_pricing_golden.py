@@ -1635,7 +1635,7 @@ def test_total_float_repr_is_the_short_decimal(
     [
         ("gpt-4o-mni", None),
         ("totally-unknown-model", "openai"),
-        ("claude-3-5-sonnet-20241022", "anthropic"),  # retired: not in this snapshot
+        ("claude-2.0-preview", "anthropic"),  # never a model
         ("us.anthropic.claude-nonexistent-v1:0", "bedrock"),
         ("my-azure-deployment", "azure"),  # never mapped
     ],

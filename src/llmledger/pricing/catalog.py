@@ -60,6 +60,7 @@ logger = logging.getLogger("llmledger.pricing")
 _TEXT_FIELDS = ("litellm_provider", "mode")
 _EXACTISH = ("exact", "case_whitespace")
 _MAX_CACHED_RESOLUTIONS = 10_000
+RETIRED_FILE = "retired.json"
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,16 @@ def _field_decimal(value: Any) -> Decimal:
 class _Snapshot:
     """The parsed bundled snapshot with lazily built indexes."""
 
-    def __init__(self, data: dict[str, Any], path: str, load_ms: float) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        path: str,
+        load_ms: float,
+        retired_sources: Mapping[str, str] | None = None,
+    ) -> None:
         self.meta: dict[str, Any] = data.pop("_meta", {}) or {}
+        # entries added from retired.json: catalog key -> the provider page of its price
+        self.retired_sources = dict(retired_sources or {})
         aliases = data.pop("_aliases", {}) or {}
         for key in [k for k in data if k.startswith("_")]:
             data.pop(key)
@@ -196,6 +205,12 @@ class _Snapshot:
             self._decimals[key] = found
         return found
 
+    def source_of(self, key: str) -> str:
+        page = self.retired_sources.get(key)
+        if page is None:
+            return self.source
+        return f"bundled: retired model, last published price ({page})"
+
     def price(self, key: str, matched_by: str, query: str) -> ModelPrice:
         entry = self.entries[key]
         return ModelPrice(
@@ -204,7 +219,7 @@ class _Snapshot:
             mode=entry.get("mode"),
             matched_by=matched_by,
             query=query,
-            source=self.source,
+            source=self.source_of(key),
             effective_from=None,
             fields=self.decimals(key),
         )
@@ -251,11 +266,34 @@ def _load_snapshot() -> _Snapshot:
     from importlib import resources  # not at import time: a few ms nobody needs before use
 
     started = time.perf_counter()
-    ref = resources.files("llmledger.pricing").joinpath("data", "prices.json")
+    data_dir = resources.files("llmledger.pricing").joinpath("data")
+    ref = data_dir.joinpath("prices.json")
     data = json.loads(ref.read_bytes())
     if not isinstance(data, dict):
         raise RuntimeError(f"{ref}: the bundled price snapshot is not a JSON object")
-    return _Snapshot(data, str(ref), (time.perf_counter() - started) * 1000)
+    retired = json.loads(data_dir.joinpath(RETIRED_FILE).read_bytes())
+    sources = add_retired(data, retired)
+    return _Snapshot(data, str(ref), (time.perf_counter() - started) * 1000, sources)
+
+
+def add_retired(snapshot: dict[str, Any], retired: Mapping[str, Any]) -> dict[str, str]:
+    """Add the retired models (``data/retired.json``) the snapshot lacks, and their aliases.
+
+    A retired entry is the snapshot's fields plus ``_source`` (the provider's price page)
+    and ``_missing_from``; a snapshot entry of the same name wins, so a model LiteLLM lists
+    again is priced from LiteLLM. Returns ``{catalog key: source page}`` of those added.
+    """
+    sources: dict[str, str] = {}
+    aliases = snapshot.setdefault("_aliases", {})
+    for name, target in (retired.get("_aliases") or {}).items():
+        if name not in snapshot and name not in aliases:
+            aliases[name] = target
+    for key, entry in retired.items():
+        if key.startswith("_") or key in snapshot:
+            continue
+        snapshot[key] = {k: v for k, v in entry.items() if not k.startswith("_")}
+        sources[key] = str(entry.get("_source", "llmledger retired models"))
+    return sources
 
 
 def _catalog() -> _Snapshot:

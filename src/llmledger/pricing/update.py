@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 SNAPSHOT_PATH = Path(__file__).resolve().parent / "data" / "prices.json"
+RETIRED_FILE = "retired.json"  # models LiteLLM dropped, at their last price (see catalog.py)
 SNAPSHOT_FORMAT = 1
 LITELLM_FILENAMES = (
     "model_prices_and_context_window_backup.json",
@@ -344,4 +345,30 @@ def run_update(
     else:
         size = write_snapshot(snapshot, output_path)
         echo(f"wrote {output_path} ({size} bytes, snapshot {meta['snapshot_date']})")
+        if old is not None and diff.removed:
+            kept = keep_retired(old, snapshot, output_path.parent / RETIRED_FILE)
+            if kept:
+                echo(f"kept {kept} removed models at their last price in {RETIRED_FILE}")
     return diff
+
+
+def keep_retired(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) -> int:
+    """Add the models ``old`` priced and ``new`` lacks to the retired file at ``path`` (at
+    their last price), so names in old traces stay priced. Returns how many were added."""
+    retired = read_snapshot(path) or {"_meta": {"format": SNAPSHOT_FORMAT}}
+    old_meta, new_meta = old.get("_meta", {}), new.get("_meta", {})
+    last = f"last price in litellm {old_meta.get('litellm_version')} snapshot"
+    missing = f"litellm {new_meta.get('litellm_version')} snapshot"
+    added = 0
+    for key, entry in _models(old).items():
+        if key in new or key in retired:
+            continue
+        retired[key] = {
+            **entry,
+            "_source": f"{last} {old_meta.get('snapshot_date')}",
+            "_missing_from": f"{missing} {new_meta.get('snapshot_date')}",
+        }
+        added += 1
+    if added:
+        write_snapshot(retired, path)
+    return added
