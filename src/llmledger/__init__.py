@@ -8,6 +8,7 @@ use, so ``import llmledger`` stays fast.
 from __future__ import annotations
 
 from llmledger.attributes import SpanAttributeKey, SpanType
+from llmledger.budgets import BudgetExceeded, budget, clear_budgets, set_budget
 from llmledger.tracing.fluent import (
     activate_span,
     bind_context,
@@ -51,6 +52,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "BudgetExceeded",
     "Span",
     "SpanAttributeKey",
     "SpanStatus",
@@ -61,6 +63,8 @@ __all__ = [
     "__version__",
     "activate_span",
     "bind_context",
+    "budget",
+    "clear_budgets",
     "deactivate_span",
     "flush",
     "get_current_active_span",
@@ -68,6 +72,7 @@ __all__ = [
     "get_trace",
     "get_tracking_uri",
     "search_traces",
+    "set_budget",
     "set_experiment",
     "set_tracking_uri",
     "start_detached_span",

@@ -26,6 +26,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from llmledger import budgets
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.tracing import fluent
 from llmledger.tracing.span import Span
@@ -146,6 +147,7 @@ def traced(
                 call = begin(args, kwargs)
                 if call is None:
                     return await original(*args, **kwargs)
+                refuse_over_budget(call)
                 try:
                     result = await original(*args, **kwargs)
                 except BaseException as exc:
@@ -160,6 +162,7 @@ def traced(
             call = begin(args, kwargs)
             if call is None:
                 return original(*args, **kwargs)
+            refuse_over_budget(call)
             try:
                 result = original(*args, **kwargs)
             except BaseException as exc:
@@ -170,6 +173,20 @@ def traced(
         return wrapper
 
     return make
+
+
+def refuse_over_budget(call: Call | None) -> None:
+    """Raise :class:`~llmledger.budgets.BudgetExceeded` (the call's span ends ERROR with it)
+    when a budget in scope is spent; the provider call is then never sent."""
+    try:
+        refusal = budgets.refusal()
+    except BaseException as exc:  # an on_exceed callback that raised: the call is refused
+        refusal = exc
+    if refusal is None:
+        return
+    if call is not None:
+        call.failed(refusal)
+    raise refusal
 
 
 def is_async_callable(fn: Any) -> bool:

@@ -195,6 +195,7 @@ def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> 
 
         def api_request() -> Any:
             call = open_call()
+            c.refuse_over_budget(call)
             try:
                 raw_stream = request()
             except BaseException as exc:
@@ -210,6 +211,7 @@ def _instrument_manager(manager: Any, resource: Any, kwargs: dict[str, Any]) -> 
 
         async def api_request_async() -> Any:
             call = open_call()
+            c.refuse_over_budget(call)
             try:
                 raw_stream = await request
             except BaseException as exc:

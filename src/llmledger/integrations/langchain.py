@@ -451,6 +451,7 @@ def _with_run_current(original: Any, run_manager_of: Any) -> Any:
         async def agenerate(*args: Any, **kwargs: Any) -> Any:
             activation = _activate_run(run_manager_of(args, kwargs))
             try:
+                c.refuse_over_budget(None)  # the run's span ends ERROR through on_llm_error
                 return await original(*args, **kwargs)
             finally:
                 _restore(activation)
@@ -461,6 +462,7 @@ def _with_run_current(original: Any, run_manager_of: Any) -> Any:
     def generate(*args: Any, **kwargs: Any) -> Any:
         activation = _activate_run(run_manager_of(args, kwargs))
         try:
+            c.refuse_over_budget(None)  # the run's span ends ERROR through on_llm_error
             return original(*args, **kwargs)
         finally:
             _restore(activation)

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from llmledger import budgets
 from llmledger.attributes import ALIASES, MODEL_KEYS, PROVIDER_KEYS, SpanType, canonical_key
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.tracing.costing import first_named
@@ -237,6 +238,8 @@ class Span:
         self.end_time_ns = time.time_ns() if end_time_ns is None else end_time_ns
         if self.status == SpanStatus.UNSET:
             self.status = SpanStatus.OK
+        if budgets.active:
+            budgets.span_ended(self)
         builder = self._builder
         if builder is not None:
             builder.span_ended(self)
