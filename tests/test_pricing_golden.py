@@ -1388,8 +1388,9 @@ add(
     200 * D("1.5e-5"),
 )
 # batch: in 1.5e-6 / out 7.5e-6 / read 1.5e-7 / write 1.875e-6; the entry has no
-# cache_creation_input_token_cost_above_1hr_batches, so the 1-hour writes keep the standard
-# 1-hour price (the documented tier fallback), 6e-6.
+# cache_creation_input_token_cost_above_1hr_batches, but Anthropic's batch discount (50%)
+# covers cache writes of both TTLs (https://docs.anthropic.com/en/docs/build-with-claude/
+# batch-processing#pricing): 1-hour writes at half of 6e-6, 3e-6.
 add(
     "claude-sonnet-4-5-1h-batch",
     "claude-sonnet-4-5",
@@ -1400,7 +1401,7 @@ add(
         cache_creation_input_tokens=2000,
         cache_creation_1h_input_tokens=500,
     ),
-    2000 * D("1.5e-6") + 6000 * D("1.5e-7") + 1500 * D("1.875e-6") + 500 * D("6e-6"),
+    2000 * D("1.5e-6") + 6000 * D("1.5e-7") + 1500 * D("1.875e-6") + 500 * D("3e-6"),
     2000 * D("7.5e-6"),
     tier="batch",
 )
@@ -1501,7 +1502,8 @@ add(
 )
 # claude-haiku-5-5, batch and above 100k: in 2.5e-7, read 2.5e-8, write 3.125e-7
 # (the _above_100k_tokens_batches fields), out 1.25e-6; 1-hour writes: no
-# ..._above_1hr_above_100k_tokens_batches, so ..._above_1hr_above_100k_tokens, 1e-6.
+# ..._above_1hr_above_100k_tokens_batches, so ..._above_1hr_above_100k_tokens (1e-6) at the
+# tier's write discount (3.125e-7 / 6.25e-7 = 1/2): 5e-7.
 add(
     "claude-haiku-5-5-1h-writes-long-batch",
     "claude-haiku-5-5",
@@ -1512,7 +1514,7 @@ add(
         cache_creation_input_tokens=20_000,
         cache_creation_1h_input_tokens=5000,
     ),
-    30_000 * D("2.5e-7") + 100_000 * D("2.5e-8") + 15_000 * D("3.125e-7") + 5000 * D("1e-6"),
+    30_000 * D("2.5e-7") + 100_000 * D("2.5e-8") + 15_000 * D("3.125e-7") + 5000 * D("5e-7"),
     1000 * D("1.25e-6"),
     tier="batch",
 )

@@ -140,3 +140,28 @@ def test_an_update_keeps_the_models_the_new_map_dropped(tmp_path: Path) -> None:
         "_missing_from": "litellm 1.1.0 snapshot 2026-02-01",
     }
     assert "kept 1 removed models at their last price in retired.json" in lines
+
+
+def test_claude_opus_4_1_batch_discount_covers_both_cache_write_ttls() -> None:
+    """Anthropic's batch discount (50%) applies to every token price, cache writes of both
+    TTLs and cache hits included:
+    https://docs.anthropic.com/en/docs/build-with-claude/batch-processing#pricing
+    (Opus 4.1 batch: $7.50 input, $9.375 5-minute write, $15 1-hour write, $0.75 hit,
+    $37.50 output per million tokens)."""
+    usage = {
+        "input_tokens": 10_000,
+        "output_tokens": 1_000,
+        "cache_read_input_tokens": 2_000,
+        "cache_creation_input_tokens": 3_000,
+        "cache_creation_1h_input_tokens": 1_000,
+    }
+    cost = compute_cost("claude-opus-4-1", usage, service_tier="batch")
+    assert cost is not None
+    expected = (
+        5_000 * D("7.50")
+        + 2_000 * D("0.75")
+        + 2_000 * D("9.375")
+        + 1_000 * D(15)
+        + 1_000 * D("37.50")
+    ) / M
+    assert cost.decimal_total == expected == D("0.11025")

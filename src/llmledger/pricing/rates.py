@@ -20,7 +20,10 @@ input (or output) rate, as the formula in :mod:`llmledger.pricing.cost` says.
 One-hour cache writes (``cache_creation_1h_input_tokens``, a part of the cache writes) are
 priced at ``cache_creation_input_token_cost_above_1hr`` with the same tier variants
 (``cache_creation_input_token_cost_above_1hr_above_200k_tokens``, ``..._above_1hr_batches``);
-the ``_above_1hr`` suffix is the TTL, not a context threshold. An entry without such a field
+the ``_above_1hr`` suffix is the TTL, not a context threshold. A service tier whose entry
+prices 5-minute writes for the tier but has no 1-hour tier field gets the same discount on
+1-hour writes (Anthropic's batch discount covers both; the field is named
+``..._above_1hr_batches (derived: ...)`` in the explanation). An entry without such a field
 prices them at the cache-write rate above, and the card says so
 (``RateCard.cache_write_1h_priced_as``), so the cost can say so too. This rate is not one of
 the ten components: it is reported (in ``fields_used`` and ``rates``) only by the cost of a
@@ -260,6 +263,25 @@ def _pick(
     return None, None
 
 
+def _tier_rate_1h(
+    fields: Mapping[str, Decimal], standard_1h: Decimal, write_field: str | None, suffix: str
+) -> Decimal | None:
+    """The 1-hour write rate of a service tier whose entry prices 5-minute writes for the
+    tier (``cache_creation_input_token_cost_batches``) but not 1-hour ones: the same discount
+    applies to both (Anthropic's batch discount covers every token price, cache writes
+    included: https://docs.anthropic.com/en/docs/build-with-claude/batch-processing#pricing).
+    ``None`` when there is no such tier field or the result would not be exact."""
+    if not suffix or write_field is None or not write_field.endswith(suffix):
+        return None
+    standard_write = fields.get(write_field[: -len(suffix)])
+    if not standard_write:
+        return None
+    derived = standard_1h * fields[write_field] / standard_write
+    if derived * standard_write != standard_1h * fields[write_field]:
+        return None
+    return derived
+
+
 def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int, ...]) -> RateCard:
     """The card for the context thresholds ``applicable`` (largest first)."""
     fields = price.fields
@@ -283,11 +305,15 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
     if name_1h is not None:
         rate_1h: Decimal | None = fields[name_1h]
         field_1h: str | None = name_1h
+        derived = _tier_rate_1h(fields, fields[name_1h], used.get("cache_write"), suffix)
+        if suffix and not name_1h.endswith(suffix) and derived is not None:
+            rate_1h = derived
+            field_1h = f"{name_1h}{suffix} (derived: {name_1h} at the tier's cache-write discount)"
     else:
         rate_1h, field_1h = rates["cache_write"], used.get("cache_write")
     present = [r for r in rates.values() if r is not None]
-    if name_1h is not None:
-        present.append(fields[name_1h])
+    if name_1h is not None and rate_1h is not None:
+        present.append(rate_1h)
     scale = scale_for(present)
     card = RateCard()
     card._essentials = None
