@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from llmledger import __version__
@@ -65,6 +65,8 @@ def create_app(
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 
+    _add_metrics_route(app)
+
     @app.exception_handler(LookupError)
     async def _not_found(_request: Any, exc: LookupError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
@@ -82,6 +84,17 @@ def create_app(
             return HTMLResponse("<p>llmledger server: the UI is not installed; see /docs.</p>")
 
     return RequestGuard(app, max_body_bytes=max_body_bytes, auth_token=auth_token)
+
+
+def _add_metrics_route(app: FastAPI) -> None:
+    """``GET /metrics`` for Prometheus (see :mod:`llmledger.server.prometheus`)."""
+    from llmledger.server.prometheus import CONTENT_TYPE_LATEST, RollupCollector, metrics_text
+
+    collector = RollupCollector(app.state.store)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(metrics_text(collector), media_type=CONTENT_TYPE_LATEST)
 
 
 def app_from_env() -> Any:

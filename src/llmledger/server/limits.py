@@ -41,7 +41,7 @@ class RequestGuard:
             return
         path = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        protected = path.startswith(("/api/", "/v1/")) and path != "/api/health"
+        protected = path.startswith(("/api/", "/v1/", "/metrics")) and path != "/api/health"
         if self.auth_token and protected:
             given = headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {self.auth_token}".encode()):
