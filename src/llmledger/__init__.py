@@ -8,6 +8,7 @@ use, so ``import llmledger`` stays fast.
 from __future__ import annotations
 
 from llmledger.attributes import SpanAttributeKey, SpanType
+from llmledger.tracing.export import ExportStats
 from llmledger.tracing.fluent import (
     activate_span,
     bind_context,
@@ -22,6 +23,7 @@ from llmledger.tracing.fluent import (
 from llmledger.tracing.span import Span, SpanStatus
 from llmledger.tracing.trace import Trace, TraceData, TraceInfo
 from llmledger.tracking import (
+    export_stats,
     flush,
     get_trace,
     get_tracking_uri,
@@ -51,6 +53,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "ExportStats",
     "Span",
     "SpanAttributeKey",
     "SpanStatus",
@@ -62,6 +65,7 @@ __all__ = [
     "activate_span",
     "bind_context",
     "deactivate_span",
+    "export_stats",
     "flush",
     "get_current_active_span",
     "get_last_active_trace_id",
