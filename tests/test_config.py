@@ -182,3 +182,15 @@ def test_bare_paths_still_mean_sqlite_files(path, tmp_path, monkeypatch):
 )
 def test_good_uris_are_kept(uri):
     assert config.normalize_uri(uri) == uri
+
+
+def test_the_server_takes_its_limits_from_the_variables(tmp_path, monkeypatch):
+    """LLMLEDGER_MAX_BODY_BYTES was overwritten by the option's default; now the option
+    wins only when given."""
+    monkeypatch.setenv("LLMLEDGER_MAX_BODY_BYTES", "2000")
+    srv = ServerProcess(f"sqlite:///{tmp_path / 's.db'}", None).start()
+    try:
+        body = {"name": "x" * 3000}
+        assert httpx.post(f"{srv.url}/api/experiments", json=body).status_code == 413
+    finally:
+        srv.stop()

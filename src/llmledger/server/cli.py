@@ -26,10 +26,16 @@ def cmd_server(args: argparse.Namespace) -> int:
 
     try:
         token = auth_token(args)
+        max_body = config.max_body_bytes() if args.max_body_bytes is None else args.max_body_bytes
+        concurrency = (
+            config.ingest_concurrency()
+            if args.ingest_concurrency is None
+            else args.ingest_concurrency
+        )
     except ValueError as exc:
         print(f"llmledger: {exc}", file=sys.stderr)
         return 2
-    if args.ingest_concurrency < 1:
+    if concurrency < 1:
         print("llmledger: --ingest-concurrency must be at least 1", file=sys.stderr)
         return 2
     uri = config.normalize_uri(args.backend_store_uri or config.backend_store_uri())
@@ -38,8 +44,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     os.environ[app_module.STORE_ENV] = uri
     if token:
         os.environ[app_module.AUTH_ENV] = token
-    os.environ[app_module.MAX_BODY_ENV] = str(args.max_body_bytes)
-    os.environ[app_module.INGEST_CONCURRENCY_ENV] = str(args.ingest_concurrency)
+    os.environ[app_module.MAX_BODY_ENV] = str(max_body)
+    os.environ[app_module.INGEST_CONCURRENCY_ENV] = str(concurrency)
     warning = exposure_warning(args.host, token)
     if warning:
         logger.warning(warning)
@@ -131,13 +137,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="read the token from this file (default: $LLMLEDGER_AUTH_TOKEN_FILE)",
     )
-    p.add_argument("--max-body-bytes", type=int, default=32 * 1024 * 1024)
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help="largest request body, also after gzip (default: $LLMLEDGER_MAX_BODY_BYTES, "
+        "else 32 MiB)",
+    )
     p.add_argument(
         "--ingest-concurrency",
         type=int,
-        default=1,
-        help="ingestion requests each process works on at once (default 1: they are CPU "
-        "work; more at once only take turns on Python's interpreter lock)",
+        help="ingestion requests each process works on at once (default: "
+        "$LLMLEDGER_INGEST_CONCURRENCY, else 1: they are CPU work; more at once only take "
+        "turns on Python's interpreter lock)",
     )
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=cmd_server)
