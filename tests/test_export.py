@@ -237,3 +237,33 @@ def test_a_clean_record_is_kept_as_it_is_and_a_dirty_one_cleaned():
     }
     big_int_and_nul = {"n": 2**70, "s": "\x00"}  # orjson cannot encode it: walked
     assert processor.storable_record(big_int_and_nul) == {"n": 2**70, "s": REPLACEMENT}
+
+
+def test_transient_failures_are_told_from_rejections_by_type(tmp_path, postgres_server_uri):
+    """Unreachable servers and databases are retried; invalid content is set aside."""
+    from llmledger.store.errors import RejectedError, is_rejection
+    from llmledger.store.http import HttpTraceStore, ServerUnavailableError
+    from llmledger.store.sql import SqlTraceStore
+    from server_process import free_port
+
+    down = HttpTraceStore(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ServerUnavailableError) as refused:
+        down.list_experiments()
+    assert not is_rejection(refused.value)
+    down.close()
+    pg_down = postgres_server_uri.rsplit("/", 1)[0].replace(":5432", f":{free_port()}")
+    with pytest.raises(Exception) as unreachable:
+        SqlTraceStore(pg_down + "/nothing")
+    assert not is_rejection(unreachable.value)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(Exception) as no_dir:
+        SqlTraceStore(f"sqlite:///{blocker}/x.db")
+    assert not is_rejection(no_dir.value)
+
+    assert is_rejection(RejectedError("HTTP 400"))
+    assert is_rejection(UnicodeEncodeError("utf-8", "\udcff", 0, 1, "surrogates not allowed"))
+    try:
+        raise ValueError("wrapped") from RejectedError("HTTP 422")
+    except ValueError as exc:
+        assert is_rejection(exc)
