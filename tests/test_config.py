@@ -194,3 +194,22 @@ def test_the_server_takes_its_limits_from_the_variables(tmp_path, monkeypatch):
         assert httpx.post(f"{srv.url}/api/experiments", json=body).status_code == 413
     finally:
         srv.stop()
+
+
+def test_every_variable_in_the_code_is_named_in_config_and_documented():
+    """One place names the variables (config.py) and docs/configuration.md lists them all."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    pattern = re.compile(r"LLMLEDGER_[A-Z0-9_]+")
+    named = set(pattern.findall((root / "src/llmledger/config.py").read_text()))
+    used = {
+        name
+        for path in (root / "src/llmledger").rglob("*.py")
+        for name in pattern.findall(path.read_text())
+    }
+    documented = set(pattern.findall((root / "docs/configuration.md").read_text()))
+    assert used <= named, f"not named in config.py: {sorted(used - named)}"
+    assert named <= documented, f"not in docs/configuration.md: {sorted(named - documented)}"
+    assert "LLMLEDGER_EXPERIMENT_NAME" not in named  # never read: removed
