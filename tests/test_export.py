@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -267,3 +268,34 @@ def test_transient_failures_are_told_from_rejections_by_type(tmp_path, postgres_
         raise ValueError("wrapped") from RejectedError("HTTP 422")
     except ValueError as exc:
         assert is_rejection(exc)
+
+
+def _established_to(port: int) -> int:
+    """TCP connections of this machine whose remote end is 127.0.0.1:port (from /proc)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote, state = fields[2], fields[3]
+        if state == "01" and remote == f"0100007F:{port:04X}":
+            count += 1
+    return count
+
+
+def test_the_http_store_keeps_one_connection_alive_across_batches(tmp_path):
+    from llmledger.store.http import HttpTraceStore
+
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("needs Linux /proc/net/tcp")
+    srv = ServerProcess(f"sqlite:///{tmp_path / 's.db'}", None).start()
+    try:
+        store = HttpTraceStore(srv.url)
+        for _ in range(5):
+            store.list_experiments()
+        assert _established_to(srv.port) == 1  # one pooled connection, reused
+        store.close()
+        deadline = time.monotonic() + 5
+        while _established_to(srv.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _established_to(srv.port) == 0
+    finally:
+        srv.stop()

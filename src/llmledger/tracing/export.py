@@ -161,6 +161,9 @@ class TraceExporter:
                 self._in_flight = {b.trace_id for b in batch}
             try:
                 settled = self._export(batch)
+            except Exception:  # a bug must not end the worker: the batch waits, retried
+                logger.exception("llmledger: exporting %d trace(s) failed", len(batch))
+                settled = False
             finally:
                 self._end_attempt()
             if settled:
