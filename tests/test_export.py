@@ -194,6 +194,9 @@ def test_a_wrong_token_names_the_variable_and_keeps_the_traces(tmp_path, monkeyp
         llmledger.set_tracking_uri(srv.url)
         ids = _good_traces(3)
         assert llmledger.flush(timeout=1) is False
+        deadline = time.monotonic() + 30  # a loaded machine: wait for the first answer
+        while llmledger.export_stats().last_error is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         stats = llmledger.export_stats()
         assert (stats.delivered, stats.pending, stats.rejected) == (0, 3, 0)
         assert "HTTP 401" in stats.last_error and "LLMLEDGER_TRACKING_TOKEN" in stats.last_error
