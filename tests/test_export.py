@@ -167,9 +167,10 @@ def test_drops_are_counted_exactly_when_the_batch_being_written_is_evicted(tmp_p
         exporter.max_pending = 5
         srv.proc.send_signal(signal.SIGSTOP)
         first = _good_traces(1)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not exporter._in_flight and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert exporter._in_flight == set(first)
         time.sleep(0.2)  # the request is on its way to the stopped server
         rest = _good_traces(9, start=1)
         srv.proc.send_signal(signal.SIGCONT)
