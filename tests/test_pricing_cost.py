@@ -308,6 +308,51 @@ def test_integral_floats_and_none_details_are_accepted() -> None:
     assert cost == mini_cost()
 
 
+def test_compute_cost_prices_openai_style_usage() -> None:
+    """OpenAI's own usage object, as the API returns it. Prices from OpenAI's price sheet
+    (https://openai.com/api/pricing/), gpt-4o-mini: input $0.15 / 1M tokens, cached input
+    $0.075 / 1M, output $0.60 / 1M (reasoning tokens are output tokens). By hand:
+    uncached 2000 - 1200 = 800 x 0.15e-6 = 0.00012; cached 1200 x 0.075e-6 = 0.00009;
+    output 500 x 0.60e-6 = 0.0003; total 0.00051."""
+    usage = {
+        "prompt_tokens": 2000,
+        "completion_tokens": 500,
+        "total_tokens": 2500,
+        "prompt_tokens_details": {"cached_tokens": 1200, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 100, "audio_tokens": 0},
+    }
+    cost = compute_cost("gpt-4o-mini", usage)
+    assert cost is not None
+    assert cost.decimal_input == D("0.00012") + D("0.00009")
+    assert cost.decimal_output == D("0.0003")
+    assert cost.decimal_total == D("0.00051")
+    assert cost == {"input_cost": 0.00021, "output_cost": 0.0003, "total_cost": 0.00051}
+    assert cost.breakdown()["details"] == {
+        "uncached_input_cost": 0.00012,
+        "cache_read_cost": 0.00009,
+        "text_output_cost": 0.0003,
+    }
+    # the same as the canonical usage a span records for that call
+    canonical = {
+        "input_tokens": 2000,
+        "output_tokens": 500,
+        "cache_read_input_tokens": 1200,
+        "reasoning_tokens": 100,
+    }
+    assert compute_cost("gpt-4o-mini", canonical) == cost
+    # an unknown model is still None, with usage of either shape
+    assert compute_cost("no-such-model-anywhere", usage) is None
+
+
+def test_usage_that_compute_cost_cannot_read_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"keys \['tokens_in', 'tokens_out'\]: it has no") as err:
+        compute_cost("gpt-4o-mini", {"tokens_in": 100, "tokens_out": 5})
+    for understood in ("input_tokens", "output_tokens", "prompt_tokens", "completion_tokens"):
+        assert understood in str(err.value)
+    with pytest.raises(ValueError, match="must not be negative"):
+        compute_cost("gpt-4o-mini", {"prompt_tokens": -1, "completion_tokens": 5})
+
+
 def test_compute_cost_needs_input_or_output() -> None:
     assert compute_cost("gpt-4o", None) is None
     assert compute_cost("gpt-4o", {}) is None

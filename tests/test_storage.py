@@ -189,7 +189,8 @@ def test_broken_store_never_reaches_user_code(tmp_path, caplog, monkeypatch):
     # still answered from memory, with its numbers
     assert llmledger.get_trace(tid).info.cost["total_cost"] == 0.0000258
     exporter = export.exporter_for(llmledger.get_tracking_uri())
-    assert exporter.stats()["pending"] == 1 and exporter.stats()["failed_attempts"] >= 1
+    assert exporter.stats().pending == 1 and exporter.failures >= 1
+    assert "File exists" in exporter.stats().last_error
     exporter.pending.clear()  # let the fixture's flush finish
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from llmledger.attributes import SpanAttributeKey, SpanType
 from llmledger.budgets import BudgetExceeded, budget, clear_budgets, set_budget
+from llmledger.tracing.export import ExportStats
 from llmledger.tracing.fluent import (
     activate_span,
     bind_context,
@@ -23,6 +24,7 @@ from llmledger.tracing.fluent import (
 from llmledger.tracing.span import Span, SpanStatus
 from llmledger.tracing.trace import Trace, TraceData, TraceInfo
 from llmledger.tracking import (
+    export_stats,
     flush,
     get_trace,
     get_tracking_uri,
@@ -53,6 +55,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "BudgetExceeded",
+    "ExportStats",
     "Span",
     "SpanAttributeKey",
     "SpanStatus",
@@ -66,6 +69,7 @@ __all__ = [
     "budget",
     "clear_budgets",
     "deactivate_span",
+    "export_stats",
     "flush",
     "get_current_active_span",
     "get_last_active_trace_id",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextvars
 import datetime as _dt
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,8 +37,6 @@ __all__ = ["Budget", "BudgetExceeded", "WindowBudget", "budget", "clear_budgets"
 
 logger = logging.getLogger(__name__)
 
-REFRESH_ENV = "LLMLEDGER_BUDGET_REFRESH_SECONDS"
-DEFAULT_REFRESH_SECONDS = 30.0
 HOUR_MS = 3_600_000
 PERIODS = ("hour", "day", "month")
 
@@ -164,13 +161,14 @@ class WindowBudget(Budget):
 
 def refresh_seconds() -> float:
     """How long a window's spend read from the store is trusted, in seconds
-    (``LLMLEDGER_BUDGET_REFRESH_SECONDS``, default 30)."""
-    raw = os.environ.get(REFRESH_ENV)
+    (``LLMLEDGER_BUDGET_REFRESH_SECONDS``, default 30); a bad value is logged, 30 used."""
+    from llmledger import config
+
     try:
-        return float(raw) if raw else DEFAULT_REFRESH_SECONDS
-    except ValueError:
-        logger.warning("%s=%r is not a number; using %s", REFRESH_ENV, raw, DEFAULT_REFRESH_SECONDS)
-        return DEFAULT_REFRESH_SECONDS
+        return config.budget_refresh_seconds()
+    except ValueError as exc:
+        logger.warning("%s; using %s", exc, config.DEFAULT_BUDGET_REFRESH)
+        return config.DEFAULT_BUDGET_REFRESH
 
 
 def period_start_ms(per: str, now: float) -> int:

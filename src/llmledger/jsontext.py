@@ -12,10 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a dependency; kept for odd installs
-    orjson = None  # type: ignore[assignment]
+import orjson
 
 
 def _plain(value: Any) -> Any:
@@ -36,19 +33,15 @@ _ENCODER = json.JSONEncoder(
 
 def dumps(value: Any) -> str:
     """Compact JSON text of ``value``."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(value, default=_plain).decode()
-        except TypeError:  # orjson.JSONEncodeError: big ints, non-string keys...
-            pass
-    return _ENCODER.encode(value)
+    try:
+        return orjson.dumps(value, default=_plain).decode()
+    except TypeError:  # orjson.JSONEncodeError: big ints, non-string keys...
+        return _ENCODER.encode(value)
 
 
 def loads(text: str | bytes) -> Any:
     """The value of JSON ``text``."""
-    if orjson is not None:
-        try:
-            return orjson.loads(text)
-        except ValueError:  # orjson.JSONDecodeError: NaN, big ints...
-            pass
-    return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError: NaN, big ints...
+        return json.loads(text)

@@ -9,7 +9,7 @@ from typing import Any
 
 from llmledger import config
 from llmledger.store.base import TraceFilter
-from llmledger.tracing.export import exporter_for
+from llmledger.tracing.export import ExportStats, exporter_for
 from llmledger.tracing.trace import Trace
 
 logger = logging.getLogger("llmledger")
@@ -63,8 +63,23 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
 
 def flush(timeout: float | None = 30.0) -> bool:
     """Block until every trace finished so far is stored at the current tracking URI.
-    Returns ``False`` on timeout. (At exit, every URI used is flushed.)"""
-    return exporter_for(config.get_tracking_uri()).flush(timeout)
+
+    Returns ``True`` when all of them are stored and nothing was lost since the previous
+    ``flush``; ``False`` on timeout, and ``False`` when any trace was dropped (more than
+    ``LLMLEDGER_MAX_PENDING_TRACES`` waited) or rejected by the store as invalid since the
+    previous ``flush`` (:func:`export_stats` says how many and why). At exit, every URI used
+    is flushed.
+    """
+    exporter = exporter_for(config.get_tracking_uri())
+    stored = exporter.flush(timeout)
+    return exporter.take_lost() == 0 and stored
+
+
+def export_stats() -> ExportStats:
+    """Counts of what happened to the traces sent to the current tracking URI in this
+    process: ``delivered``, ``pending``, ``dropped``, ``rejected`` (each trace is in exactly
+    one), and ``last_error`` (the last failure or rejection, or ``None``)."""
+    return exporter_for(config.get_tracking_uri()).stats()
 
 
 def get_trace(trace_id: str) -> Trace | None:

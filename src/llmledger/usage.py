@@ -104,6 +104,11 @@ FLAT_ATTRIBUTE_KEYS: dict[str, str] = {
 }
 
 
+# The keys of a usage dict that normalize_usage reads (besides the canonical ones).
+NESTED_DETAIL_KEYS = ("prompt_tokens_details", "completion_tokens_details", "cache_creation")
+READABLE_KEYS = CANONICAL_KEYS + tuple(_DICT_ALIASES) + NESTED_DETAIL_KEYS
+
+
 class UsageError(ValueError):
     """A usage value that cannot be a token count (negative, fractional, not a number)."""
 

@@ -67,10 +67,6 @@ def set_enabled(integration: str, enabled: bool) -> None:
     _enabled[integration] = enabled
 
 
-def is_patched(integration: str) -> bool:
-    return bool(_patches.get(integration))
-
-
 def patch(
     integration: str, owner: Any, name: str, make_wrapper: Callable[[Any], Callable[..., Any]]
 ) -> bool:
@@ -361,14 +357,6 @@ def set_usage(span: Span, usage: Mapping[str, int] | None) -> None:
     """Set the usage attribute only when the provider reported usage (unknown stays None)."""
     if usage:
         span.set_attribute(K.TOKEN_USAGE, dict(usage))
-
-
-def set_models(span: Span, request_model: Any = None, response_model: Any = None) -> None:
-    if request_model:
-        span.set_attribute(K.REQUEST_MODEL, str(request_model))
-    model = response_model or request_model
-    if model:
-        span.set_attribute(K.MODEL, str(model))
 
 
 # -- streams --------------------------------------------------------------------------------

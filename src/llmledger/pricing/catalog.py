@@ -28,6 +28,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from llmledger import config
 from llmledger.pricing.money import dec_str, per_million
 from llmledger.pricing.overrides import (
     ENV_VAR,
@@ -319,7 +320,7 @@ def _load_env_overrides() -> None:
         if _env_loaded:
             return
         _env_loaded = True
-        path = os.environ.get(ENV_VAR, "").strip()
+        path = config.prices_file()
         if not path:
             return
         try:
@@ -572,7 +573,7 @@ def catalog_info() -> dict[str, Any]:
             "path": snap.path,
             "load_ms": round(snap.load_ms, 2),
             "override_versions": len(_store.versions()),
-            "overrides_file": os.environ.get(ENV_VAR) or None,
+            "overrides_file": config.prices_file(),
         }
     )
     return info

@@ -21,12 +21,12 @@ import contextlib
 import datetime as _dt
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, TextIO
 
+from llmledger import config
 from llmledger.pricing.catalog import ModelPrice, catalog_info, get_price, search_models
 from llmledger.pricing.cost import Cost, cost_from_price
 from llmledger.pricing.money import dec_str, per_million
@@ -183,7 +183,7 @@ def _quiet_unknown_warnings() -> Iterator[None]:
 
 
 def _check_env_overrides() -> bool:
-    path = os.environ.get(ENV_VAR, "").strip()
+    path = config.prices_file()
     if not path:
         return True
     try:

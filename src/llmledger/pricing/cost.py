@@ -78,6 +78,7 @@ from llmledger.pricing.result import (
     call_cost,
     call_cost_1h,
 )
+from llmledger.usage import READABLE_KEYS, normalize_usage
 
 __all__ = [
     "INPUT_DETAILS",  # the money keys of Cost.details, re-exported from .result
@@ -118,6 +119,21 @@ def _checked_count(key: str, value: Any) -> int:
     if value < 0:
         raise ValueError(f"inconsistent usage: {key} must not be negative, got {value}")
     return int(value)
+
+
+def _readable_usage(usage: Mapping[str, Any]) -> dict[str, int] | None:
+    """``usage`` without ``input_tokens``/``output_tokens``, in the canonical keys (read as
+    spans read it); ``None`` when it holds no count. Usage holding counts none of whose keys
+    is understood is a ``ValueError`` listing the keys that are."""
+    if not isinstance(usage, Mapping):
+        raise TypeError(f"usage must be a mapping, got {type(usage).__name__}")
+    canonical = normalize_usage(usage)
+    if canonical is None and any(value is not None for value in usage.values()):
+        raise ValueError(
+            f"cannot read usage with keys {sorted(map(str, usage))}: it has no input or "
+            f"output token count. compute_cost reads {', '.join(READABLE_KEYS)}"
+        )
+    return canonical
 
 
 # ---- computation ----------------------------------------------------------------------------
@@ -383,18 +399,31 @@ def compute_cost(
 ) -> Cost | None:
     """Resolve ``model`` (see :func:`get_price`) and price ``usage``.
 
-    ``None`` when the model is unknown (one warning per name), when ``usage`` has neither
-    ``input_tokens`` nor ``output_tokens``, or when the entry lacks a price the usage needs
-    (e.g. tokens for a per-second model; warned once). ``at`` (the trace start; datetime or
-    epoch seconds) selects overrides by ``effective_from``. Raises ``ValueError`` for
-    inconsistent usage.
+    ``usage`` is the canonical dict (``input_tokens``, ``output_tokens``, details; see
+    :mod:`llmledger.usage`) or another provider's shape that spans accept too, read by
+    :func:`llmledger.usage.normalize_usage`: OpenAI's ``prompt_tokens`` /
+    ``completion_tokens`` with ``prompt_tokens_details.cached_tokens`` and
+    ``completion_tokens_details.reasoning_tokens``, camelCase ``inputTokens``...
+
+    ``None`` when the model is unknown (one warning per name), when ``usage`` is ``None``,
+    empty, all ``None`` or only a ``total_tokens`` (the split is unknown), or when the entry
+    lacks a price the usage needs (e.g. tokens for a per-second model; warned once). ``at``
+    (the trace start; datetime or epoch seconds) selects overrides by ``effective_from``.
+    Raises ``ValueError`` for inconsistent usage, and for usage none of whose keys it can
+    read (the message lists the keys it understands).
     """
     if usage is None:
         return None
     inp = usage.get(INPUT)
     out = usage.get(OUTPUT)
     if inp is None and out is None:
-        return None
+        usage = _readable_usage(usage)
+        if usage is None:
+            return None
+        inp = usage.get(INPUT)
+        out = usage.get(OUTPUT)
+        if inp is None and out is None:
+            return None  # only a total: the split between input and output is unknown
     price = get_price(model, provider, at)
     if price is None:
         return None

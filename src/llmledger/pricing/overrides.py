@@ -49,6 +49,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from llmledger import config
 from llmledger.pricing.money import shift, to_decimal
 from llmledger.pricing.resolution import canonical_provider
 
@@ -61,7 +62,7 @@ __all__ = [
     "read_overrides_file",
 ]
 
-ENV_VAR = "LLMLEDGER_PRICES_FILE"
+ENV_VAR = config.PRICES_FILE_ENV
 
 
 class PricingConfigError(ValueError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,15 +11,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from llmledger import __version__
+from llmledger import __version__, config
 from llmledger.server.limits import RequestGuard
 
 UI_DIR = Path(__file__).parent / "ui"
-DEFAULT_MAX_BODY = 32 * 1024 * 1024
-STORE_ENV = "LLMLEDGER_BACKEND_STORE_URI"
-AUTH_ENV = "LLMLEDGER_AUTH_TOKEN"
-MAX_BODY_ENV = "LLMLEDGER_MAX_BODY_BYTES"
-INGEST_CONCURRENCY_ENV = "LLMLEDGER_INGEST_CONCURRENCY"
+DEFAULT_MAX_BODY = config.DEFAULT_MAX_BODY_BYTES
+STORE_ENV = config.BACKEND_STORE_URI_ENV
+AUTH_ENV = config.AUTH_TOKEN_ENV
+MAX_BODY_ENV = config.MAX_BODY_BYTES_ENV
+INGEST_CONCURRENCY_ENV = config.INGEST_CONCURRENCY_ENV
 
 
 def create_app(
@@ -98,15 +97,16 @@ def _add_metrics_route(app: FastAPI) -> None:
 
 
 def app_from_env() -> Any:
-    """Factory for ``uvicorn --factory``: the app of each server process."""
-    uri = os.environ.get(STORE_ENV)
+    """Factory for ``uvicorn --factory``: the app of each server process, configured by the
+    ``LLMLEDGER_*`` variables (see :mod:`llmledger.config`)."""
+    uri = config.env_text(STORE_ENV)
     if not uri:
         raise RuntimeError(f"set {STORE_ENV} to the backend store URI")
     app = create_app(
         uri,
-        auth_token=os.environ.get(AUTH_ENV) or None,
-        max_body_bytes=int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY)),
-        ingest_concurrency=int(os.environ.get(INGEST_CONCURRENCY_ENV, 1)),
+        auth_token=config.server_auth_token(),
+        max_body_bytes=config.max_body_bytes(),
+        ingest_concurrency=config.ingest_concurrency(),
     )
     settle_heap()
     return app

@@ -1,68 +1,104 @@
 """HttpTraceStore: the TraceStore of a remote ``llmledger server`` (tracking URI http://...).
 
-Batches go out as one gzip-compressed JSON request each. A 4xx answer means the server will
-never take that batch: it raises :class:`RejectedError` (the exporter logs and drops it);
-connection errors and 5xx raise :class:`OSError`-like errors that the exporter retries.
-``LLMLEDGER_TRACKING_TOKEN`` is sent as a bearer token when set.
+One pooled ``httpx.Client`` per store (connections kept alive between batches); batches go out
+as one gzip-compressed JSON request each. Errors are typed, so the exporter knows what to do:
+
+- :class:`RejectedError` (400, 413, 422): the server refuses this batch as invalid; sending it
+  again cannot succeed (the exporter splits it to set the invalid traces aside).
+- :class:`AuthError` (401, 403): the token is missing or wrong; the message names
+  ``LLMLEDGER_TRACKING_TOKEN``. Retried: fixing the token lets the waiting traces through.
+- :class:`ServerUnavailableError` (connection refused, timeouts, 5xx, 429, 408, other 4xx):
+  retried with back-off.
+
+The token (``LLMLEDGER_TRACKING_TOKEN``, or the file named by
+``LLMLEDGER_TRACKING_TOKEN_FILE``) is read for each request and sent as a bearer token.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
+
+from llmledger import config
 from llmledger.jsontext import dumps, loads
 from llmledger.store.base import TraceFilter, TraceRecord
+from llmledger.store.errors import RejectedError
 
-TOKEN_ENV = "LLMLEDGER_TRACKING_TOKEN"
-TIMEOUT = float(os.environ.get("LLMLEDGER_HTTP_TIMEOUT", "10"))
+__all__ = ["AuthError", "HttpTraceStore", "RejectedError", "ServerUnavailableError"]
+
+REJECTING_STATUSES = frozenset({400, 413, 422})  # the request's content is invalid
+AUTH_STATUSES = frozenset({401, 403})
 
 
-class RejectedError(Exception):
-    """The server refused the request (4xx): sending it again cannot succeed."""
+class ServerUnavailableError(ConnectionError):
+    """The server could not take the request now (unreachable, timed out, 5xx, 429...)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(ServerUnavailableError):
+    """The server refused the token (401/403)."""
 
 
 class HttpTraceStore:
     def __init__(self, uri: str) -> None:
         self.base = uri.rstrip("/")
+        self.client = httpx.Client(
+            timeout=config.http_timeout(), headers={"Accept": "application/json"}
+        )
+
+    def close(self) -> None:
+        self.client.close()
 
     def _request(
         self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None
     ) -> Any:
-        url = self.base + path
+        params = None
         if query:
-            url += "?" + urllib.parse.urlencode(
-                [
-                    (k, v)
-                    for k, vs in query.items()
-                    if vs is not None
-                    for v in (vs if isinstance(vs, list) else [vs])
-                ]
-            )
-        headers = {"Accept": "application/json"}
-        data = None
+            params = [
+                (k, v)
+                for k, vs in query.items()
+                if vs is not None
+                for v in (vs if isinstance(vs, list) else [vs])
+            ]
+        headers = {}
+        content = None
         if body is not None:
-            data = gzip.compress(dumps(body).encode(), 5)
+            content = gzip.compress(dumps(body).encode(), 5)
             headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
-        token = os.environ.get(TOKEN_ENV)
+        token = config.tracking_token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        req = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
-                return loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:500].decode(errors="replace")
-            if exc.code == 404 and method == "GET":
-                return None
-            if 400 <= exc.code < 500:
-                raise RejectedError(f"{method} {path}: HTTP {exc.code}: {detail}") from None
-            raise ConnectionError(f"{method} {path}: HTTP {exc.code}: {detail}") from None
+            resp = self.client.request(
+                method, self.base + path, content=content, params=params, headers=headers
+            )
+        except httpx.HTTPError as exc:  # connection refused, timeouts, protocol errors
+            raise ServerUnavailableError(f"{method} {self.base}{path}: {exc!r}") from exc
+        if resp.status_code < 400:
+            return loads(resp.content or b"null")
+        return self._failure(method, path, resp)
+
+    def _failure(self, method: str, path: str, resp: httpx.Response) -> None:
+        status = resp.status_code
+        if status == 404 and method == "GET":
+            return None
+        what = f"{method} {self.base}{path}: HTTP {status}: {resp.text[:500]}"
+        if status in REJECTING_STATUSES:
+            raise RejectedError(what)
+        if status in AUTH_STATUSES:
+            raise AuthError(
+                f"{what} (the server wants its --auth-token: set {config.TRACKING_TOKEN_ENV}, "
+                f"or {config.TRACKING_TOKEN_FILE_ENV} to a file holding it)",
+                status,
+            )
+        raise ServerUnavailableError(what, status)
 
     # -- TraceStore -------------------------------------------------------------------
     def log_traces(self, records: Sequence[TraceRecord]) -> None:

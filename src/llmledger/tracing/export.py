@@ -1,11 +1,23 @@
 """Background export of finished traces to the store named by the tracking URI.
 
 The caller's thread only hands the finished trace over (a dict insert and an event). A daemon
-worker finishes traces (usage, cost, aggregation), writes them in batches (one transaction or
-request per batch), retries with capped exponential back-off for as long as the store is
-unreachable, and never raises into user code. Memory is bounded: beyond ``max_pending``
-waiting traces the oldest is dropped and counted (``dropped``), with an error log. Until a
-trace is stored it stays in ``pending``, so ``get_trace`` answers it at once, from memory.
+worker finishes traces (usage, cost, aggregation, text made storable), writes them in batches
+(one transaction or request per batch), and never raises into user code.
+
+Each trace ends in exactly one of three ways, counted in :class:`ExportStats`:
+
+- ``delivered``: stored.
+- ``dropped``: memory is bounded: beyond ``max_pending`` waiting traces the oldest is dropped
+  (logged). A trace dropped while its batch is being written is counted when the write ends:
+  delivered if the write succeeded, else dropped.
+- ``rejected``: the store refused the trace itself as invalid (see
+  :func:`llmledger.store.errors.is_rejection`). The batch is split in halves, and each half
+  written again, until the invalid traces are alone; they are set aside (logged with their id
+  and the reason, never retried) and every other trace of the batch is stored at once.
+
+A transient failure (store unreachable, timeout, 5xx, 429, wrong token) keeps the batch
+waiting, retried with capped exponential back-off. Until a trace is stored it stays in
+``pending``, so ``get_trace`` answers it at once, from memory.
 """
 
 from __future__ import annotations
@@ -16,30 +28,54 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llmledger import config
+from llmledger.store.errors import is_rejection
+
 if TYPE_CHECKING:
-    from llmledger.store.base import TraceStore
+    from llmledger.store.base import TraceRecord, TraceStore
     from llmledger.tracing.trace_builder import TraceBuilder
 
 logger = logging.getLogger("llmledger.export")
 
 MAX_BATCH = 512
-MAX_PENDING = int(os.environ.get("LLMLEDGER_MAX_PENDING_TRACES", "100000"))
 BACKOFF_START = 0.05
 BACKOFF_MAX = 5.0
+LOGGED_REJECTIONS = 20  # each rejected trace is logged up to this many, then every 1000th
+
+
+@dataclass(frozen=True)
+class ExportStats:
+    """What the exporter of one tracking URI did since the process started.
+
+    Every trace submitted is counted in exactly one of ``delivered``, ``pending``,
+    ``dropped`` and ``rejected``.
+    """
+
+    delivered: int  # stored
+    pending: int  # waiting to be stored (in memory, answered by get_trace)
+    dropped: int  # the oldest, dropped because more than max_pending waited
+    rejected: int  # refused by the store as invalid: set aside, not retried
+    last_error: str | None  # the last failure or rejection, as "Type: message"
 
 
 class TraceExporter:
     """Exports finished traces for one tracking URI."""
 
-    def __init__(self, uri: str, max_pending: int = MAX_PENDING) -> None:
+    def __init__(self, uri: str, max_pending: int | None = None) -> None:
         self.uri = uri
-        self.max_pending = max_pending
+        self.max_pending = _max_pending() if max_pending is None else max_pending
         self.pending: OrderedDict[str, TraceBuilder] = OrderedDict()
-        self.dropped = 0  # traces dropped because too many waited (store down or slow)
-        self.exported = 0
+        self.delivered = 0
+        self.dropped = 0
+        self.rejected = 0
         self.failures = 0  # failed store attempts (each is retried)
+        self.last_error: str | None = None
+        self._lost = 0  # dropped + rejected since the last take_lost()
+        self._in_flight: set[str] = set()  # ids of the batch being written
+        self._evicted: set[str] = set()  # of those, dropped from pending meanwhile
         self._cond = threading.Condition()
         self._store: TraceStore | None = None
         self._store_lock = threading.Lock()
@@ -63,41 +99,48 @@ class TraceExporter:
         with self._cond:
             self.pending[builder.trace_id] = builder
             if len(self.pending) > self.max_pending:
-                self.pending.popitem(last=False)
-                self.dropped += 1
-                if self.dropped == 1 or self.dropped % 1000 == 0:
-                    logger.error(
-                        "llmledger: %d trace(s) dropped (oldest first): more than %d wait for "
-                        "%s, which is not reachable or not keeping up",
-                        self.dropped,
-                        self.max_pending,
-                        self.uri,
-                    )
+                oldest, _ = self.pending.popitem(last=False)
+                if oldest in self._in_flight:
+                    self._evicted.add(oldest)  # counted when its write ends
+                else:
+                    self._count_dropped(1)
             self._cond.notify_all()
         if self._worker is None:
             self._start()
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Wait until every trace submitted so far is stored. ``False`` on timeout."""
+        """Wait until every trace submitted so far is stored, dropped or rejected.
+        ``False`` on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             if self.pending and (self._worker is None or not self._worker.is_alive()):
                 self._start()
-            target = set(self.pending)
-            while target & self.pending.keys():
+            waiting = set(self.pending) | self._evicted
+            while waiting:
+                waiting = {t for t in waiting if t in self.pending or t in self._evicted}
+                if not waiting:
+                    break
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
                 self._cond.wait(remaining)
         return True
 
-    def stats(self) -> dict[str, int]:
-        return {
-            "pending": len(self.pending),
-            "exported": self.exported,
-            "dropped": self.dropped,
-            "failed_attempts": self.failures,
-        }
+    def take_lost(self) -> int:
+        """Traces dropped or rejected since the previous call (the counter restarts)."""
+        with self._cond:
+            lost, self._lost = self._lost, 0
+        return lost
+
+    def stats(self) -> ExportStats:
+        with self._cond:
+            return ExportStats(
+                delivered=self.delivered,
+                pending=len(self.pending) + len(self._evicted),
+                dropped=self.dropped,
+                rejected=self.rejected,
+                last_error=self.last_error,
+            )
 
     # -- worker -----------------------------------------------------------------------
     def _start(self) -> None:
@@ -115,48 +158,120 @@ class TraceExporter:
                 while not self.pending:
                     self._cond.wait()
                 batch = [b for _, b in zip(range(MAX_BATCH), self.pending.values(), strict=False)]
-            if self._export(batch):
+                self._in_flight = {b.trace_id for b in batch}
+            try:
+                settled = self._export(batch)
+            except Exception:  # a bug must not end the worker: the batch waits, retried
+                logger.exception("llmledger: exporting %d trace(s) failed", len(batch))
+                settled = False
+            finally:
+                self._end_attempt()
+            if settled:
                 backoff = BACKOFF_START
             else:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
 
     def _export(self, batch: list[TraceBuilder]) -> bool:
-        records = []
+        """Write ``batch``; ``False`` when a transient failure left part of it waiting."""
+        items = []
         for builder in batch:
             try:
-                records.append(builder.record())
-            except Exception:
+                items.append((builder, builder.record()))
+            except Exception as exc:
                 logger.exception("llmledger: trace %s could not be finished", builder.trace_id)
+                self._reject(builder, exc)
+        return self._write(items)
+
+    def _write(self, items: list[tuple[TraceBuilder, TraceRecord]]) -> bool:
+        """Store ``items``; a rejected batch is bisected until its invalid traces are alone."""
+        if not items:
+            return True
         try:
-            self.store.log_traces(records)
+            self.store.log_traces([record for _, record in items])
         except Exception as exc:
-            if type(exc).__name__ == "RejectedError":  # the server will never take these
-                logger.error(
-                    "llmledger: %s refused %d trace(s), dropped: %s", self.uri, len(records), exc
-                )
-                self._done(batch, dropped=len(batch))
+            if not is_rejection(exc):
+                self._failed(len(items), exc)
+                return False
+            if len(items) == 1:
+                self._reject(items[0][0], exc)
                 return True
-            self.failures += 1
-            if self.failures == 1 or self.failures % 100 == 0:
-                logger.error(
-                    "llmledger: storing %d trace(s) in %s failed (%s); retrying with back-off. "
-                    "They stay readable with get_trace in this process.",
-                    len(records),
-                    self.uri,
-                    exc,
-                )
-            return False
-        self._done(batch, exported=len(records))
+            half = len(items) // 2
+            return self._write(items[:half]) and self._write(items[half:])
+        self._settle([builder for builder, _ in items])
         return True
 
-    def _done(self, batch: list[TraceBuilder], exported: int = 0, dropped: int = 0) -> None:
+    # -- outcomes ---------------------------------------------------------------------
+    def _settle(self, builders: list[TraceBuilder], rejected: bool = False) -> None:
+        """These traces are stored (or rejected): out of pending, counted once."""
         with self._cond:
-            for builder in batch:
-                self.pending.pop(builder.trace_id, None)
-            self.exported += exported
-            self.dropped += dropped
+            for builder in builders:
+                tid = builder.trace_id
+                if tid in self._evicted:
+                    self._evicted.discard(tid)
+                elif self.pending.get(tid) is builder:
+                    del self.pending[tid]
+                if rejected:
+                    self.rejected += 1
+                    self._lost += 1
+                else:
+                    self.delivered += 1
             self._cond.notify_all()
+
+    def _reject(self, builder: TraceBuilder, exc: BaseException) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._settle([builder], rejected=True)
+        if self.rejected <= LOGGED_REJECTIONS or self.rejected % 1000 == 0:
+            logger.error(
+                "llmledger: trace %s refused by %s as invalid, set aside and not retried "
+                "(%d rejected so far): %s",
+                builder.trace_id,
+                self.uri,
+                self.rejected,
+                self.last_error,
+            )
+
+    def _failed(self, count: int, exc: BaseException) -> None:
+        self.failures += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if self.failures == 1 or self.failures % 100 == 0:
+            logger.error(
+                "llmledger: storing %d trace(s) in %s failed (%s); retrying with back-off. "
+                "They stay readable with get_trace in this process.",
+                count,
+                self.uri,
+                exc,
+            )
+
+    def _end_attempt(self) -> None:
+        """Traces dropped from pending during the write and not stored by it are dropped."""
+        with self._cond:
+            if self._evicted:
+                self._count_dropped(len(self._evicted))
+                self._evicted.clear()
+            self._in_flight = set()
+            self._cond.notify_all()
+
+    def _count_dropped(self, count: int) -> None:
+        before = self.dropped
+        self.dropped += count
+        self._lost += count
+        if before == 0 or self.dropped // 1000 > before // 1000:
+            logger.error(
+                "llmledger: %d trace(s) dropped (oldest first): more than %d wait for "
+                "%s, which is not reachable or not keeping up",
+                self.dropped,
+                self.max_pending,
+                self.uri,
+            )
+
+
+def _max_pending() -> int:
+    try:
+        return config.max_pending_traces()
+    except ValueError as exc:  # instrumentation never raises into user code
+        logger.error("llmledger: %s; using %d", exc, config.DEFAULT_MAX_PENDING)
+        return config.DEFAULT_MAX_PENDING
 
 
 _exporters: dict[str, TraceExporter] = {}
@@ -185,8 +300,8 @@ def _reset_after_fork() -> None:
 
 def _flush_at_exit() -> None:
     try:
-        if not flush_all(timeout=float(os.environ.get("LLMLEDGER_EXIT_FLUSH_TIMEOUT", "10"))):
-            left = sum(len(e.pending) for e in _exporters.values())
+        if not flush_all(timeout=config.exit_flush_timeout()):
+            left = sum(e.stats().pending for e in _exporters.values())
             logger.error("llmledger: %d trace(s) not stored before exit", left)
     except Exception:
         logger.debug("flush at exit failed", exc_info=True)

@@ -2,8 +2,7 @@
 
 Context travels in a :class:`contextvars.ContextVar`, so asyncio tasks inherit the span that
 was current when they were created. Threads do not inherit context: wrap the function with
-:func:`bind_context` (or submit through :func:`llmledger.traced_executor_submit`-like helpers
-built on it) to carry the current span into a thread pool.
+:func:`bind_context` to carry the current span into a thread pool.
 """
 
 from __future__ import annotations

@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from llmledger.attributes import MODEL_KEYS, PROVIDER_KEYS
 from llmledger.attributes import SpanAttributeKey as K
+from llmledger.storable import storable
 from llmledger.tracing.aggregation import aggregate, counting_spans
 from llmledger.tracing.costing import first_named
 from llmledger.tracing.serialization import MAX_STRING, preview, to_jsonable
@@ -93,11 +96,29 @@ def jsonable_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def finish(builder: TraceBuilder) -> TraceRecord:
-    """The trace record of a finished trace (JSON-safe; see :mod:`llmledger.tracing.trace`)."""
+    """The trace record of a finished trace (JSON-safe; see :mod:`llmledger.tracing.trace`).
+
+    Its text is made storable (:mod:`llmledger.storable`: NUL characters and lone surrogates
+    become U+FFFD), so every store and encoder takes it."""
     costs: dict[str, Any] = {}
     span_dicts = [prepare_span(span, costs) for span in builder.spans]
     _number_repeated_names(span_dicts)
-    return build_record(builder.trace_id, builder.experiment_id, builder.tags, span_dicts, costs)
+    record = build_record(builder.trace_id, builder.experiment_id, builder.tags, span_dicts, costs)
+    return storable_record(record)
+
+
+def storable_record(record: TraceRecord) -> TraceRecord:
+    """``record`` with its text made storable, itself when it is clean already.
+
+    Checked first by encoding it once with orjson, which refuses lone surrogates and writes
+    NUL as ``\\u0000``: about a tenth of walking every string (44 vs 550 us for a 4-span
+    trace); only a record that fails the check is walked."""
+    try:
+        if b"\\u0000" not in orjson.dumps(record):
+            return record
+    except TypeError:  # lone surrogates (or values orjson does not take): walk it
+        pass
+    return storable(record)
 
 
 def build_record(

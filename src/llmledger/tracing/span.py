@@ -226,10 +226,6 @@ class Span:
             self._cost = cost
         return self._cost  # type: ignore[return-value]
 
-    @property
-    def has_manual_cost(self) -> bool:
-        return K.COST in self._attributes and K.COST_BREAKDOWN not in self._attributes
-
     # -- lifecycle --------------------------------------------------------------------
     def end(self, end_time_ns: int | None = None) -> None:
         """End the span (idempotent). The trace is finished when its root span ends."""
