@@ -174,6 +174,7 @@ def traced(
 def refuse_over_budget(call: Call | None) -> None:
     """Raise :class:`~llmledger.budgets.BudgetExceeded` (the call's span ends ERROR with it)
     when a budget in scope is spent; the provider call is then never sent."""
+    refusal: BaseException | None
     try:
         refusal = budgets.refusal()
     except BaseException as exc:  # an on_exceed callback that raised: the call is refused

@@ -203,7 +203,7 @@ def _cost(
         if card.non_negative:
             uncached = inp - cache_read
             try:
-                read_units = cache_read * card.cache_read if cache_read else 0
+                read_units = cache_read * card.cache_read if cache_read else 0  # type: ignore[operator]
                 uncached_units = uncached * card.input if uncached else 0
                 out_units = out * card.output if out else 0
             except TypeError:
@@ -295,15 +295,15 @@ def _cost(
                 reasoning_cost = reasoning * card.reasoning if reasoning else 0
             parts = (
                 uncached * card.input if uncached else 0,
-                cache_read * card.cache_read if cache_read else 0,
-                cache_write * card.cache_write if cache_write else 0,
-                audio_in * card.audio_input if audio_in else 0,
-                image_in * card.image_input if image_in else 0,
+                cache_read * card.cache_read if cache_read else 0,  # type: ignore[operator]
+                cache_write * card.cache_write if cache_write else 0,  # type: ignore[operator]
+                audio_in * card.audio_input if audio_in else 0,  # type: ignore[operator]
+                image_in * card.image_input if image_in else 0,  # type: ignore[operator]
                 card.request,
                 text_cost,
                 reasoning_cost,
-                audio_out * card.audio_output if audio_out else 0,
-                image_out * card.image_output if image_out else 0,
+                audio_out * card.audio_output if audio_out else 0,  # type: ignore[operator]
+                image_out * card.image_output if image_out else 0,  # type: ignore[operator]
             )
         except TypeError:
             pass
