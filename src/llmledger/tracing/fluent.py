@@ -19,14 +19,16 @@ from typing import Any, TypeVar, overload
 from llmledger import config
 from llmledger.attributes import SpanType
 from llmledger.tracing.export import exporter_for
-from llmledger.tracing.span import Span, new_span_id, new_trace_id
+from llmledger.tracing.span import RemoteParent, Span, new_span_id, new_trace_id
 from llmledger.tracing.trace_builder import TraceBuilder
 
 logger = logging.getLogger("llmledger.tracing")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_current_span: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
+# The current span; or, before any span of this context, the remote parent a new root
+# continues (set from a ``traceparent`` header by :mod:`llmledger.tracing.propagation`).
+_current_span: contextvars.ContextVar[Span | RemoteParent | None] = contextvars.ContextVar(
     "llmledger_current_span", default=None
 )
 _last_trace_id: str | None = None
@@ -60,9 +62,12 @@ def _new_span(
             builder=builder,
         )
     else:
-        builder = TraceBuilder(new_trace_id(), config.get_experiment_id(), _on_trace_finished)
+        trace_id, parent_id = new_trace_id(), None
+        if parent.__class__ is RemoteParent:  # this process's part of a remote trace
+            trace_id, parent_id = parent.trace_id, parent.span_id  # type: ignore[union-attr]
+        builder = TraceBuilder(trace_id, config.get_experiment_id(), _on_trace_finished)
         span = Span(
-            name, builder.trace_id, new_span_id(), None, span_type, start_time_ns, builder=builder
+            name, trace_id, new_span_id(), parent_id, span_type, start_time_ns, builder=builder
         )
     builder.add(span)  # type: ignore[union-attr]
     if attributes:

@@ -15,10 +15,10 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from llmledger.attributes import ALIASES, MODEL_KEYS, PROVIDER_KEYS, SpanType, canonical_key
+from llmledger import dialects
+from llmledger.attributes import ALIASES, SpanType, canonical_key
 from llmledger.attributes import SpanAttributeKey as K
-from llmledger.tracing.costing import first_named
-from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attributes
+from llmledger.usage import UsageError, normalize_usage
 
 if TYPE_CHECKING:
     from llmledger.pricing import Cost
@@ -36,6 +36,21 @@ def new_trace_id() -> str:
 
 def new_span_id() -> str:
     return f"{_rng.getrandbits(64):016x}"
+
+
+class RemoteParent:
+    """A span recorded elsewhere (another process, or OpenTelemetry) that the next root span
+    of this context continues: that span joins its trace as its child. Never live."""
+
+    __slots__ = ("span_id", "trace_id")
+    is_live = False
+
+    def __init__(self, trace_id: str, span_id: str) -> None:
+        self.trace_id = trace_id  # tr-<32 hex>
+        self.span_id = span_id  # 16 hex
+
+    def __repr__(self) -> str:
+        return f"RemoteParent(trace_id={self.trace_id!r}, span_id={self.span_id!r})"
 
 
 class SpanStatus:
@@ -181,11 +196,11 @@ class Span:
     # -- usage and cost ---------------------------------------------------------------
     @property
     def model(self) -> str | None:
-        return first_named(self._attributes, MODEL_KEYS)
+        return dialects.model(self._attributes)
 
     @property
     def provider(self) -> str | None:
-        return first_named(self._attributes, PROVIDER_KEYS)
+        return dialects.provider(self._attributes)
 
     @property
     def token_usage(self) -> dict[str, int] | None:
@@ -201,7 +216,7 @@ class Span:
         value = self._attributes.get(K.TOKEN_USAGE)
         if value is not None:
             return normalize_usage(value)
-        return usage_from_flat_attributes(self._attributes)
+        return dialects.usage_from_attributes(self._attributes)
 
     @property
     def llm_cost(self) -> Cost | None:
