@@ -33,6 +33,25 @@ _current_span: contextvars.ContextVar[Span | RemoteParent | None] = contextvars.
 )
 _last_trace_id: str | None = None
 
+# The OpenTelemetry bridge (llmledger.otel) while a LedgerSpanProcessor is in use: it makes
+# the current llmledger span OpenTelemetry's current span too, and hands out OpenTelemetry's
+# current span as the parent of a new llmledger root. None otherwise (one check per span).
+_otel: Any = None
+
+
+def _enter(span: Span) -> contextvars.Token[Span | RemoteParent | None]:
+    """Make ``span`` current (for OpenTelemetry too, when bridged)."""
+    token = _current_span.set(span)
+    if _otel is not None:
+        _otel.attach(span)
+    return token
+
+
+def _leave(span: Span | None) -> None:
+    """Undo the OpenTelemetry half of :func:`_enter` (the caller resets the llmledger half)."""
+    if _otel is not None and span is not None:
+        _otel.detach(span)
+
 
 def _on_trace_finished(builder: TraceBuilder) -> None:
     global _last_trace_id
@@ -50,6 +69,8 @@ def _new_span(
     start_time_ns: int | None = None,
 ) -> Span:
     parent = _current_span.get()
+    if _otel is not None and (parent is None or not parent.is_live):
+        parent = _otel.current_parent() or parent  # an OpenTelemetry span current here
     if parent is not None and parent.is_live:
         builder = parent._builder
         span = Span(
@@ -101,7 +122,7 @@ class _SpanScope:
     def __enter__(self) -> Span:
         try:
             span = _new_span(self._name, self._span_type, self._attributes, self._start)
-            self._token = _current_span.set(span)
+            self._token = _enter(span)
         except Exception:
             logger.warning("llmledger: span %r not recorded", self._name, exc_info=True)
             span = _noop_span(self._name)
@@ -114,6 +135,7 @@ class _SpanScope:
             if exc is not None and span is not None:
                 span.record_exception(exc)
             if self._token is not None:
+                _leave(span)
                 try:
                     _current_span.reset(self._token)
                 except ValueError:  # exited in another context (e.g. a generator)
@@ -178,9 +200,11 @@ def start_detached_span(
         return _noop_span(name)
 
 
-def activate_span(span: Span | None) -> contextvars.Token[Span | None]:
+def activate_span(span: Span | None) -> contextvars.Token[Span | RemoteParent | None]:
     """Make ``span`` the current span; undo with :func:`deactivate_span` and the token."""
-    return _current_span.set(span)
+    if span is None:
+        return _current_span.set(None)
+    return _enter(span)
 
 
 def deactivate_span(token: contextvars.Token[Span | None] | None, span: Span | None = None) -> None:
@@ -188,6 +212,7 @@ def deactivate_span(token: contextvars.Token[Span | None] | None, span: Span | N
     only un-set ``span`` if it is still the current one."""
     if token is None:
         return
+    _leave(span if span is not None else _current_span.get())  # type: ignore[arg-type]
     try:
         _current_span.reset(token)
     except ValueError:
@@ -322,7 +347,7 @@ def _open(name: str, span_type: str, attributes: Any, bind: Any, args: tuple, kw
     try:
         span = _new_span(name, span_type, attributes)
         span.set_inputs(bind(args, kwargs))
-        return span, _current_span.set(span)
+        return span, _enter(span)
     except Exception:
         logger.warning("llmledger: span %r not recorded", name, exc_info=True)
         return None, None
@@ -339,6 +364,7 @@ def _close(
         return
     try:
         if token is not None:
+            _leave(span)
             with contextlib.suppress(ValueError):  # reset from another context
                 _current_span.reset(token)
         if exc is not None:
@@ -382,10 +408,11 @@ def _step(span: Span | None, call: Callable[[], Any]) -> Any:
     """Run one step of a generator with its span current, then restore the caller's."""
     if span is None:
         return call()
-    token = _current_span.set(span)
+    token = _enter(span)
     try:
         return call()
     finally:
+        _leave(span)
         _current_span.reset(token)
 
 
@@ -393,6 +420,7 @@ def _wrap_gen(fn, name, span_type, attributes, bind):
     def wrapper(*args, **kwargs):
         span, token = _open(name, span_type, attributes, bind, args, kwargs)
         if token is not None:
+            _leave(span)
             _current_span.reset(token)  # current only while the generator body runs
         items: list[Any] = []
         try:
@@ -426,10 +454,11 @@ def _wrap_gen(fn, name, span_type, attributes, bind):
 async def _astep(span: Span | None, make: Callable[[], Any]) -> Any:
     if span is None:
         return await make()
-    token = _current_span.set(span)
+    token = _enter(span)
     try:
         return await make()
     finally:
+        _leave(span)
         _current_span.reset(token)
 
 
@@ -437,6 +466,7 @@ def _wrap_async_gen(fn, name, span_type, attributes, bind):
     async def wrapper(*args, **kwargs):
         span, token = _open(name, span_type, attributes, bind, args, kwargs)
         if token is not None:
+            _leave(span)
             _current_span.reset(token)
         items: list[Any] = []
         try:

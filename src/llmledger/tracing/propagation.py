@@ -62,6 +62,8 @@ def get_tracing_context_headers_for_http_request() -> dict[str, str]:
     """
     try:
         current = fluent._current_span.get()
+        if fluent._otel is not None:  # OTel's current span is the innermost of both
+            current = fluent._otel.current_parent() or current
         if current is None or not (current.is_live or current.__class__ is RemoteParent):
             return {}
         value = format_traceparent(current.trace_id, current.span_id)

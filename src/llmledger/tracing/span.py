@@ -66,6 +66,7 @@ class Span:
         "_attributes",
         "_builder",
         "_cost",
+        "_otel_token",
         "end_time_ns",
         "events",
         "name",
@@ -102,6 +103,7 @@ class Span:
         self._attributes: dict[str, Any] = {}
         self._builder = builder
         self._cost: Cost | bool | None = False  # False: not looked at yet
+        self._otel_token: Any = None  # OpenTelemetry context token while current (llmledger.otel)
         if attributes:
             self.set_attributes(attributes)
 
