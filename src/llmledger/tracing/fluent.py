@@ -129,7 +129,9 @@ class _SpanScope:
     def __enter__(self) -> Span:
         try:
             span = _new_span(self._name, self._span_type, self._attributes, self._start)
-            self._token = _enter(span)
+            self._token = _current_span.set(span)
+            if _otel is not None:
+                _otel.attach(span)
         except Exception:
             logger.warning("llmledger: span %r not recorded", self._name, exc_info=True)
             span = _noop_span(self._name)
@@ -142,7 +144,8 @@ class _SpanScope:
             if exc is not None and span is not None:
                 span.record_exception(exc)
             if self._token is not None:
-                _leave(span)
+                if _otel is not None:
+                    _otel.detach(span)
                 try:
                     _current_span.reset(self._token)
                 except ValueError:  # exited in another context (e.g. a generator)
@@ -354,7 +357,10 @@ def _open(name: str, span_type: str, attributes: Any, bind: Any, args: tuple, kw
     try:
         span = _new_span(name, span_type, attributes)
         span.set_inputs(bind(args, kwargs))
-        return span, _enter(span)
+        token = _current_span.set(span)
+        if _otel is not None:
+            _otel.attach(span)
+        return span, token
     except Exception:
         logger.warning("llmledger: span %r not recorded", name, exc_info=True)
         return None, None
@@ -371,7 +377,8 @@ def _close(
         return
     try:
         if token is not None:
-            _leave(span)
+            if _otel is not None:
+                _otel.detach(span)
             with contextlib.suppress(ValueError):  # reset from another context
                 _current_span.reset(token)
         if exc is not None:
