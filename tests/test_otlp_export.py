@@ -4,6 +4,10 @@ own cost attributes; read back from the llmledger server's own /v1/traces."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import httpx
 import openai
 import pytest
@@ -11,7 +15,7 @@ import pytest
 import llmledger
 from fakes.fixtures import usd
 from llmledger.fakes.server import get_fake_server
-from llmledger.otlp_export import genai_attributes, parse_headers
+from llmledger.otlp_export import genai_attributes, parse_headers, set_otlp_endpoint
 from server_process import ServerProcess
 
 USAGE = {
@@ -50,8 +54,15 @@ def _record_a_trace() -> str:
     return agent.trace_id
 
 
-def test_traces_go_to_the_otlp_endpoint_alongside_the_store(server, monkeypatch):
-    monkeypatch.setenv("LLMLEDGER_OTLP_ENDPOINT", f"{server.url}/v1/traces")
+@pytest.fixture
+def to_server(server):
+    set_otlp_endpoint(f"{server.url}/v1/traces")
+    yield server
+    set_otlp_endpoint(None)
+
+
+def test_traces_go_to_the_otlp_endpoint_alongside_the_store(to_server):
+    server = to_server
     trace_id = _record_a_trace()
     local = llmledger.get_trace(trace_id)  # the store has it ...
     remote = httpx.get(f"{server.url}/api/traces/{trace_id}", timeout=30).json()  # ... and OTLP
@@ -78,10 +89,34 @@ def test_traces_go_to_the_otlp_endpoint_alongside_the_store(server, monkeypatch)
     assert tool["status"] == "ERROR" and [e["name"] for e in tool["events"]] == ["exception"]
 
 
-def test_without_the_variable_nothing_is_sent(server, monkeypatch):
-    monkeypatch.delenv("LLMLEDGER_OTLP_ENDPOINT", raising=False)
+def test_without_an_endpoint_nothing_is_sent(server):
     trace_id = _record_a_trace()
     assert httpx.get(f"{server.url}/api/traces/{trace_id}", timeout=30).status_code == 404
+
+
+def test_the_environment_variable_names_the_endpoint(server, tmp_path):
+    """A process started with LLMLEDGER_OTLP_ENDPOINT exports there (read at import)."""
+    code = (
+        "import llmledger\n"
+        "with llmledger.start_span('from-env', attributes={'gen_ai.request.model': 'gpt-4o-mini',"
+        " 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 10}) as s:\n"
+        "    pass\n"
+        "assert llmledger.flush(timeout=30)\n"
+        "print(s.trace_id)\n"
+    )
+    env = {
+        **os.environ,
+        "LLMLEDGER_OTLP_ENDPOINT": f"{server.url}/v1/traces",
+        "LLMLEDGER_TRACKING_URI": f"sqlite:///{tmp_path / 'own.db'}",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    trace_id = out.stdout.strip()
+    info = httpx.get(f"{server.url}/api/traces/{trace_id}", timeout=30).json()["info"]
+    assert info["name"] == "from-env"
+    assert info["cost"]["total_cost"] == usd(1000 * 0.15e-6 + 10 * 0.60e-6)
 
 
 def test_genai_semconv_attributes_of_an_llm_span():

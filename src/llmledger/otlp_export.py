@@ -1,8 +1,10 @@
 """llmledger traces out to any OpenTelemetry backend, as OTLP/HTTP protobuf.
 
 Set ``LLMLEDGER_OTLP_ENDPOINT`` to the backend's full traces URL (``http://host:4318/v1/traces``)
-and every finished trace is sent there too, alongside the llmledger store (same trace and span
-ids), by the same kind of background worker (batches, retry with back-off, bounded memory).
+before the process starts (it is read when llmledger is imported), or call
+:func:`set_otlp_endpoint`, and every finished trace is sent there too, alongside the
+llmledger store (same trace and span ids), by the same kind of background worker (batches,
+retry with back-off, bounded memory).
 Each span carries the OpenTelemetry GenAI attributes (``gen_ai.request.model``,
 ``gen_ai.response.model``, ``gen_ai.provider.name``, ``gen_ai.operation.name``,
 ``gen_ai.usage.input_tokens`` / ``output_tokens`` / ``cache_read.input_tokens`` /
@@ -189,6 +191,14 @@ def parse_headers(text: str | None) -> dict[str, str]:
 
 
 _lock = threading.Lock()
+
+
+def set_otlp_endpoint(endpoint: str | None) -> None:
+    """Send every trace finished from now on to this OTLP/HTTP traces URL too (``None``:
+    stop). Overrides ``LLMLEDGER_OTLP_ENDPOINT``."""
+    from llmledger.tracing import fluent
+
+    fluent._otlp_endpoint = endpoint or None
 
 
 def exporter_for_endpoint(endpoint: str) -> TraceExporter:

@@ -33,7 +33,9 @@ _current_span: contextvars.ContextVar[Span | RemoteParent | None] = contextvars.
     "llmledger_current_span", default=None
 )
 _last_trace_id: str | None = None
-OTLP_ENDPOINT_ENV = "LLMLEDGER_OTLP_ENDPOINT"  # see llmledger.otlp_export
+# Where finished traces also go as OTLP (llmledger.otlp_export): read once, at import (an
+# environment look-up per trace would cost the caller's thread), or set_otlp_endpoint().
+_otlp_endpoint: str | None = os.environ.get("LLMLEDGER_OTLP_ENDPOINT") or None
 
 # The OpenTelemetry bridge (llmledger.otel) while a LedgerSpanProcessor is in use: it makes
 # the current llmledger span OpenTelemetry's current span too, and hands out OpenTelemetry's
@@ -60,11 +62,10 @@ def _on_trace_finished(builder: TraceBuilder) -> None:
     _last_trace_id = builder.trace_id
     try:
         exporter_for(config.get_tracking_uri()).submit(builder)
-        endpoint = os.environ.get(OTLP_ENDPOINT_ENV)
-        if endpoint:  # to an OpenTelemetry backend too
+        if _otlp_endpoint:  # to an OpenTelemetry backend too
             from llmledger.otlp_export import exporter_for_endpoint
 
-            exporter_for_endpoint(endpoint).submit(builder)
+            exporter_for_endpoint(_otlp_endpoint).submit(builder)
     except Exception:
         logger.warning("llmledger: trace %s could not be exported", builder.trace_id, exc_info=True)
 
