@@ -125,7 +125,7 @@ class _SpanScope:
         self._attributes = attributes
         self._start = start_time_ns
         self.span: Span | None = None
-        self._token: contextvars.Token[Span | None] | None = None
+        self._token: contextvars.Token[Span | RemoteParent | None] | None = None
 
     def __enter__(self) -> Span:
         try:
@@ -218,7 +218,9 @@ def activate_span(span: Span | None) -> contextvars.Token[Span | RemoteParent | 
     return _enter(span)
 
 
-def deactivate_span(token: contextvars.Token[Span | None] | None, span: Span | None = None) -> None:
+def deactivate_span(
+    token: contextvars.Token[Span | RemoteParent | None] | None, span: Span | None = None
+) -> None:
     """Undo :func:`activate_span`. From another context (where the token cannot be reset),
     only un-set ``span`` if it is still the current one."""
     if token is None:
