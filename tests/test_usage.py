@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from llmledger.dialects import usage_from_attributes as usage_from_flat_attributes
 from llmledger.usage import (
     UsageError,
     add_usage,
     anthropic_usage,
     normalize_usage,
-    usage_from_flat_attributes,
 )
 
 

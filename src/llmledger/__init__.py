@@ -46,6 +46,8 @@ def __getattr__(name: str):
         module = importlib.import_module(f"llmledger.integrations.{name}")
         globals()[name] = module
         return module
+    if name == "otel":  # needs opentelemetry-sdk: loaded on first use
+        return importlib.import_module("llmledger.otel")
     if name == "autolog":
         from llmledger.integrations import autolog
 

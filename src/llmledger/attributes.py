@@ -1,4 +1,4 @@
-"""Span attribute keys (the wire contract) and the foreign keys accepted as aliases."""
+"""Span attribute keys (the wire contract) and the MLflow keys accepted as aliases."""
 
 from __future__ import annotations
 
@@ -46,22 +46,7 @@ ALIASES: dict[str, str] = {
     "mlflow.spanOutputs": K.OUTPUTS,
 }
 
-# Flat model / provider keys of the OpenTelemetry GenAI, OpenInference and OpenLLMetry
-# dialects, in order of preference (the response model names the exact snapshot billed).
-MODEL_KEYS = (
-    K.MODEL,
-    "gen_ai.response.model",
-    "gen_ai.request.model",
-    "llm.model_name",
-    "llm.response.model",
-    "llm.request.model",
-)
-PROVIDER_KEYS = (K.PROVIDER, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
-SERVICE_TIER_KEYS = (
-    K.SERVICE_TIER,
-    "openai.response.service_tier",
-    "gen_ai.openai.response.service_tier",
-)
+# The model / provider / usage keys of other tracers: llmledger.dialects.
 
 
 def canonical_key(key: str) -> str:

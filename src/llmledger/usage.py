@@ -1,4 +1,5 @@
-"""Token usage: one canonical convention, and the normalisers from every dialect.
+"""Token usage: one canonical convention, and the normalisers of usage dicts and objects
+(the flat attribute keys of other tracers are read by :mod:`llmledger.dialects`).
 
 The canonical usage is a plain ``dict`` (that is what ``trace.info.token_usage`` and
 ``span.get_attribute("llmledger.chat.tokenUsage")`` return) with these keys:
@@ -74,33 +75,7 @@ _DICT_ALIASES: dict[str, str] = {
     "cache_creation_tokens": CACHE_WRITE,
     "cache_write_tokens": CACHE_WRITE,
     "cache_write_input_tokens": CACHE_WRITE,
-}
-
-# OpenTelemetry GenAI, OpenLLMetry and OpenInference flat attribute keys -> canonical key.
-# Neither the GenAI semantic conventions nor OpenInference's define a key for 1-hour cache
-# writes (CACHE_WRITE_1H), so none is mapped: such spans price every write at the 5-minute
-# rate unless their usage dict carries the detail.
-FLAT_ATTRIBUTE_KEYS: dict[str, str] = {
-    "gen_ai.usage.input_tokens": INPUT,
-    "gen_ai.usage.output_tokens": OUTPUT,
-    "gen_ai.usage.total_tokens": TOTAL,
-    "gen_ai.usage.prompt_tokens": INPUT,
-    "gen_ai.usage.completion_tokens": OUTPUT,
-    "gen_ai.usage.cache_read_input_tokens": CACHE_READ,
-    "gen_ai.usage.cache_read.input_tokens": CACHE_READ,
-    "gen_ai.usage.cache_creation_input_tokens": CACHE_WRITE,
-    "gen_ai.usage.cache_creation.input_tokens": CACHE_WRITE,
-    "gen_ai.usage.reasoning_tokens": REASONING,
-    "gen_ai.usage.reasoning.output_tokens": REASONING,
-    "llm.usage.total_tokens": TOTAL,
-    "llm.token_count.prompt": INPUT,
-    "llm.token_count.completion": OUTPUT,
-    "llm.token_count.total": TOTAL,
-    "llm.token_count.prompt_details.cache_read": CACHE_READ,
-    "llm.token_count.prompt_details.cache_write": CACHE_WRITE,
-    "llm.token_count.prompt_details.audio": AUDIO_IN,
-    "llm.token_count.completion_details.reasoning": REASONING,
-    "llm.token_count.completion_details.audio": AUDIO_OUT,
+    "cache_creation_input_tokens_above_1hr": CACHE_WRITE_1H,  # MLflow's 1-hour writes
 }
 
 
@@ -113,7 +88,9 @@ class UsageError(ValueError):
     """A usage value that cannot be a token count (negative, fractional, not a number)."""
 
 
-def _count(key: str, value: Any) -> int | None:
+def token_count(key: str, value: Any) -> int | None:
+    """``value`` as a token count (``None`` when absent); :class:`UsageError` when it cannot
+    be one (negative, fractional, not a number)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -157,19 +134,19 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
             elif key == "cache_creation" and isinstance(value, Mapping):
                 ttl_split = value  # Anthropic's breakdown of the cache writes by TTL
             continue
-        n = _count(key, value)
+        n = token_count(key, value)
         if n is not None:
             found[canonical] = n
     if ttl_split is not None:
         _merge_ttl_split(found, ttl_split)
-    return _complete(found)
+    return complete_usage(found)
 
 
 def _merge_ttl_split(found: dict[str, int], split: Mapping[str, Any]) -> None:
     """Anthropic's ``cache_creation`` object: its 1-hour writes (when non-zero), and all the
     writes (5-minute + 1-hour) when ``cache_creation_input_tokens`` itself is absent."""
-    five = _count("ephemeral_5m_input_tokens", split.get("ephemeral_5m_input_tokens"))
-    hour = _count("ephemeral_1h_input_tokens", split.get("ephemeral_1h_input_tokens"))
+    five = token_count("ephemeral_5m_input_tokens", split.get("ephemeral_5m_input_tokens"))
+    hour = token_count("ephemeral_1h_input_tokens", split.get("ephemeral_1h_input_tokens"))
     if CACHE_WRITE not in found and (five is not None or hour is not None):
         found[CACHE_WRITE] = (five or 0) + (hour or 0)
     if hour:
@@ -177,23 +154,14 @@ def _merge_ttl_split(found: dict[str, int], split: Mapping[str, Any]) -> None:
 
 
 def _merge_detail(found: dict[str, int], key: str, value: Any) -> None:
-    n = _count(key, value)
+    n = token_count(key, value)
     if n is not None and key not in found:
         found[key] = n
 
 
-def usage_from_flat_attributes(attributes: Mapping[str, Any]) -> dict[str, int] | None:
-    """Canonical usage from flat OpenTelemetry GenAI / OpenInference / OpenLLMetry keys."""
-    found: dict[str, int] = {}
-    for key, canonical in FLAT_ATTRIBUTE_KEYS.items():
-        if key in attributes:
-            n = _count(key, attributes[key])
-            if n is not None:
-                found.setdefault(canonical, n)
-    return _complete(found) if found else None
-
-
-def _complete(found: dict[str, int]) -> dict[str, int] | None:
+def complete_usage(found: dict[str, int]) -> dict[str, int] | None:
+    """The canonical usage dict from the counts found under canonical keys: missing parts
+    and the total derived, Anthropic's input convention recognised (see the module doc)."""
     inp, out, total = found.get(INPUT), found.get(OUTPUT), found.get(TOTAL)
     if inp is None and out is None and total is None:
         return None
@@ -273,10 +241,10 @@ def anthropic_usage(
     """
     if input_tokens is None and output_tokens is None:
         return None
-    read = _count(CACHE_READ, cache_read_input_tokens) or 0
-    write = _count(CACHE_WRITE, cache_creation_input_tokens) or 0
+    read = token_count(CACHE_READ, cache_read_input_tokens) or 0
+    write = token_count(CACHE_WRITE, cache_creation_input_tokens) or 0
     raw: dict[str, Any] = {
-        INPUT: (_count(INPUT, input_tokens) or 0) + read + write,
+        INPUT: (token_count(INPUT, input_tokens) or 0) + read + write,
         OUTPUT: output_tokens,
     }
     if cache_read_input_tokens is not None:

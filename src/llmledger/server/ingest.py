@@ -16,16 +16,17 @@ from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType, canonical_key
+from llmledger.dialects import usage_from_attributes
 from llmledger.jsontext import loads
 from llmledger.tracing.costing import attributes_cost
 from llmledger.tracing.processor import build_record, settle_attributes
-from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attributes
+from llmledger.usage import UsageError, normalize_usage
 
 MAX_TOKENS = 10_000_000_000  # more than any context window times any batch: absurd beyond
 MAX_COST = 1_000_000.0  # USD for one span
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # OTel ids are 16 hex digits
-_JSON_KEYS = (K.TOKEN_USAGE, K.COST, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
+_JSON_KEYS = (K.TOKEN_USAGE, K.COST, K.COST_BREAKDOWN, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
 _JSON_STRING_KEYS = (K.MODEL, K.PROVIDER, K.REQUEST_MODEL)  # MLflow sends '"gpt-4o"'
 STATUSES = ("OK", "ERROR", "UNSET")
 Where = Callable[[], str]  # where a span is, for an error message (built only then)
@@ -63,7 +64,7 @@ def _check_usage_and_cost(attrs: dict[str, Any], where: Where) -> None:
     key (whatever dialect it came in), so finishing the trace need not settle it again."""
     try:
         raw = attrs.get(K.TOKEN_USAGE)
-        usage = normalize_usage(raw) if raw is not None else usage_from_flat_attributes(attrs)
+        usage = normalize_usage(raw) if raw is not None else usage_from_attributes(attrs)
     except UsageError as exc:
         raise IngestError(f"{where()}: {exc}") from None
     if usage is not None:

@@ -1,50 +1,20 @@
 """OTLP/HTTP trace ingestion: protobuf and JSON bodies to llmledger span dicts.
 
-Foreign dialects are mapped to the own keys here and in :mod:`llmledger.usage` /
-:mod:`llmledger.attributes`: OpenTelemetry GenAI (``gen_ai.*``), OpenInference
-(``llm.token_count.*`` incl. ``prompt_details.cache_read``/``cache_write``, ``llm.model_name``,
-``openinference.span.kind``, ``input.value``/``output.value``), OpenLLMetry
-(``gen_ai.usage.prompt_tokens``, ``traceloop.span.kind``) and MLflow (``mlflow.*`` JSON text).
+Foreign attribute dialects (OpenTelemetry GenAI, OpenInference, OpenLLMetry, MLflow, Logfire,
+Vercel AI SDK) are mapped to the own keys by :mod:`llmledger.dialects`.
 Trace ids become ``tr-<32 hex>`` (as MLflow does), span ids 16 hex digits.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmledger.attributes import SpanAttributeKey as K
-from llmledger.attributes import SpanType
+from llmledger import dialects
 from llmledger.jsontext import loads
 from llmledger.server.ingest import Batch, IngestError, clean_decoded_span
-
-_OPENINFERENCE_KINDS = {
-    "LLM": SpanType.LLM,
-    "CHAIN": SpanType.CHAIN,
-    "TOOL": SpanType.TOOL,
-    "AGENT": SpanType.AGENT,
-    "RETRIEVER": SpanType.RETRIEVER,
-    "RERANKER": SpanType.RETRIEVER,
-    "EMBEDDING": SpanType.EMBEDDING,
-}
-_GENAI_OPERATIONS = {
-    "chat": SpanType.CHAT_MODEL,
-    "text_completion": SpanType.LLM,
-    "generate_content": SpanType.CHAT_MODEL,
-    "embeddings": SpanType.EMBEDDING,
-    "execute_tool": SpanType.TOOL,
-    "invoke_agent": SpanType.AGENT,
-    "create_agent": SpanType.AGENT,
-}
-_TRACELOOP_KINDS = {
-    "workflow": SpanType.CHAIN,
-    "task": SpanType.CHAIN,
-    "agent": SpanType.AGENT,
-    "tool": SpanType.TOOL,
-}
 
 
 def _any_value(v: Any) -> Any:
@@ -107,41 +77,6 @@ def _json_any_value(v: Any, where: str) -> Any:
     raise IngestError(f"{where}: unknown attribute value kind {kind!r}")
 
 
-def _span_type(attrs: dict[str, Any]) -> str:
-    for key in (K.SPAN_TYPE, "mlflow.spanType"):
-        value = attrs.pop(key, None)
-        if isinstance(value, str) and value:
-            if value[:1] == '"':  # MLflow sends it as JSON text
-                if value[-1:] == '"' and "\\" not in value and len(value) > 2:
-                    return value[1:-1]
-                with contextlib.suppress(ValueError):
-                    value = loads(value)
-            return str(value)
-    kind = attrs.get("openinference.span.kind")
-    if isinstance(kind, str) and kind.upper() in _OPENINFERENCE_KINDS:
-        return _OPENINFERENCE_KINDS[kind.upper()]
-    op = attrs.get("gen_ai.operation.name")
-    if isinstance(op, str) and op in _GENAI_OPERATIONS:
-        return _GENAI_OPERATIONS[op]
-    if attrs.get("llm.request.type") == "chat":
-        return SpanType.CHAT_MODEL
-    kind = attrs.get("traceloop.span.kind")
-    if isinstance(kind, str) and kind in _TRACELOOP_KINDS:
-        return _TRACELOOP_KINDS[kind]
-    return SpanType.UNKNOWN
-
-
-def _inputs_outputs(attrs: dict[str, Any]) -> None:
-    for own, oi in ((K.INPUTS, "input.value"), (K.OUTPUTS, "output.value")):
-        if own in attrs or oi not in attrs:
-            continue
-        value = attrs[oi]
-        if isinstance(value, str) and value[:1] in "{[":
-            with contextlib.suppress(ValueError):
-                value = loads(value)
-        attrs[own] = value
-
-
 _HEX = re.compile("[0-9a-f]+")
 
 
@@ -164,8 +99,8 @@ def _to_span(
     error: bool,
     message: str,
 ) -> dict[str, Any]:
-    span_type = _span_type(attrs)
-    _inputs_outputs(attrs)
+    span_type = dialects.span_type(attrs)
+    dialects.inputs_outputs(attrs)
     return {
         "trace_id": f"tr-{trace_hex}",
         "span_id": span_hex,

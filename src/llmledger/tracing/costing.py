@@ -7,8 +7,9 @@ import logging
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
-from llmledger.attributes import MODEL_KEYS, PROVIDER_KEYS, SERVICE_TIER_KEYS
+from llmledger import dialects
 from llmledger.attributes import SpanAttributeKey as K
+from llmledger.dialects import SERVICE_TIER_KEYS
 
 if TYPE_CHECKING:
     from llmledger.pricing import Cost
@@ -31,16 +32,6 @@ def cost_from_attributes(value: Any, breakdown: Any = None) -> Cost | None:
     except Exception:
         logger.debug("unusable cost attribute %r", value, exc_info=True)
         return None
-
-
-def first_named(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    """The first of ``keys`` with a value in ``attrs`` (as text): a span's model or provider,
-    in whichever dialect it was recorded."""
-    for key in keys:
-        value = attrs.get(key)
-        if value:
-            return str(value)
-    return None
 
 
 def span_cost(span: Span, usage: dict[str, int] | EllipsisType | None = ...) -> Cost | None:
@@ -67,7 +58,7 @@ def attributes_cost(
         return cost_from_attributes(attrs[K.COST], attrs.get(K.COST_BREAKDOWN))
     if usage is None:
         return None
-    model = first_named(attrs, MODEL_KEYS)
+    model = dialects.model(attrs)
     if not model:
         return None
     tier = None
@@ -76,7 +67,8 @@ def attributes_cost(
             tier = attrs[key]
             break
     try:
-        provider = first_named(attrs, PROVIDER_KEYS)
+        provider = dialects.provider(attrs)
+        model = dialects.catalog_model(model, provider)
         # epoch seconds: the price lookup makes a date of them only for a dated override
         return _compute_cost()(
             model, usage, provider=provider, service_tier=tier, at=start_time_ns / 1e9

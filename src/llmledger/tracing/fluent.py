@@ -12,23 +12,48 @@ import contextvars
 import functools
 import inspect
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 from llmledger import config
 from llmledger.attributes import SpanType
 from llmledger.tracing.export import exporter_for
-from llmledger.tracing.span import Span, new_span_id, new_trace_id
+from llmledger.tracing.span import RemoteParent, Span, new_span_id, new_trace_id
 from llmledger.tracing.trace_builder import TraceBuilder
 
 logger = logging.getLogger("llmledger.tracing")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_current_span: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
+# The current span; or, before any span of this context, the remote parent a new root
+# continues (set from a ``traceparent`` header by :mod:`llmledger.tracing.propagation`).
+_current_span: contextvars.ContextVar[Span | RemoteParent | None] = contextvars.ContextVar(
     "llmledger_current_span", default=None
 )
 _last_trace_id: str | None = None
+# Where finished traces also go as OTLP (llmledger.otlp_export): read once, at import (an
+# environment look-up per trace would cost the caller's thread), or set_otlp_endpoint().
+_otlp_endpoint: str | None = os.environ.get("LLMLEDGER_OTLP_ENDPOINT") or None
+
+# The OpenTelemetry bridge (llmledger.otel) while a LedgerSpanProcessor is in use: it makes
+# the current llmledger span OpenTelemetry's current span too, and hands out OpenTelemetry's
+# current span as the parent of a new llmledger root. None otherwise (one check per span).
+_otel: Any = None
+
+
+def _enter(span: Span) -> contextvars.Token[Span | RemoteParent | None]:
+    """Make ``span`` current (for OpenTelemetry too, when bridged)."""
+    token = _current_span.set(span)
+    if _otel is not None:
+        _otel.attach(span)
+    return token
+
+
+def _leave(span: Span | None) -> None:
+    """Undo the OpenTelemetry half of :func:`_enter` (the caller resets the llmledger half)."""
+    if _otel is not None and span is not None:
+        _otel.detach(span)
 
 
 def _on_trace_finished(builder: TraceBuilder) -> None:
@@ -36,6 +61,10 @@ def _on_trace_finished(builder: TraceBuilder) -> None:
     _last_trace_id = builder.trace_id
     try:
         exporter_for(config.get_tracking_uri()).submit(builder)
+        if _otlp_endpoint:  # to an OpenTelemetry backend too
+            from llmledger.otlp_export import exporter_for_endpoint
+
+            exporter_for_endpoint(_otlp_endpoint).submit(builder)
     except Exception:
         logger.warning("llmledger: trace %s could not be exported", builder.trace_id, exc_info=True)
 
@@ -47,6 +76,8 @@ def _new_span(
     start_time_ns: int | None = None,
 ) -> Span:
     parent = _current_span.get()
+    if _otel is not None and (parent is None or not parent.is_live):
+        parent = _otel.current_parent() or parent  # an OpenTelemetry span current here
     if parent is not None and parent.is_live:
         builder = parent._builder
         span = Span(
@@ -59,9 +90,12 @@ def _new_span(
             builder=builder,
         )
     else:
-        builder = TraceBuilder(new_trace_id(), config.get_experiment_id(), _on_trace_finished)
+        trace_id, parent_id = new_trace_id(), None
+        if parent.__class__ is RemoteParent:  # this process's part of a remote trace
+            trace_id, parent_id = parent.trace_id, parent.span_id  # type: ignore[union-attr]
+        builder = TraceBuilder(trace_id, config.get_experiment_id(), _on_trace_finished)
         span = Span(
-            name, builder.trace_id, new_span_id(), None, span_type, start_time_ns, builder=builder
+            name, trace_id, new_span_id(), parent_id, span_type, start_time_ns, builder=builder
         )
     builder.add(span)  # type: ignore[union-attr]
     if attributes:
@@ -90,12 +124,14 @@ class _SpanScope:
         self._attributes = attributes
         self._start = start_time_ns
         self.span: Span | None = None
-        self._token: contextvars.Token[Span | None] | None = None
+        self._token: contextvars.Token[Span | RemoteParent | None] | None = None
 
     def __enter__(self) -> Span:
         try:
             span = _new_span(self._name, self._span_type, self._attributes, self._start)
             self._token = _current_span.set(span)
+            if _otel is not None:
+                _otel.attach(span)
         except Exception:
             logger.warning("llmledger: span %r not recorded", self._name, exc_info=True)
             span = _noop_span(self._name)
@@ -108,6 +144,8 @@ class _SpanScope:
             if exc is not None and span is not None:
                 span.record_exception(exc)
             if self._token is not None:
+                if _otel is not None:
+                    _otel.detach(span)
                 try:
                     _current_span.reset(self._token)
                 except ValueError:  # exited in another context (e.g. a generator)
@@ -172,16 +210,21 @@ def start_detached_span(
         return _noop_span(name)
 
 
-def activate_span(span: Span | None) -> contextvars.Token[Span | None]:
+def activate_span(span: Span | None) -> contextvars.Token[Span | RemoteParent | None]:
     """Make ``span`` the current span; undo with :func:`deactivate_span` and the token."""
-    return _current_span.set(span)
+    if span is None:
+        return _current_span.set(None)
+    return _enter(span)
 
 
-def deactivate_span(token: contextvars.Token[Span | None] | None, span: Span | None = None) -> None:
+def deactivate_span(
+    token: contextvars.Token[Span | RemoteParent | None] | None, span: Span | None = None
+) -> None:
     """Undo :func:`activate_span`. From another context (where the token cannot be reset),
     only un-set ``span`` if it is still the current one."""
     if token is None:
         return
+    _leave(span if span is not None else _current_span.get())  # type: ignore[arg-type]
     try:
         _current_span.reset(token)
     except ValueError:
@@ -316,7 +359,10 @@ def _open(name: str, span_type: str, attributes: Any, bind: Any, args: tuple, kw
     try:
         span = _new_span(name, span_type, attributes)
         span.set_inputs(bind(args, kwargs))
-        return span, _current_span.set(span)
+        token = _current_span.set(span)
+        if _otel is not None:
+            _otel.attach(span)
+        return span, token
     except Exception:
         logger.warning("llmledger: span %r not recorded", name, exc_info=True)
         return None, None
@@ -333,6 +379,8 @@ def _close(
         return
     try:
         if token is not None:
+            if _otel is not None:
+                _otel.detach(span)
             with contextlib.suppress(ValueError):  # reset from another context
                 _current_span.reset(token)
         if exc is not None:
@@ -376,10 +424,11 @@ def _step(span: Span | None, call: Callable[[], Any]) -> Any:
     """Run one step of a generator with its span current, then restore the caller's."""
     if span is None:
         return call()
-    token = _current_span.set(span)
+    token = _enter(span)
     try:
         return call()
     finally:
+        _leave(span)
         _current_span.reset(token)
 
 
@@ -387,6 +436,7 @@ def _wrap_gen(fn, name, span_type, attributes, bind):
     def wrapper(*args, **kwargs):
         span, token = _open(name, span_type, attributes, bind, args, kwargs)
         if token is not None:
+            _leave(span)
             _current_span.reset(token)  # current only while the generator body runs
         items: list[Any] = []
         try:
@@ -420,10 +470,11 @@ def _wrap_gen(fn, name, span_type, attributes, bind):
 async def _astep(span: Span | None, make: Callable[[], Any]) -> Any:
     if span is None:
         return await make()
-    token = _current_span.set(span)
+    token = _enter(span)
     try:
         return await make()
     finally:
+        _leave(span)
         _current_span.reset(token)
 
 
@@ -431,6 +482,7 @@ def _wrap_async_gen(fn, name, span_type, attributes, bind):
     async def wrapper(*args, **kwargs):
         span, token = _open(name, span_type, attributes, bind, args, kwargs)
         if token is not None:
+            _leave(span)
             _current_span.reset(token)
         items: list[Any] = []
         try:

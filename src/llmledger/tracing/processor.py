@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from llmledger.attributes import MODEL_KEYS, PROVIDER_KEYS
+from llmledger import dialects
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.storable import storable
-from llmledger.tracing.aggregation import aggregate, counting_spans
-from llmledger.tracing.costing import first_named
+from llmledger.tracing.aggregation import aggregate, counting_spans, span_dict_call
 from llmledger.tracing.serialization import MAX_STRING, preview, to_jsonable
 from llmledger.tracing.trace import TraceRecord
 from llmledger.usage import UsageError
@@ -68,11 +67,11 @@ def settle_attributes(attrs: dict[str, Any], cost: Cost | None) -> None:
         attrs[K.COST] = dict(cost)
         attrs[K.COST_BREAKDOWN] = cost.breakdown()
     if K.MODEL not in attrs:
-        model = first_named(attrs, MODEL_KEYS)
+        model = dialects.model(attrs)
         if model:
             attrs[K.MODEL] = model
     if K.PROVIDER not in attrs:
-        provider = first_named(attrs, PROVIDER_KEYS)
+        provider = dialects.provider(attrs)
         if provider:
             attrs[K.PROVIDER] = provider
 
@@ -187,7 +186,7 @@ def aggregate_spans(
         return a.get(K.TOKEN_USAGE) is not None or a.get(K.COST) is not None
 
     counted = counting_spans(
-        span_dicts, carries, lambda d: d["span_id"], lambda d: d.get("parent_id")
+        span_dicts, carries, lambda d: d["span_id"], lambda d: d.get("parent_id"), span_dict_call
     )
     for d in span_dicts:
         d["counted"] = False

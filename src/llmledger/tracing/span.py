@@ -15,11 +15,10 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from llmledger import budgets
-from llmledger.attributes import ALIASES, MODEL_KEYS, PROVIDER_KEYS, SpanType, canonical_key
+from llmledger import budgets, dialects
+from llmledger.attributes import ALIASES, SpanType, canonical_key
 from llmledger.attributes import SpanAttributeKey as K
-from llmledger.tracing.costing import first_named
-from llmledger.usage import UsageError, normalize_usage, usage_from_flat_attributes
+from llmledger.usage import UsageError, normalize_usage
 
 if TYPE_CHECKING:
     from llmledger.pricing import Cost
@@ -39,6 +38,21 @@ def new_span_id() -> str:
     return f"{_rng.getrandbits(64):016x}"
 
 
+class RemoteParent:
+    """A span recorded elsewhere (another process, or OpenTelemetry) that the next root span
+    of this context continues: that span joins its trace as its child. Never live."""
+
+    __slots__ = ("span_id", "trace_id")
+    is_live = False
+
+    def __init__(self, trace_id: str, span_id: str) -> None:
+        self.trace_id = trace_id  # tr-<32 hex>
+        self.span_id = span_id  # 16 hex
+
+    def __repr__(self) -> str:
+        return f"RemoteParent(trace_id={self.trace_id!r}, span_id={self.span_id!r})"
+
+
 class SpanStatus:
     UNSET = "UNSET"
     OK = "OK"
@@ -52,6 +66,7 @@ class Span:
         "_attributes",
         "_builder",
         "_cost",
+        "_otel_token",
         "end_time_ns",
         "events",
         "name",
@@ -88,6 +103,7 @@ class Span:
         self._attributes: dict[str, Any] = {}
         self._builder = builder
         self._cost: Cost | bool | None = False  # False: not looked at yet
+        self._otel_token: Any = None  # OpenTelemetry context token while current (llmledger.otel)
         if attributes:
             self.set_attributes(attributes)
 
@@ -182,11 +198,11 @@ class Span:
     # -- usage and cost ---------------------------------------------------------------
     @property
     def model(self) -> str | None:
-        return first_named(self._attributes, MODEL_KEYS)
+        return dialects.model(self._attributes)
 
     @property
     def provider(self) -> str | None:
-        return first_named(self._attributes, PROVIDER_KEYS)
+        return dialects.provider(self._attributes)
 
     @property
     def token_usage(self) -> dict[str, int] | None:
@@ -202,7 +218,7 @@ class Span:
         value = self._attributes.get(K.TOKEN_USAGE)
         if value is not None:
             return normalize_usage(value)
-        return usage_from_flat_attributes(self._attributes)
+        return dialects.usage_from_attributes(self._attributes)
 
     @property
     def llm_cost(self) -> Cost | None:
