@@ -12,7 +12,13 @@ from pydantic import BaseModel, Field
 
 from llmledger import __version__
 from llmledger.jsontext import dumps
-from llmledger.server.ingest import Batch, IngestError, clean_traces, finish_trace
+from llmledger.server.ingest import (
+    Batch,
+    IngestError,
+    clean_traces,
+    finish_trace,
+    storable_batches,
+)
 from llmledger.server.otlp import decode_json, decode_protobuf, group_by_trace
 from llmledger.store.base import TraceFilter
 
@@ -61,11 +67,13 @@ def _json(content: Any) -> Response:
 
 
 def _ingest(request: Request, batches: list[Batch]) -> dict[str, Any]:
-    """Store validated batches (see ``clean_traces``); the response body."""
+    """Store validated batches (see ``clean_traces``), their text made storable; the
+    response body."""
     store = _store(request)
     try:
+        batches = storable_batches(batches)
         records = store.merge_spans(batches, finish_trace, require_experiments=True)
-    except LookupError as exc:
+    except (LookupError, IngestError) as exc:
         raise HTTPException(400, str(exc)) from None
     return {
         "stored_spans": sum(len(b[3]) for b in batches),
