@@ -108,6 +108,11 @@ class UsageError(ValueError):
     """A usage value that cannot be a token count (negative, fractional, not a number)."""
 
 
+def _is_decimal(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` takes ``"²"``), few enough to be a count."""
+    return text.isascii() and text.isdigit() and len(text) <= 30
+
+
 def _count(key: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -117,7 +122,7 @@ def _count(key: str, value: Any) -> int | None:
         n = value
     elif isinstance(value, float) and value.is_integer():
         n = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and _is_decimal(value.strip().lstrip("-")):
         n = int(value.strip())
     else:
         raise UsageError(f"token count {key!r} must be a whole number, got {value!r}")
