@@ -47,6 +47,7 @@ def valid_experiment_id(value: Any) -> bool:
         isinstance(value, str)
         and value.isascii()
         and value.isdigit()
+        and len(value) <= 10
         and int(value) <= MAX_EXPERIMENT_ID
     )
 
