@@ -461,7 +461,8 @@ def query_payloads(cause: str, value: Any) -> list[Req]:
         Req(cause, "PATCH /api/experiments/0 name", "PATCH", "/api/experiments/0", name, JSON)
     )
     out.append(Req(cause, "GET /api/traces/{id}", "GET", f"/api/traces/{_q(text)}"))
-    header = text.encode("utf-8", "surrogatepass")[:200].replace(b"\r", b"").replace(b"\n", b"")
+    # what HTTP can carry in a header: no control characters
+    header = bytes(b for b in text.encode("utf-8", "surrogatepass")[:200] if 32 <= b != 127)
     headers = {**JSON, "x-llmledger-experiment-id": header}
     out.append(
         Req(
