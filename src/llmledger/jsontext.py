@@ -40,8 +40,13 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    """The value of JSON ``text``."""
+    """The value of JSON ``text``; ``ValueError`` for anything else, including arrays and
+    objects nested past what the standard library's recursion takes (~1,000 levels)."""
     try:
         return orjson.loads(text)
-    except ValueError:  # orjson.JSONDecodeError: NaN, big ints...
+    except ValueError:  # orjson.JSONDecodeError: NaN, big ints, past 1,024 levels...
+        pass
+    try:
         return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

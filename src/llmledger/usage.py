@@ -88,6 +88,11 @@ class UsageError(ValueError):
     """A usage value that cannot be a token count (negative, fractional, not a number)."""
 
 
+def _is_decimal(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` takes ``"²"``), few enough to be a count."""
+    return text.isascii() and text.isdigit() and len(text) <= 30
+
+
 def token_count(key: str, value: Any) -> int | None:
     """``value`` as a token count (``None`` when absent); :class:`UsageError` when it cannot
     be one (negative, fractional, not a number)."""
@@ -99,7 +104,7 @@ def token_count(key: str, value: Any) -> int | None:
         n = value
     elif isinstance(value, float) and value.is_integer():
         n = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and _is_decimal(value.strip().lstrip("-")):
         n = int(value.strip())
     else:
         raise UsageError(f"token count {key!r} must be a whole number, got {value!r}")

@@ -8,21 +8,40 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from llmledger import __version__
 from llmledger.jsontext import dumps
-from llmledger.server.ingest import Batch, IngestError, clean_traces, finish_trace
+from llmledger.server.ingest import (
+    EXPERIMENT_ID_RULE,
+    ID_RE,
+    Batch,
+    IngestError,
+    clean_traces,
+    finish_trace,
+    storable_batches,
+    valid_experiment_id,
+)
 from llmledger.server.otlp import decode_json, decode_protobuf, group_by_trace
+from llmledger.storable import storable_text
 from llmledger.store.base import TraceFilter
 
 router = APIRouter()
 
 BUCKETS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+MAX_TIME_MS = 2**53  # times in ms: far past any date, exact in JavaScript and in a float
+MAX_COUNT = 2**63 - 1  # token counts and offsets: the 64-bit columns
 
 
 class ExperimentIn(BaseModel):
     name: str = Field(min_length=1, max_length=256)
+
+    @field_validator("name")
+    @classmethod
+    def _no_nul(cls, name: str) -> str:
+        if "\x00" in name:
+            raise ValueError("must not contain NUL characters")
+        return name
 
 
 class SpanIn(BaseModel):
@@ -61,11 +80,13 @@ def _json(content: Any) -> Response:
 
 
 def _ingest(request: Request, batches: list[Batch]) -> dict[str, Any]:
-    """Store validated batches (see ``clean_traces``); the response body."""
+    """Store validated batches (see ``clean_traces``), their text made storable; the
+    response body."""
     store = _store(request)
     try:
+        batches = storable_batches(batches)
         records = store.merge_spans(batches, finish_trace, require_experiments=True)
-    except LookupError as exc:
+    except (LookupError, IngestError) as exc:
         raise HTTPException(400, str(exc)) from None
     return {
         "stored_spans": sum(len(b[3]) for b in batches),
@@ -87,6 +108,23 @@ def health() -> dict[str, str]:
 
 
 # -- experiments --------------------------------------------------------------------------
+def _known_id(experiment_id: str, or_404: bool = False) -> bool:
+    """Whether a path's experiment id can name an experiment (else, with ``or_404``, a 404)."""
+    if valid_experiment_id(experiment_id):
+        return True
+    if or_404:
+        raise HTTPException(404, f"no experiment with id {experiment_id!r}")
+    return False
+
+
+def _experiment_ids(experiment_id: list[str] | None) -> list[str] | None:
+    """The ``experiment_id`` filter, each checked (a 400 names the bad one)."""
+    for e in experiment_id or ():
+        if not valid_experiment_id(e):
+            raise HTTPException(400, f"experiment_id {e!r} must be {EXPERIMENT_ID_RULE}")
+    return experiment_id
+
+
 @router.get("/api/experiments", tags=["experiments"])
 def list_experiments(request: Request) -> dict[str, Any]:
     store = _store(request)
@@ -111,7 +149,7 @@ def create_experiment(request: Request, body: ExperimentIn) -> dict[str, Any]:
 
 @router.get("/api/experiments/{experiment_id}", tags=["experiments"])
 def get_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
-    exp = _store(request).get_experiment(experiment_id)
+    exp = _store(request).get_experiment(experiment_id) if _known_id(experiment_id) else None
     if exp is None:
         raise HTTPException(404, f"no experiment with id {experiment_id!r}")
     return exp
@@ -119,6 +157,7 @@ def get_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
 
 @router.patch("/api/experiments/{experiment_id}", tags=["experiments"])
 def rename_experiment(request: Request, experiment_id: str, body: ExperimentIn) -> dict[str, Any]:
+    _known_id(experiment_id, or_404=True)
     try:
         return _store(request).rename_experiment(experiment_id, body.name)
     except LookupError as exc:
@@ -129,6 +168,7 @@ def rename_experiment(request: Request, experiment_id: str, body: ExperimentIn) 
 
 @router.delete("/api/experiments/{experiment_id}", tags=["experiments"])
 def delete_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
+    _known_id(experiment_id, or_404=True)
     try:
         return {"deleted_traces": _store(request).delete_experiment(experiment_id)}
     except LookupError as exc:
@@ -161,9 +201,13 @@ def _offset(token: str | None) -> int:
         offset = int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
     except Exception:
         raise HTTPException(400, "page_token is not one this server gave out") from None
-    if offset < 0:
+    if not 0 <= offset <= MAX_TIME_MS:  # far more rows than any store holds
         raise HTTPException(400, "page_token is not one this server gave out")
     return offset
+
+
+def _storable(text: str | None) -> str | None:
+    return None if text is None else storable_text(text)
 
 
 def _tags(tag: list[str]) -> dict[str, str]:
@@ -173,7 +217,7 @@ def _tags(tag: list[str]) -> dict[str, str]:
         key, _, value = t.partition(sep)
         if not key or not _:
             raise HTTPException(400, f"tag filter {t!r} must look like key:value")
-        out[key] = value
+        out[storable_text(key)] = storable_text(value)
     return out
 
 
@@ -181,15 +225,15 @@ def _tags(tag: list[str]) -> dict[str, str]:
 def search_traces(
     request: Request,
     experiment_id: list[str] | None = Query(None),  # noqa: B008
-    start_time_ms: int | None = None,
-    end_time_ms: int | None = None,
+    start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
     status: str | None = Query(None, pattern="^(OK|ERROR|IN_PROGRESS)$"),
     model: str | None = None,
     tag: list[str] = Query([]),  # noqa: B008
     min_cost: float | None = Query(None, ge=0),
     max_cost: float | None = Query(None, ge=0),
-    min_tokens: int | None = Query(None, ge=0),
-    max_tokens: int | None = Query(None, ge=0),
+    min_tokens: int | None = Query(None, ge=0, le=MAX_COUNT),
+    max_tokens: int | None = Query(None, ge=0, le=MAX_COUNT),
     name: str | None = None,
     text: str | None = Query(None, max_length=500),
     order_by: list[str] = Query(["timestamp_ms DESC"]),  # noqa: B008
@@ -197,27 +241,27 @@ def search_traces(
     page_token: str | None = None,
     include_spans: bool = False,
 ) -> dict[str, Any]:
+    """Traces matching every filter given. Text filters are made storable first (a NUL or a
+    lone surrogate is U+FFFD, as in stored traces), so they find what was sent."""
     offset = _offset(page_token)
     try:
         flt = TraceFilter(
-            experiment_ids=experiment_id,
+            experiment_ids=_experiment_ids(experiment_id),
             start_time_ms=start_time_ms,
             end_time_ms=end_time_ms,
             min_cost=min_cost,
             max_cost=max_cost,
             min_tokens=min_tokens,
             max_tokens=max_tokens,
-            model=model,
+            model=_storable(model),
             status=status,
-            name=name,
-            text=text or None,
+            name=_storable(name),
+            text=_storable(text or None),
             tags=_tags(tag),
             order_by=order_by,
             max_results=max_results + 1,
             offset=offset,
         )
-        if experiment_id and not all(e.isdigit() for e in experiment_id):
-            raise ValueError("experiment_id must be a number")
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     records = _store(request).search_traces(flt, include_spans=include_spans)
@@ -233,7 +277,7 @@ def search_traces(
 
 @router.get("/api/traces/{trace_id}", tags=["traces"])
 def get_trace(request: Request, trace_id: str) -> dict[str, Any]:
-    record = _store(request).get_trace(trace_id)
+    record = _store(request).get_trace(trace_id) if ID_RE.match(trace_id) else None
     if record is None:
         raise HTTPException(404, f"no trace {trace_id!r}")
     return _json(record)  # type: ignore[return-value]
@@ -244,8 +288,8 @@ def get_trace(request: Request, trace_id: str) -> dict[str, Any]:
 def metrics(
     request: Request,
     experiment_id: list[str] | None = Query(None),  # noqa: B008
-    start_time_ms: int | None = None,
-    end_time_ms: int | None = None,
+    start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
     bucket: str = Query("day", pattern="^(hour|day|week)$"),
     group_by: str = Query("model", max_length=300),
     tz_offset_minutes: int = Query(0, ge=-840, le=840),
@@ -261,8 +305,8 @@ def metrics(
     start = start_time_ms if start_time_ms is not None else end - 30 * BUCKETS["day"]
     if start >= end:
         raise HTTPException(400, "start_time_ms must be before end_time_ms")
-    if experiment_id and not all(e.isdigit() for e in experiment_id):
-        raise HTTPException(400, "experiment_id must be a number")
+    experiment_id = _experiment_ids(experiment_id)
+    group_by = storable_text(group_by)
     store = _store(request)
     try:
         series = store.usage_metrics(
@@ -328,8 +372,8 @@ async def otlp_traces(
             f"unsupported content type {kind!r}: send OTLP protobuf "
             "(application/x-protobuf) or JSON (application/json)",
         )
-    if not x_llmledger_experiment_id.isdigit():
-        raise HTTPException(400, "x-llmledger-experiment-id must be a number")
+    if not valid_experiment_id(x_llmledger_experiment_id):
+        raise HTTPException(400, f"x-llmledger-experiment-id must be {EXPERIMENT_ID_RULE}")
     await run_in_threadpool(_ingest_otlp, request, body, kind, x_llmledger_experiment_id)
     if kind == "application/json":
         return Response("{}", media_type="application/json")

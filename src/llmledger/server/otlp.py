@@ -44,37 +44,97 @@ def _attributes(kvs: Any) -> dict[str, Any]:
     return out
 
 
-def _json_any_value(v: Any, where: str) -> Any:
+MAX_ANY_VALUE_NESTING = 100  # arrays and kvlists in one attribute value (protobuf's limit)
+_INT64 = 2**63
+
+
+def _json_int(value: Any, where: str, label: str) -> int:
+    """An OTLP/JSON integer: a JSON number or a decimal string of ASCII digits (int64)."""
+    if isinstance(value, bool):
+        n = None
+    elif isinstance(value, int):
+        n = value
+    elif isinstance(value, float):
+        n = int(value) if value.is_integer() else None  # NaN, infinities, fractions: None
+    elif isinstance(value, str) and value.isascii():
+        digits = value[1:] if value[:1] == "-" else value
+        n = int(value) if digits.isdigit() and len(digits) <= 19 else None
+    else:
+        n = None
+    if n is None or not -_INT64 <= n < _INT64:
+        raise IngestError(f"{where}: {label} must be a 64-bit integer, got {value!r}"[:300])
+    return n
+
+
+def _json_number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise IngestError(f"{where}: doubleValue must be a number, got {value!r}"[:300])
+    try:
+        return float(value)
+    except (ValueError, OverflowError):
+        raise IngestError(f"{where}: doubleValue must be a number, got {value!r}"[:300]) from None
+
+
+def _objects(value: Any, where: str) -> list[Mapping[str, Any]]:
+    """A JSON array of objects (absent or null: none), or an error naming where it is."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise IngestError(f"{where} must be an array of objects")
+    return value
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise IngestError(f"{where} must be an object")
+    return value
+
+
+def _json_attributes(kvs: Any, where: str, depth: int = 0) -> dict[str, Any]:
+    """OTLP/JSON KeyValues (``[{"key": ..., "value": {...}}]``) as a dict."""
+    out = {}
+    for i, kv in enumerate(_objects(kvs, where)):
+        key = kv.get("key")
+        if not isinstance(key, str):
+            raise IngestError(f"{where}[{i}].key must be a string")
+        out[key] = _json_any_value(kv.get("value"), f"{where}[{i}].value", depth)
+    return out
+
+
+def _json_any_value(v: Any, where: str, depth: int = 0) -> Any:
     """An OTLP/JSON AnyValue (``{"stringValue": ...}``) as a Python value."""
+    if v is None:
+        return None
     if not isinstance(v, Mapping):
-        raise IngestError(f"{where}: attribute value must be an object like {{'stringValue': ...}}")
+        raise IngestError(f"{where} must be an object like {{'stringValue': ...}}")
     if not v:
         return None
     (kind, val), *_ = v.items()
     if kind == "stringValue":
-        return str(val)
+        return val if isinstance(val, str) else str(val)
     if kind == "boolValue":
         return bool(val)
     if kind == "intValue":
-        try:
-            return int(val)
-        except (TypeError, ValueError):
-            raise IngestError(f"{where}: intValue {val!r} is not an integer") from None
+        return _json_int(val, where, "intValue")
     if kind == "doubleValue":
-        try:
-            return float(val)
-        except (TypeError, ValueError):
-            raise IngestError(f"{where}: doubleValue {val!r} is not a number") from None
-    if kind == "arrayValue":
-        return [_json_any_value(x, where) for x in (val or {}).get("values", [])]
-    if kind == "kvlistValue":
-        return {
-            kv["key"]: _json_any_value(kv.get("value", {}), where)
-            for kv in (val or {}).get("values", [])
-        }
+        return _json_number(val, where)
+    if kind in ("arrayValue", "kvlistValue"):
+        if depth >= MAX_ANY_VALUE_NESTING:
+            raise IngestError(f"{where}: nested more than {MAX_ANY_VALUE_NESTING} levels deep")
+        values = _object(val, f"{where}.{kind}").get("values")
+        if kind == "kvlistValue":
+            return _json_attributes(values, f"{where}.kvlistValue.values", depth + 1)
+        if values is not None and not isinstance(values, list):
+            raise IngestError(f"{where}.arrayValue.values must be an array")
+        return [
+            _json_any_value(x, f"{where}.arrayValue.values[{i}]", depth + 1)
+            for i, x in enumerate(values or [])
+        ]
     if kind == "bytesValue":
         return str(val)
-    raise IngestError(f"{where}: unknown attribute value kind {kind!r}")
+    raise IngestError(f"{where}: unknown attribute value kind {kind!r}"[:300])
 
 
 _HEX = re.compile("[0-9a-f]+")
@@ -171,17 +231,17 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 
 def _nanos(value: Any, where: str, label: str) -> int:
-    try:
-        n = int(value or 0)
-    except (TypeError, ValueError):
-        raise IngestError(f"{where}: {label} must be an integer (nanoseconds)") from None
+    """OTLP/JSON nanoseconds since the epoch (absent: 0)."""
+    n = 0 if value is None else _json_int(value, where, label)
     if n < 0:
         raise IngestError(f"{where}: {label} must not be negative")
     return n
 
 
 def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Spans and resource tags from an OTLP/JSON body (ids in hex, as the spec says)."""
+    """Spans and resource tags from an OTLP/JSON body (ids in hex, as the spec says).
+    A body of the wrong shape is an :class:`IngestError` naming the place, like
+    ``resourceSpans[0].scopeSpans[1].spans[3].attributes[2].key must be a string``."""
     try:
         doc = loads(body)
     except ValueError as exc:
@@ -189,52 +249,51 @@ def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
     if not isinstance(doc, Mapping):
         raise IngestError("OTLP JSON body must be an object with 'resourceSpans'")
     spans, tags = [], {}
-    try:
-        for rs in doc.get("resourceSpans") or []:
-            res = {
-                kv["key"]: _json_any_value(kv.get("value", {}), "resource")
-                for kv in (rs.get("resource") or {}).get("attributes", [])
-            }
-            if isinstance(res.get("service.name"), str):
-                tags["service.name"] = res["service.name"]
-            for ss in rs.get("scopeSpans") or []:
-                for sp in ss.get("spans") or []:
-                    where = f"span {sp.get('name')!r}"
-                    attrs = {
-                        kv["key"]: _json_any_value(kv.get("value", {}), where)
-                        for kv in sp.get("attributes") or []
-                    }
-                    events = [
-                        {
-                            "name": e.get("name", ""),
-                            "timestamp_ns": _nanos(e.get("timeUnixNano"), where, "timeUnixNano"),
-                            "attributes": {
-                                kv["key"]: _json_any_value(kv.get("value", {}), where)
-                                for kv in e.get("attributes") or []
-                            },
-                        }
-                        for e in sp.get("events") or []
-                    ]
-                    status = sp.get("status") or {}
-                    code = status.get("code")
-                    parent = sp.get("parentSpanId")
-                    spans.append(
-                        _to_span(
-                            _hex_id(sp.get("traceId", ""), 16, where, "traceId"),
-                            _hex_id(sp.get("spanId", ""), 8, where, "spanId"),
-                            _hex_id(parent, 8, where, "parentSpanId") if parent else None,
-                            str(sp.get("name", "")),
-                            _nanos(sp.get("startTimeUnixNano"), where, "startTimeUnixNano"),
-                            _nanos(sp.get("endTimeUnixNano"), where, "endTimeUnixNano"),
-                            attrs,
-                            events,
-                            code in (2, "STATUS_CODE_ERROR"),
-                            str(status.get("message", "")),
-                        )
-                    )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise IngestError(f"OTLP JSON body does not have the OTLP shape: {exc!r}") from None
+    for i, rs in enumerate(_objects(doc.get("resourceSpans"), "resourceSpans")):
+        here = f"resourceSpans[{i}]"
+        resource = _object(rs.get("resource"), f"{here}.resource")
+        res = _json_attributes(resource.get("attributes"), f"{here}.resource.attributes")
+        if isinstance(res.get("service.name"), str):
+            tags["service.name"] = res["service.name"]
+        for j, ss in enumerate(_objects(rs.get("scopeSpans"), f"{here}.scopeSpans")):
+            for k, sp in enumerate(_objects(ss.get("spans"), f"{here}.scopeSpans[{j}].spans")):
+                spans.append(_json_span(sp, f"{here}.scopeSpans[{j}].spans[{k}]"))
     return spans, tags
+
+
+def _json_span(sp: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """One OTLP/JSON span (``where`` is its place in the body, for error messages)."""
+    attrs = _json_attributes(sp.get("attributes"), f"{where}.attributes")
+    events = [
+        {
+            "name": _text(e.get("name"), f"{where}.events[{i}].name"),
+            "timestamp_ns": _nanos(e.get("timeUnixNano"), f"{where}.events[{i}]", "timeUnixNano"),
+            "attributes": _json_attributes(e.get("attributes"), f"{where}.events[{i}].attributes"),
+        }
+        for i, e in enumerate(_objects(sp.get("events"), f"{where}.events"))
+    ]
+    status = _object(sp.get("status"), f"{where}.status")
+    parent = sp.get("parentSpanId")
+    return _to_span(
+        _hex_id(sp.get("traceId", ""), 16, where, "traceId"),
+        _hex_id(sp.get("spanId", ""), 8, where, "spanId"),
+        _hex_id(parent, 8, where, "parentSpanId") if parent else None,
+        _text(sp.get("name"), f"{where}.name"),
+        _nanos(sp.get("startTimeUnixNano"), where, "startTimeUnixNano"),
+        _nanos(sp.get("endTimeUnixNano"), where, "endTimeUnixNano"),
+        attrs,
+        events,
+        status.get("code") in (2, "STATUS_CODE_ERROR"),
+        _text(status.get("message"), f"{where}.status.message"),
+    )
+
+
+def _text(value: Any, where: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise IngestError(f"{where} must be a string")
+    return value
 
 
 def group_by_trace(
