@@ -276,9 +276,21 @@ def test_a_trace_stored_by_another_writer_meanwhile_is_merged_not_overwritten(
         }
 
     store.merge_spans([("tr-race", eid, {"team": "a"}, [span("a", None, 100)])], finish_trace)
+    read = store._stored_traces
+    unlocked_reads = []
+
+    def unlocked_read_sees(what):  # the read before the lock returns ``what``
+        def stored_traces(conn, ids):
+            unlocked_reads.append(ids)
+            return what if len(unlocked_reads) == 1 else read(conn, ids)
+
+        unlocked_reads.clear()
+        monkeypatch.setattr(store, "_stored_traces", stored_traces)
+
     # the unlocked look-up ran before the first writer committed: it saw nothing
-    monkeypatch.setattr(store, "_present", lambda conn, ids: set())
+    unlocked_read_sees({})
     store.merge_spans([("tr-race", eid, {"step": "b"}, [span("b", None, 20)])], finish_trace)
+    assert len(unlocked_reads) == 2  # read again under the lock
     rec = store.get_trace("tr-race")
     assert sorted(s["span_id"] for s in rec["spans"]) == ["a", "b"]
     assert rec["info"]["token_usage"]["input_tokens"] == 120
@@ -286,6 +298,24 @@ def test_a_trace_stored_by_another_writer_meanwhile_is_merged_not_overwritten(
     window = (1_760_000_000_000 - DAY_MS, 1_760_000_000_000 + DAY_MS)
     totals = store.trace_totals(*window, [eid])
     assert (totals["traces"], totals["input_tokens"]) == (1, 120)
+
+    # a stored trace merged outside the lock, from a version another writer then changed
+    with store.engine.connect() as conn:
+        before = read(conn, ["tr-race"])
+    store.merge_spans([("tr-race", eid, {}, [span("c", "a", 30)])], finish_trace)
+    unlocked_read_sees(before)
+    store.merge_spans([("tr-race", eid, {}, [span("d", "a", 4)])], finish_trace)
+    assert len(unlocked_reads) == 2
+    rec = store.get_trace("tr-race")
+    assert sorted(s["span_id"] for s in rec["spans"]) == ["a", "b", "c", "d"]
+    assert rec["info"]["token_usage"]["input_tokens"] == 54  # c, d and b count; a is above
+    totals = store.trace_totals(*window, [eid])
+    assert (totals["traces"], totals["input_tokens"]) == (1, 54)
+    # unchanged meanwhile: no second read
+    unlocked_read_sees(read(store.engine.connect(), ["tr-race"]))
+    store.merge_spans([("tr-race", eid, {}, [span("e", "a", 1)])], finish_trace)
+    assert len(unlocked_reads) == 1
+    assert store.get_trace("tr-race")["info"]["token_usage"]["input_tokens"] == 55
 
 
 def test_long_names_models_and_tags_are_stored_whole(store_uri):
@@ -506,9 +536,9 @@ def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
 
     uri = f"sqlite:///{tmp_path / 'up.db'}"
     assert main(["db", "upgrade", uri]) == 0
-    assert "schema created at revision 0003" in capsys.readouterr().out
+    assert "schema created at revision 0004" in capsys.readouterr().out
     assert main(["db", "upgrade", uri]) == 0
-    assert "already at revision 0003" in capsys.readouterr().out
+    assert "already at revision 0004" in capsys.readouterr().out
 
     legacy = tmp_path / "legacy.db"
     with create_engine(f"sqlite:///{legacy}").begin() as conn:
