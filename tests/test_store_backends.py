@@ -651,3 +651,41 @@ def test_spans_merged_into_a_stored_trace_keep_their_prices(tmp_path):
     # in: 1000 x 0.15/1M + 1000 x 2.5/1M; out: 100 x 0.6/1M + 100 x 10/1M
     assert got["info"]["cost"]["input_cost"] == 0.00265
     assert got["info"]["cost"]["output_cost"] == 0.00106
+
+
+def test_text_search_matches_values_not_json_keys(store_uri):
+    """Every stored info has keys such as "models", "price" or "model_id": a search for
+    "model" finds the traces that have it in a value (name, preview, tag value, model,
+    id), not every trace."""
+    store = SqlTraceStore(store_uri)
+    day0 = 1_760_000_000_000 // DAY_MS * DAY_MS
+    plain = _trace("plain", day0 + 1000, [("gpt-4o-mini", 10, 1)], tags={"team": "a"})
+    named = _trace("model-eval", day0 + 2000, [("gpt-4o-mini", 10, 1)])
+    tagged = _trace("t", day0 + 3000, [("gpt-4o", 10, 1)], tags={"kind": "model-check"})
+    store.log_traces([plain, named, tagged])
+
+    def found(text):
+        rows = store.search_traces(TraceFilter(text=text), include_spans=False)
+        return sorted(r["info"]["name"] for r in rows)
+
+    assert found("model") == ["model-eval", "t"]
+    assert found("price") == found("model_id") == found("token_usage") == []
+    assert found("team") == []  # a tag key is a key
+    assert found("gpt-4o") == ["model-eval", "plain", "t"]  # models
+    assert found("model-check") == ["t"]  # a tag value
+    assert found(plain["info"]["trace_id"]) == ["plain"]
+    assert found("100%_") == []  # LIKE wildcards are escaped
+
+
+def test_a_search_without_experiment_filter_walks_the_time_index(tmp_path):
+    """At 290k traces it scanned and sorted the whole table (0.96 s); ordered by time, it
+    walks ``ix_traces_time`` and stops after the page."""
+    store = SqlTraceStore(f"sqlite:///{tmp_path / 'plan.db'}")
+    with store.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT trace_id, info FROM traces"
+            " ORDER BY timestamp_ms DESC, trace_id LIMIT 100"
+        ).all()
+    details = [row[-1] for row in plan]
+    assert any("USING INDEX ix_traces_time" in d for d in details), details
+    assert "USE TEMP B-TREE FOR ORDER BY" not in details

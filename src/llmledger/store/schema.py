@@ -48,6 +48,7 @@ traces = Table(
     *(Column(c, Float) for c in COST_COLUMNS),
     Column("info", Text, nullable=False),  # the full TraceInfo as JSON (usage, cost, tags...)
     Index("ix_traces_experiment_time", "experiment_id", "timestamp_ms"),
+    Index("ix_traces_time", "timestamp_ms"),  # the default order, without an experiment filter
     Index("ix_traces_experiment_cost", "experiment_id", "total_cost"),
     Index("ix_traces_experiment_tokens", "experiment_id", "total_tokens"),
     Index("ix_traces_experiment_duration", "experiment_id", "execution_time_ms"),

@@ -1,4 +1,5 @@
-"""A trace's spans in chunks: ``trace_spans`` gets ``seq`` and the key (trace_id, seq).
+"""A trace's spans in chunks: ``trace_spans`` gets ``seq`` and the key (trace_id, seq); and
+``ix_traces_time``, so a search without an experiment filter walks an index in time order.
 
 Spans that arrive for a stored trace are appended as its next chunk instead of rewriting
 all of its spans (see ``store/packing.py``). Every stored trace becomes chunk 0 of itself:
@@ -32,6 +33,7 @@ def _spans_table(name: str, chunked: bool) -> None:
 
 
 def upgrade() -> None:
+    op.create_index("ix_traces_time", "traces", ["timestamp_ms"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE trace_spans ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
         op.execute("ALTER TABLE trace_spans ALTER COLUMN seq DROP DEFAULT")
@@ -52,6 +54,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     from llmledger.store.packing import pack_spans, unpack_chunks
 
+    op.drop_index("ix_traces_time", "traces")
     bind = op.get_bind()
     several = (
         bind.execute(
