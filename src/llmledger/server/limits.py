@@ -64,15 +64,16 @@ class BodyBudget:
         self._active: dict[int, int] = {}  # ticket -> bytes held; tickets grow with arrival
         self._tickets = itertools.count()
         self._changed: asyncio.Condition | None = None  # made in the server's event loop
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def ticket(self) -> int:
         return next(self._tickets)
 
     async def acquire(self, ticket: int, n: int, deadline: float) -> bool:
         """Hold ``n`` more bytes for ``ticket``; False if they did not fit by ``deadline``."""
-        if self._changed is None:
-            self._changed = asyncio.Condition()
         loop = asyncio.get_running_loop()
+        if self._changed is None or self._loop is not loop:  # one per event loop
+            self._changed, self._loop = asyncio.Condition(), loop
         async with self._changed:
             self._active.setdefault(ticket, 0)
             while self.used + n > self.capacity and ticket != min(self._active):
