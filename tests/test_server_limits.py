@@ -67,7 +67,7 @@ def test_concurrent_large_bodies_stay_within_the_memory_budget(tmp_path, monkeyp
     """16 concurrent 30 MB bodies: every one gets a 4xx answer or a 503 (Retry-After), none a
     5xx or no answer, the server's peak memory stays bounded, and it serves afterwards.
     Measured on the code before the budget: 1.5 GB peak (issue 18)."""
-    monkeypatch.setenv("LLMLEDGER_BODY_BUDGET_BYTES", str(64 * MB))
+    monkeypatch.setenv("LLMLEDGER_BODY_BUDGET_BYTES", str(32 * MB))  # one such body at once
     body = large_body(30 * MB)
     headers = {}
     if encoding == "gzip":
@@ -79,7 +79,9 @@ def test_concurrent_large_bodies_stay_within_the_memory_budget(tmp_path, monkeyp
         print(f"{encoding}: statuses {sorted(statuses)}, VmHWM {peak:.0f} MB")
         assert set(statuses) <= {422, 503}, statuses
         assert 422 in statuses  # some were served
-        assert peak < 520, peak  # before the budget: 617 MB (identity)
+        # before the budget: 617 MB (identity); with the default budget (64 MiB, two such
+        # bodies at once) 372-539 MB
+        assert peak < 450, peak
         assert httpx.get(srv.url + "/api/experiments", timeout=10).status_code == 200
     finally:
         srv.stop()

@@ -35,6 +35,7 @@ DEFAULT_BUDGET_WAIT = 5.0
 DEFAULT_BODY_TIMEOUT = 60.0
 ENCODINGS = ("identity", "gzip", "deflate")
 RETRY_AFTER_S = 2
+COMPRESSION_ESTIMATE = 8  # JSON of spans inflates ~5-10x: a compressed body's charge at first
 
 
 async def _send_json(
@@ -234,9 +235,13 @@ class RequestGuard:
             "the server is busy with other large requests; retry later",
             [(b"retry-after", str(RETRY_AFTER_S).encode())],
         )
-        if not await self.budget.acquire(ticket, declared, wait_until):
+        # held: the bytes this request holds in the budget, charged before they are kept:
+        # the body's bytes; for a compressed body its inflated bytes, estimated at admission
+        # as COMPRESSION_ESTIMATE times the compressed size (the rest charged as it inflates)
+        compressed = encoding != "identity"
+        held = min(limit, declared * COMPRESSION_ESTIMATE) if compressed else declared
+        if not await self.budget.acquire(ticket, held, wait_until):
             raise busy
-        held_raw = declared  # the raw bytes held (a compressed body's are given back)
         raw_size, parts, size = 0, [], 0
         inflater, head = None, b""
         while True:
@@ -255,14 +260,8 @@ class RequestGuard:
             raw_size += len(chunk)
             if raw_size > limit:
                 raise _Refused(413, f"request body over the {limit}-byte limit")
-            if raw_size > held_raw:  # chunked, or more than declared
-                if not await self.budget.acquire(ticket, raw_size - held_raw, wait_until):
-                    raise busy
-                held_raw = raw_size
             more = message.get("more_body", False)
-            if encoding == "identity":
-                parts.append(chunk)
-            else:
+            if compressed:
                 if inflater is None:
                     head += chunk
                     if len(head) < 2 and more:
@@ -270,22 +269,24 @@ class RequestGuard:
                     chunk, head = head, b""
                     inflater = _inflater(encoding, chunk)
                 try:
-                    out = inflater.decompress(chunk, limit - size + 1)
+                    chunk = inflater.decompress(chunk, limit - size + 1)
                 except zlib.error as exc:
                     raise _Refused(400, f"body is not valid {encoding} data: {exc}") from None
-                size += len(out)
-                if size > limit or inflater.unconsumed_tail:
+                if size + len(chunk) > limit or inflater.unconsumed_tail:
                     raise _Refused(413, f"decompressed body over {limit} bytes")
-                if out:
-                    if not await self.budget.acquire(ticket, len(out), wait_until):
-                        raise busy
-                    parts.append(out)
+            size += len(chunk)
+            if size > held:  # chunked, more than declared, or inflating past the estimate
+                if not await self.budget.acquire(ticket, size - held, wait_until):
+                    raise busy
+                held = size
+            if chunk:
+                parts.append(chunk)
             if not more:
                 break
-        if inflater is not None or (encoding != "identity" and head):
+        if compressed:
             if inflater is None or not inflater.eof:
                 raise _Refused(400, f"body is not valid {encoding} data: it ends too early")
-            await self.budget.release(ticket, held_raw)  # the compressed bytes are gone
+            await self.budget.release(ticket, held - size)  # what the estimate overcharged
         return b"".join(parts)
 
 
