@@ -8,7 +8,7 @@ Every POST/PUT/PATCH body is read here and replayed to the app:
   ``Content-Encoding`` is a 415 that names it and the supported ones;
 * within ``body_timeout`` seconds (``LLMLEDGER_BODY_TIMEOUT``, default 60): a client that
   sends headers and part of a body, then stalls, gets a 408 and its connection is closed;
-* within a byte budget shared by the process (``LLMLEDGER_BODY_BUDGET_BYTES``, default 64 MB):
+* within a byte budget shared by the process (``LLMLEDGER_BODY_BUDGET_BYTES``, default 32 MiB):
   the bytes of the bodies being read, decoded and processed at once. A body is admitted
   when its bytes fit, waits for others to finish for at most ``budget_wait`` seconds
   (``LLMLEDGER_BODY_BUDGET_WAIT``, default 5), then gets a 503 with ``Retry-After``. The
@@ -30,7 +30,7 @@ from typing import Any
 BUDGET_ENV = "LLMLEDGER_BODY_BUDGET_BYTES"
 BUDGET_WAIT_ENV = "LLMLEDGER_BODY_BUDGET_WAIT"
 BODY_TIMEOUT_ENV = "LLMLEDGER_BODY_TIMEOUT"
-DEFAULT_BUDGET = 64 * 1024 * 1024
+DEFAULT_BUDGET = 32 * 1024 * 1024  # one body of the default size limit, or many small ones
 DEFAULT_BUDGET_WAIT = 5.0
 DEFAULT_BODY_TIMEOUT = 60.0
 ENCODINGS = ("identity", "gzip", "deflate")
