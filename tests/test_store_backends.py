@@ -276,9 +276,21 @@ def test_a_trace_stored_by_another_writer_meanwhile_is_merged_not_overwritten(
         }
 
     store.merge_spans([("tr-race", eid, {"team": "a"}, [span("a", None, 100)])], finish_trace)
+    read = store._stored_traces
+    unlocked_reads = []
+
+    def unlocked_read_sees(what):  # the read before the lock returns ``what``
+        def stored_traces(conn, ids):
+            unlocked_reads.append(ids)
+            return what if len(unlocked_reads) == 1 else read(conn, ids)
+
+        unlocked_reads.clear()
+        monkeypatch.setattr(store, "_stored_traces", stored_traces)
+
     # the unlocked look-up ran before the first writer committed: it saw nothing
-    monkeypatch.setattr(store, "_present", lambda conn, ids: set())
+    unlocked_read_sees({})
     store.merge_spans([("tr-race", eid, {"step": "b"}, [span("b", None, 20)])], finish_trace)
+    assert len(unlocked_reads) == 2  # read again under the lock
     rec = store.get_trace("tr-race")
     assert sorted(s["span_id"] for s in rec["spans"]) == ["a", "b"]
     assert rec["info"]["token_usage"]["input_tokens"] == 120
@@ -286,6 +298,24 @@ def test_a_trace_stored_by_another_writer_meanwhile_is_merged_not_overwritten(
     window = (1_760_000_000_000 - DAY_MS, 1_760_000_000_000 + DAY_MS)
     totals = store.trace_totals(*window, [eid])
     assert (totals["traces"], totals["input_tokens"]) == (1, 120)
+
+    # a stored trace merged outside the lock, from a version another writer then changed
+    with store.engine.connect() as conn:
+        before = read(conn, ["tr-race"])
+    store.merge_spans([("tr-race", eid, {}, [span("c", "a", 30)])], finish_trace)
+    unlocked_read_sees(before)
+    store.merge_spans([("tr-race", eid, {}, [span("d", "a", 4)])], finish_trace)
+    assert len(unlocked_reads) == 2
+    rec = store.get_trace("tr-race")
+    assert sorted(s["span_id"] for s in rec["spans"]) == ["a", "b", "c", "d"]
+    assert rec["info"]["token_usage"]["input_tokens"] == 54  # c, d and b count; a is above
+    totals = store.trace_totals(*window, [eid])
+    assert (totals["traces"], totals["input_tokens"]) == (1, 54)
+    # unchanged meanwhile: no second read
+    unlocked_read_sees(read(store.engine.connect(), ["tr-race"]))
+    store.merge_spans([("tr-race", eid, {}, [span("e", "a", 1)])], finish_trace)
+    assert len(unlocked_reads) == 1
+    assert store.get_trace("tr-race")["info"]["token_usage"]["input_tokens"] == 55
 
 
 def test_long_names_models_and_tags_are_stored_whole(store_uri):
@@ -506,9 +536,9 @@ def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
 
     uri = f"sqlite:///{tmp_path / 'up.db'}"
     assert main(["db", "upgrade", uri]) == 0
-    assert "schema created at revision 0003" in capsys.readouterr().out
+    assert "schema created at revision 0004" in capsys.readouterr().out
     assert main(["db", "upgrade", uri]) == 0
-    assert "already at revision 0003" in capsys.readouterr().out
+    assert "already at revision 0004" in capsys.readouterr().out
 
     legacy = tmp_path / "legacy.db"
     with create_engine(f"sqlite:///{legacy}").begin() as conn:
@@ -621,3 +651,41 @@ def test_spans_merged_into_a_stored_trace_keep_their_prices(tmp_path):
     # in: 1000 x 0.15/1M + 1000 x 2.5/1M; out: 100 x 0.6/1M + 100 x 10/1M
     assert got["info"]["cost"]["input_cost"] == 0.00265
     assert got["info"]["cost"]["output_cost"] == 0.00106
+
+
+def test_text_search_matches_values_not_json_keys(store_uri):
+    """Every stored info has keys such as "models", "price" or "model_id": a search for
+    "model" finds the traces that have it in a value (name, preview, tag value, model,
+    id), not every trace."""
+    store = SqlTraceStore(store_uri)
+    day0 = 1_760_000_000_000 // DAY_MS * DAY_MS
+    plain = _trace("plain", day0 + 1000, [("gpt-4o-mini", 10, 1)], tags={"team": "a"})
+    named = _trace("model-eval", day0 + 2000, [("gpt-4o-mini", 10, 1)])
+    tagged = _trace("t", day0 + 3000, [("gpt-4o", 10, 1)], tags={"kind": "model-check"})
+    store.log_traces([plain, named, tagged])
+
+    def found(text):
+        rows = store.search_traces(TraceFilter(text=text), include_spans=False)
+        return sorted(r["info"]["name"] for r in rows)
+
+    assert found("model") == ["model-eval", "t"]
+    assert found("price") == found("model_id") == found("token_usage") == []
+    assert found("team") == []  # a tag key is a key
+    assert found("gpt-4o") == ["model-eval", "plain", "t"]  # models
+    assert found("model-check") == ["t"]  # a tag value
+    assert found(plain["info"]["trace_id"]) == ["plain"]
+    assert found("100%_") == []  # LIKE wildcards are escaped
+
+
+def test_a_search_without_experiment_filter_walks_the_time_index(tmp_path):
+    """At 290k traces it scanned and sorted the whole table (0.96 s); ordered by time, it
+    walks ``ix_traces_time`` and stops after the page."""
+    store = SqlTraceStore(f"sqlite:///{tmp_path / 'plan.db'}")
+    with store.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT trace_id, info FROM traces"
+            " ORDER BY timestamp_ms DESC, trace_id LIMIT 100"
+        ).all()
+    details = [row[-1] for row in plan]
+    assert any("USING INDEX ix_traces_time" in d for d in details), details
+    assert "USE TEMP B-TREE FOR ORDER BY" not in details

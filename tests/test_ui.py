@@ -774,3 +774,30 @@ def test_token_prompt_when_the_server_requires_auth(browser, ui_data, tmp_path):
     finally:
         context.close()
         srv.stop()
+
+
+def test_trace_view_says_when_spans_were_dropped_at_the_limit(page, ui_data):
+    """A trace cut at the span limit says so: its usage and cost are partial."""
+    from llmledger.server.ingest import finish_trace
+    from llmledger.store.sql import SqlTraceStore
+
+    store = SqlTraceStore(ui_data["uri"])  # the server's database
+    store.max_spans_per_trace = 2
+    start = 1_760_000_000_000_000_000
+    spans = [
+        {
+            "trace_id": "tr-cut",
+            "span_id": f"s{i}",
+            "parent_id": None if i == 0 else "s0",
+            "name": f"s{i}",
+            "start_time_ns": start + i,
+            "end_time_ns": start + 10,
+            "attributes": {},
+        }
+        for i in range(5)
+    ]
+    (rec,) = store.merge_spans([("tr-cut", "0", {}, spans)], finish_trace)
+    assert rec["info"]["spans_dropped"] == 3
+    open_page(page, page.base, "/traces/tr-cut")
+    banner = page.inner_text("#trace-dropped-banner")
+    assert "3 span(s)" in banner and "partial" in banner

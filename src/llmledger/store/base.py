@@ -25,7 +25,7 @@ class TraceFilter:
     model: str | None = None
     status: str | None = None
     name: str | None = None
-    text: str | None = None  # substring of the name, previews, tags or models
+    text: str | None = None  # substring of the id, name, previews, a tag value or a model
     tags: Mapping[str, str] = field(default_factory=dict)
     order_by: Sequence[str] = ("timestamp_ms DESC",)
     max_results: int = 100

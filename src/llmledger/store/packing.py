@@ -1,9 +1,11 @@
-"""How a trace's spans are stored: ONE JSON text per trace, each price explanation once.
+"""How a trace's spans are stored: JSON arrays ("chunks"), each price explanation once.
 
-A trace's spans are one row (``trace_spans.content``): a JSON array of the span dicts. Every
-read of spans reads all of a trace's spans, and every write of a trace rewrites all of them
-(spans arriving later re-aggregate the whole trace), so one row per trace costs nothing in
-flexibility and saves a row, an index entry and a JSON document per span.
+A trace's spans are a few rows of ``trace_spans`` (trace_id, seq, content): each ``content``
+is a JSON array of span dicts. A trace written at once is one chunk (seq 0); spans that
+arrive later are appended as the next chunk, together with the stored spans whose values
+changed (re-aggregation flips ``counted`` on the ancestors of a new call), so adding spans
+costs what is added, not what is stored. Read back, chunks are taken in ``seq`` order and a
+span id in a later chunk replaces the same id in an earlier one (:func:`unpack_chunks`).
 
 Every priced span explains its cost with the essentials of the price it used (model id,
 provider, the rule that matched, source, the per-token rates): about 350 of a stored LLM span's
@@ -77,6 +79,20 @@ def unpack_spans(text: str | bytes) -> list[dict[str, Any]]:
             i = bd.get("price") if bd.__class__ is dict else None
             if i.__class__ is int and 0 <= i < len(table):
                 bd["price"] = _copy(table[i])
+    spans.sort(key=_start)
+    return spans
+
+
+def unpack_chunks(texts: list[str | bytes]) -> list[dict[str, Any]]:
+    """A trace's spans from its chunks' texts, given in ``seq`` order: a span id stored again
+    in a later chunk is the later version; in start-time order."""
+    if len(texts) == 1:
+        return unpack_spans(texts[0])
+    by_id: dict[Any, dict[str, Any]] = {}
+    for text in texts:
+        for s in unpack_spans(text):
+            by_id[s.get("span_id")] = s
+    spans = list(by_id.values())
     spans.sort(key=_start)
     return spans
 

@@ -48,19 +48,21 @@ traces = Table(
     *(Column(c, Float) for c in COST_COLUMNS),
     Column("info", Text, nullable=False),  # the full TraceInfo as JSON (usage, cost, tags...)
     Index("ix_traces_experiment_time", "experiment_id", "timestamp_ms"),
+    Index("ix_traces_time", "timestamp_ms"),  # the default order, without an experiment filter
     Index("ix_traces_experiment_cost", "experiment_id", "total_cost"),
     Index("ix_traces_experiment_tokens", "experiment_id", "total_tokens"),
     Index("ix_traces_experiment_duration", "experiment_id", "execution_time_ms"),
 )
 
-# A trace's spans: one row per trace, all its spans as one JSON array (see store.packing).
-# Every read of spans reads a whole trace and every write rewrites one, so a row per span
-# would only add rows, index entries and JSON documents. On PostgreSQL a row stays in its
-# table page up to 8 kB, uncompressed (the default TOASTs, compressing, above 2 kB).
+# A trace's spans: a few rows ("chunks") per trace, each a JSON array of spans (see
+# store.packing). A trace written at once is one chunk (seq 0); spans arriving later are
+# appended as the next seq instead of rewriting what is stored. On PostgreSQL a row stays
+# in its table page up to 8 kB, uncompressed (the default TOASTs, compressing, above 2 kB).
 trace_spans = Table(
     "trace_spans",
     metadata,
     Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("content", Text, nullable=False),
     postgresql_with={"toast_tuple_target": 8160},
 )

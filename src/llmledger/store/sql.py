@@ -21,6 +21,7 @@ except ImportError:  # Windows: SQLite's own lock only
 
 from sqlalchemy import (
     and_,
+    cast,
     create_engine,
     delete,
     event,
@@ -28,14 +29,16 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
 from llmledger.jsontext import dumps, loads
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
-from llmledger.store.packing import pack_spans, unpack_spans
+from llmledger.store.packing import pack_spans, unpack_chunks
 from llmledger.store.rollup import (
     HOUR_MS,
     Delta,
@@ -45,18 +48,24 @@ from llmledger.store.rollup import (
     hour_of,
     net_delta,
 )
+from llmledger.tracing.trace_builder import max_spans_per_trace, note_spans_dropped
 
 logger = logging.getLogger("llmledger.store")
 
-DEFAULT_EXPERIMENT_NAME = "Default"
 RARE = 20_000  # a model filter matching fewer traces than this is driven from its index
+# a trace whose spans are in this many chunks is written whole again (one chunk) by its
+# next merge: reads stay a few rows, and the rewrite costs 1/64 of the trace per append
+MAX_CHUNKS = 64
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 # look-ups of the ingestion path, run through the driver (``{in}``: see ``_rows_in``)
-_TRACE_IDS = "SELECT trace_id FROM traces WHERE trace_id {in}"
 _TRACE_INFOS = "SELECT trace_id, info FROM traces WHERE trace_id {in}"
-_SPANS = "SELECT trace_id, content FROM trace_spans WHERE trace_id {in}"
+_SPANS = "SELECT trace_id, seq, content FROM trace_spans WHERE trace_id {in}"
+_VERSIONS = (
+    "SELECT trace_id, info, (SELECT max(seq) FROM trace_spans s WHERE s.trace_id ="
+    " traces.trace_id) FROM traces WHERE trace_id {in}"
+)
 _EXPERIMENT_IDS = "SELECT experiment_id FROM experiments WHERE experiment_id {in}"
 
 
@@ -181,6 +190,9 @@ class SqlTraceStore:
         self._writer_lock = _writer_lock(uri) if self.engine.dialect.name == "sqlite" else _NO_LOCK
         pyformat = self.engine.dialect.paramstyle in ("format", "pyformat")
         self._mark = "%s" if pyformat else "?"  # the driver's positional parameter
+        # spans stored per trace at most (LLMLEDGER_MAX_SPANS_PER_TRACE); more are counted
+        # on the trace (info["spans_dropped"]) and not stored
+        self.max_spans_per_trace = max_spans_per_trace()
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
@@ -274,7 +286,8 @@ class SqlTraceStore:
     ) -> None:
         """Write ``records`` over their stored versions. ``old``: those stored versions (their
         counted spans suffice), when the caller has read them already; else they are read.
-        ``rows`` and ``delta``: the records' rows and rollup delta, when built already."""
+        ``rows`` and ``delta``: the records' rows and rollup delta, when built already; the
+        traces in ``rows.appended`` keep their stored span chunks (``rows.spans`` adds one)."""
         if rows is None:
             rows = _Rows()
             for rec in records:
@@ -284,11 +297,16 @@ class SqlTraceStore:
             old = self._stored_contributors(conn, [r["trace_id"] for r in rows.traces])
         if delta is None:
             delta = net_delta(records, old)
+        appended = rows.appended
         replaced = [r["info"]["trace_id"] for r in old]  # new traces need no delete
-        for chunk in _chunks(replaced, 500):
+        for chunk in _chunks([i for i in replaced if i not in appended], 500):
             for table in (t.trace_spans, t.trace_tags, t.trace_models, t.traces):
                 conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
-        self._insert(conn, "traces", rows.traces)
+        for chunk in _chunks(list(appended), 500):  # their spans stay: their rows updated
+            for table in (t.trace_tags, t.trace_models):
+                conn.execute(delete(table).where(table.c.trace_id.in_(chunk)))
+        self._update_traces(conn, [r for r in rows.traces if r["trace_id"] in appended])
+        self._insert(conn, "traces", [r for r in rows.traces if r["trace_id"] not in appended])
         self._insert(conn, "trace_spans", rows.spans)  # the bulk of the bytes
         self._insert(conn, "trace_tags", rows.tags)
         self._insert(conn, "trace_models", rows.models)
@@ -314,6 +332,18 @@ class SqlTraceStore:
             marks = ", ".join([self._mark] * len(cols))
             conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
 
+    def _update_traces(self, conn: Any, rows: list[dict[str, Any]]) -> None:
+        """Write these ``traces`` rows over the stored ones (same trace ids)."""
+        if not rows:
+            return
+        cols = [c for c in rows[0] if c != "trace_id"]
+        sets = ", ".join(f"{c} = {self._mark}" for c in cols)
+        row_values = operator.itemgetter(*cols, "trace_id")
+        conn.exec_driver_sql(
+            f"UPDATE traces SET {sets} WHERE trace_id = {self._mark}",
+            [row_values(r) for r in rows],
+        )
+
     def _rows_in(self, conn: Any, query: str, values: Sequence[Any]) -> list[Any]:
         """Rows of ``query``, whose ``{in}`` is filled with ``IN (...)`` over ``values``
         (500 at a time), run straight through the driver: building a SQLAlchemy ``select``
@@ -332,8 +362,11 @@ class SqlTraceStore:
             tid: {"info": loads(info), "spans": []}
             for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
         }
-        for tid, content in self._rows_in(conn, _SPANS, list(old)):
-            old[tid]["spans"] = contributing_spans(loads(content))  # no prices needed
+        for tid, texts in _chunks_by_trace(self._rows_in(conn, _SPANS, list(old))).items():
+            by_id: dict[Any, dict[str, Any]] = {}  # no prices needed: plain JSON
+            for text in texts:
+                by_id.update((s.get("span_id"), s) for s in loads(text))
+            old[tid]["spans"] = contributing_spans(by_id.values())
         return list(old.values())
 
     def merge_spans(
@@ -353,40 +386,28 @@ class SqlTraceStore:
         experiment does not exist raises :class:`LookupError` and nothing is written (else it
         is created, as for an id set by environment variable).
 
-        The whole request is one write: the stored traces among ``batches`` are read with
-        two queries, the rollups get one net delta, and the rows go in as bulk inserts.
-
-        Traces not stored yet (most of them) are finished, turned into rows and into their
-        rollup delta *before* the write lock is taken, so server workers do that in parallel
-        and hold the lock only to read what is stored and write. That is safe because "not
-        stored" is re-checked under the lock: if another writer stored one of them in
-        between, every trace of the request is merged with what is stored, as if it had been
-        stored all along.
+        The whole request is one write, and the lock is held only to check and write: the
+        request's traces are read (two queries), merged, finished, turned into rows and into
+        one rollup delta *before* the write lock is taken, so server workers do that in
+        parallel and other clients' writes do not wait for it (re-aggregating a stored trace
+        reads all of its spans). Under the lock, each trace's version (its info and its last
+        chunk's seq: every write changes one of them) is compared with what was read; if
+        another writer changed one meanwhile, the request is merged again with what is
+        stored, under the lock, as if it had been stored all along.
         """
         ids = [b[0] for b in batches]
         if len(set(ids)) != len(ids):
             raise ValueError("merge_spans: one batch per trace id")
-        with self.engine.connect() as conn:  # no lock: which traces are new
+        with self.engine.connect() as conn:  # no lock: what is stored, as of now
             if require_experiments:
                 wanted = {int(b[1]) for b in batches}
                 missing = wanted - self._known_experiments(conn, wanted)
                 if missing:
                     eid = min(missing)
                     raise LookupError(f"experiment '{eid}' does not exist; create it first")
-            present = self._present(conn, ids)
-        ready = {
-            trace_id: finish(trace_id, str(experiment_id), dict(tags), _one_per_id(new_spans))
-            for trace_id, experiment_id, tags, new_spans in batches
-            if trace_id not in present
-        }
-        # their rows and rollup contribution too: under the lock, only reads and writes
-        ready_rows = _Rows()
-        for rec in ready.values():
-            ready_rows.add(rec)
-        ready_delta = net_delta(ready.values(), [])
-        records: list[TraceRecord] = []
-        merged: list[TraceRecord] = []
-        old: list[TraceRecord] = []
+            stored = self._stored_traces(conn, ids)
+        versions = {tid: st.version for tid, st in stored.items()}
+        records, rows, delta, old = self._plan(batches, stored, finish)
         with self._write() as conn:
             if conn.dialect.name == "postgresql" and ids:
                 # Serialise writers of the same traces across server workers. Every request
@@ -397,48 +418,90 @@ class SqlTraceStore:
                     " AS k FROM unnest(%(ids)s::text[]) AS i ORDER BY k) AS locks",
                     {"ids": ids},
                 )
-            stored = self._stored_traces(conn, ids) if ids else {}
-            if any(trace_id in stored for trace_id in ready):  # stored meanwhile (a race)
-                ready.clear()
-                ready_rows, ready_delta = _Rows(), {}
-            for trace_id, experiment_id, tags, new_spans in batches:
-                if trace_id in ready:  # still new: as finished
-                    records.append(ready[trace_id])
-                    continue
-                spans: dict[str, dict[str, Any]] = {}
-                merged_tags: dict[str, str] = {}
-                eid = str(experiment_id)
-                if trace_id in stored:
-                    info, stored_spans = stored[trace_id]
-                    eid = str(info.get("experiment_id", eid))
-                    merged_tags.update(info.get("tags") or {})
-                    spans.update(stored_spans)
-                    old.append({"info": info, "spans": contributing_spans(stored_spans.values())})
-                merged_tags.update(tags)
-                for d in new_spans:
-                    spans[d["span_id"]] = d
-                rec = finish(trace_id, eid, merged_tags, list(spans.values()))
-                records.append(rec)
-                merged.append(rec)
-                ready_rows.add(rec)
-            delta = net_delta(merged, old, ready_delta) if merged else ready_delta
-            self._replace_traces(conn, records, old, ready_rows, delta)
+            if self._versions(conn, ids) != versions:  # written meanwhile (a race)
+                stored = self._stored_traces(conn, ids)
+                records, rows, delta, old = self._plan(batches, stored, finish)
+            self._replace_traces(conn, records, old, rows, delta)
         return records
 
-    def _present(self, conn: Any, ids: list[str]) -> set[str]:
-        """The ids among ``ids`` of stored traces."""
-        return {r[0] for r in self._rows_in(conn, _TRACE_IDS, ids)}
+    def _plan(
+        self,
+        batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
+        stored: dict[str, _StoredTrace],
+        finish: Any,
+    ) -> tuple[list[TraceRecord], _Rows, Delta, list[TraceRecord]]:
+        """What merging ``batches`` into the ``stored`` traces writes: the records, their
+        rows, the rollup delta, and the stored versions they replace (their contributions)."""
+        records: list[TraceRecord] = []
+        old: list[TraceRecord] = []
+        rows = _Rows()
+        for trace_id, experiment_id, tags, new_spans in batches:
+            st = stored.get(trace_id)
+            if st is None:  # a new trace (most are)
+                kept, dropped = _admit({}, _one_per_id(new_spans), self.max_spans_per_trace)
+                rec = finish(trace_id, str(experiment_id), dict(tags), kept)
+                note_spans_dropped(rec["info"], dropped)
+                rows.add(rec)
+            else:
+                old.append({"info": st.info, "spans": contributing_spans(st.spans.values())})
+                rec, changed = self._merge_one(trace_id, st, tags, new_spans, finish)
+                if st.chunks < MAX_CHUNKS:  # the changes appended as a chunk
+                    rows.add(rec, changed, st.next_seq)
+                else:  # in too many chunks: written whole again, as one
+                    rows.add(rec)
+            records.append(rec)
+        return records, rows, net_delta(records, old), old
 
-    def _stored_traces(
-        self, conn: Any, ids: list[str]
-    ) -> dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
-        """The stored traces among ``ids``: trace id -> (info, span id -> span)."""
-        out: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {
-            tid: (loads(info), {}) for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
-        }
-        for tid, content in self._rows_in(conn, _SPANS, list(out)):
-            out[tid][1].update((d["span_id"], d) for d in unpack_spans(content))
+    def _merge_one(
+        self,
+        trace_id: str,
+        stored: _StoredTrace,
+        tags: dict[str, str],
+        new_spans: list[dict[str, Any]],
+        finish: Any,
+    ) -> tuple[TraceRecord, list[dict[str, Any]]]:
+        """The record of a stored trace with ``new_spans`` added (at most the span limit:
+        the rest are counted as dropped), and the spans to append to it: the new ones and
+        the stored ones that finishing changed (it may flip ``counted`` and add a cost, a
+        model or a provider to a stored span; it never changes a value in place)."""
+        info = stored.info
+        spans = dict(stored.spans)
+        before = {i: (d.get("counted"), len(d.get("attributes") or ())) for i, d in spans.items()}
+        admitted, dropped = _admit(spans, _one_per_id(new_spans), self.max_spans_per_trace)
+        for d in admitted:
+            spans[d["span_id"]] = d
+        merged_tags = {**(info.get("tags") or {}), **tags}
+        eid = str(info.get("experiment_id"))
+        rec = finish(trace_id, eid, merged_tags, list(spans.values()))
+        note_spans_dropped(rec["info"], int(info.get("spans_dropped") or 0) + dropped)
+        added = {d["span_id"] for d in admitted}
+        changed = [  # as finished (``finish`` may return new dicts)
+            d
+            for d in rec["spans"]
+            if d["span_id"] in added
+            or before.get(d["span_id"]) != (d.get("counted"), len(d.get("attributes") or ()))
+        ]
+        return rec, changed
+
+    def _stored_traces(self, conn: Any, ids: list[str]) -> dict[str, _StoredTrace]:
+        """The stored traces among ``ids``, with their spans by id and their chunks."""
+        infos = self._rows_in(conn, _TRACE_INFOS, ids)
+        out = {tid: _StoredTrace(loads(info), {}, 0, 0, info) for tid, info in infos}
+        rows = self._rows_in(conn, _SPANS, list(out))
+        for tid, texts in _chunks_by_trace(rows).items():
+            stored = out[tid]
+            stored.spans.update((d["span_id"], d) for d in unpack_chunks(texts))
+            stored.chunks = len(texts)
+        for tid, seq, _ in rows:
+            out[tid].next_seq = max(out[tid].next_seq, seq + 1)
         return out
+
+    def _versions(self, conn: Any, ids: list[str]) -> dict[str, tuple[Any, int]]:
+        """The version of each stored trace among ``ids`` (see ``_StoredTrace.version``)."""
+        return {
+            tid: (info, (last if last is not None else -1) + 1)
+            for tid, info, last in self._rows_in(conn, _VERSIONS, ids)
+        }
 
     def _known_experiments(self, conn: Any, ids: set[int]) -> set[int]:
         """The ids among ``ids`` of stored experiments."""
@@ -464,17 +527,20 @@ class SqlTraceStore:
             ).scalar()
             if info is None:
                 return None
-            content = conn.execute(
-                select(t.trace_spans.c.content).where(t.trace_spans.c.trace_id == trace_id)
-            ).scalar()
-            spans = unpack_spans(content) if content is not None else []
+            texts = conn.execute(
+                select(t.trace_spans.c.content)
+                .where(t.trace_spans.c.trace_id == trace_id)
+                .order_by(t.trace_spans.c.seq)
+            ).scalars()
+            texts = list(texts)
+            spans = unpack_chunks(texts) if texts else []
             return {"info": loads(info), "spans": spans}
 
     def search_traces(self, flt: TraceFilter, include_spans: bool = True) -> list[TraceRecord]:
         c = t.traces.c
         where = []
         if flt.text:
-            where.append(c.info.contains(flt.text, autoescape=True))
+            where.append(self._text_matches(flt.text))
         rare_model = flt.model is not None and self._is_rare_model(flt.model)
         if flt.experiment_ids is not None:
             # with a rare model the experiment must not pick an (experiment_id, ...) index:
@@ -519,14 +585,33 @@ class SqlTraceStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
-            for chunk in _chunks(list(records) if include_spans else [], 500):
-                for tid, content in conn.execute(
-                    select(t.trace_spans.c.trace_id, t.trace_spans.c.content).where(
-                        t.trace_spans.c.trace_id.in_(chunk)
-                    )
-                ):
-                    records[tid]["spans"] = unpack_spans(content)
+            if include_spans:
+                stored = self._rows_in(conn, _SPANS, list(records))
+                for tid, texts in _chunks_by_trace(stored).items():
+                    records[tid]["spans"] = unpack_chunks(texts)
         return [records[r.trace_id] for r in rows]
+
+    def _text_matches(self, text: str) -> Any:
+        """Traces with ``text`` in their id, name, request or response preview, a tag value
+        or a model; never in a JSON key (the stored info's text holds keys such as "model"
+        or "price" in every trace)."""
+        c = t.traces.c
+        g = t.trace_tags.c
+        m = t.trace_models.c
+
+        def preview(key: str) -> Any:
+            if self.engine.dialect.name == "postgresql":
+                return cast(c.info, JSONB)[key].astext
+            return func.json_extract(c.info, f"$.{key}")
+
+        return or_(
+            c.trace_id.contains(text, autoescape=True),
+            c.name.contains(text, autoescape=True),
+            preview("request_preview").contains(text, autoescape=True),
+            preview("response_preview").contains(text, autoescape=True),
+            exists().where(and_(g.trace_id == c.trace_id, g.value.contains(text, autoescape=True))),
+            exists().where(and_(m.trace_id == c.trace_id, m.model.contains(text, autoescape=True))),
+        )
 
     def _is_rare_model(self, model: str) -> bool:
         """Fewer than RARE traces name this model (an index-only count, capped)."""
@@ -709,16 +794,21 @@ def _round_money(row: dict[str, Any]) -> dict[str, Any]:
 class _Rows:
     """The rows of the tables that hold traces, for a set of trace records."""
 
-    __slots__ = ("experiments", "models", "spans", "tags", "traces")
+    __slots__ = ("appended", "experiments", "models", "spans", "tags", "traces")
 
     def __init__(self) -> None:
+        self.appended: set[str] = set()  # traces whose stored spans stay (a chunk added)
         self.traces: list[dict[str, Any]] = []
         self.spans: list[dict[str, Any]] = []
         self.tags: list[dict[str, Any]] = []
         self.models: list[dict[str, Any]] = []
         self.experiments: set[int] = set()
 
-    def add(self, rec: TraceRecord) -> None:
+    def add(
+        self, rec: TraceRecord, spans: list[dict[str, Any]] | None = None, seq: int = 0
+    ) -> None:
+        """The rows of ``rec``; its spans as chunk 0, or with ``seq``: ``spans`` (those new or
+        changed since what is stored) appended as chunk ``seq`` to its stored chunks."""
         info = rec["info"]
         trace_id = info["trace_id"]
         usage = info.get("token_usage") or {}
@@ -746,8 +836,12 @@ class _Rows:
             {"trace_id": trace_id, "model": m}
             for m in dict.fromkeys(str(m)[:256] for m in info.get("models") or [])
         )
-        if rec["spans"]:
-            self.spans.append({"trace_id": trace_id, "content": pack_spans(rec["spans"])})
+        if seq:
+            self.appended.add(trace_id)
+        else:
+            spans = rec["spans"]
+        if spans:
+            self.spans.append({"trace_id": trace_id, "seq": seq, "content": pack_spans(spans)})
 
 
 def _cut(value: Any, size: int) -> str | None:
@@ -757,6 +851,66 @@ def _cut(value: Any, size: int) -> str | None:
     if value.__class__ is not str:
         value = str(value)
     return value if len(value) <= size else value[:size]
+
+
+class _StoredTrace:
+    """A stored trace as a merge reads it: its info, its spans by id, its chunks."""
+
+    __slots__ = ("chunks", "info", "info_text", "next_seq", "spans")
+
+    def __init__(
+        self,
+        info: dict[str, Any],
+        spans: dict[str, dict[str, Any]],
+        chunks: int,
+        next_seq: int,
+        info_text: Any = None,
+    ) -> None:
+        self.info = info
+        self.spans = spans
+        self.chunks = chunks  # how many rows of trace_spans hold its spans
+        self.next_seq = next_seq  # the seq of the next chunk
+        self.info_text = info_text  # as stored
+
+    @property
+    def version(self) -> tuple[Any, int]:
+        """What any write of the trace changes: a merge appends a chunk (``next_seq``
+        grows) or changes the info (spans dropped at the limit); a rewrite as one chunk
+        (seq 0) changes ``next_seq`` back, unless it rewrites the same content."""
+        return (self.info_text, self.next_seq)
+
+
+def _chunks_by_trace(rows: Sequence[Any]) -> dict[str, list[Any]]:
+    """``(trace_id, seq, content)`` rows -> each trace's contents in ``seq`` order."""
+    by_trace: dict[str, list[tuple[int, Any]]] = {}
+    for tid, seq, content in rows:
+        by_trace.setdefault(tid, []).append((seq, content))
+    return {tid: [c for _, c in sorted(chunks)] for tid, chunks in by_trace.items()}
+
+
+def _admit(
+    stored: dict[str, dict[str, Any]], new: list[dict[str, Any]], limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The spans of ``new`` a trace with ``stored`` spans takes under the span ``limit``, and
+    how many it drops. A span already stored is always taken (it replaces itself); a root is
+    taken first, and even past the limit when the trace has no root yet (else the trace
+    would stay "in progress" for good)."""
+    if len(stored) + len(new) <= limit:
+        return new, 0
+    room = limit - len(stored)
+    has_root = any(d.get("parent_id") is None for d in stored.values())
+    admitted, dropped = [], 0
+    for d in sorted(new, key=lambda d: d.get("parent_id") is not None):  # roots first
+        if d["span_id"] in stored:
+            admitted.append(d)
+        elif room > 0 or (d.get("parent_id") is None and not has_root):
+            admitted.append(d)
+            room -= 1
+        else:
+            dropped += 1
+        if d.get("parent_id") is None:
+            has_root = True
+    return admitted, dropped
 
 
 def _one_per_id(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1080,6 +1080,9 @@ async function renderTrace(traceId, query, signal) {
   if (isNum(details.unpriced_spans) && details.unpriced_spans > 0) {
     notes.push(el("div", { class: "banner", text: `${details.unpriced_spans} LLM call(s) in this trace have no known price: the total cost is partial.` }));
   }
+  if (isNum(info.spans_dropped) && info.spans_dropped > 0) {
+    notes.push(el("div", { class: "banner", id: "trace-dropped-banner", text: `${fmtInt(info.spans_dropped)} span(s) of this trace were not recorded (over the limit of spans per trace, LLMLEDGER_MAX_SPANS_PER_TRACE): its usage and cost are partial.` }));
+  }
   if (Object.keys(info.tags || {}).length) {
     head.firstChild.appendChild(el("div", { class: "page-sub", style: { marginTop: "8px" } }, tagChips(info.tags)));
   }
