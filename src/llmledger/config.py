@@ -24,6 +24,10 @@ MAX_PENDING_ENV = "LLMLEDGER_MAX_PENDING_TRACES"  # traces kept waiting (default
 EXIT_FLUSH_TIMEOUT_ENV = "LLMLEDGER_EXIT_FLUSH_TIMEOUT"  # seconds to store at exit (10)
 PRICES_FILE_ENV = "LLMLEDGER_PRICES_FILE"  # a price overrides file (see docs/pricing.md)
 BUDGET_REFRESH_ENV = "LLMLEDGER_BUDGET_REFRESH_SECONDS"  # window budgets' store reads (30)
+MAX_SPANS_ENV = "LLMLEDGER_MAX_SPANS_PER_TRACE"  # spans kept per trace (10,000; read in
+# tracing/trace_builder.py, by the SDK and the server)
+OTLP_ENDPOINT_ENV = "LLMLEDGER_OTLP_ENDPOINT"  # also export traces as OTLP/HTTP (otlp_export)
+OTLP_HEADERS_ENV = "LLMLEDGER_OTLP_HEADERS"  # headers of those requests (key=value,...)
 
 # -- server (``llmledger server`` sets these for its worker processes) ---------------------
 BACKEND_STORE_URI_ENV = "LLMLEDGER_BACKEND_STORE_URI"  # the server's database
@@ -31,6 +35,10 @@ AUTH_TOKEN_ENV = "LLMLEDGER_AUTH_TOKEN"  # bearer token the server requires
 AUTH_TOKEN_FILE_ENV = "LLMLEDGER_AUTH_TOKEN_FILE"  # ...or a file holding it
 MAX_BODY_BYTES_ENV = "LLMLEDGER_MAX_BODY_BYTES"  # largest request body (default 32 MiB)
 INGEST_CONCURRENCY_ENV = "LLMLEDGER_INGEST_CONCURRENCY"  # ingestion requests at once (1)
+# request bodies (read in server/limits.py, see its docstring)
+BODY_BUDGET_ENV = "LLMLEDGER_BODY_BUDGET_BYTES"  # body bytes a process holds at once (32 MiB)
+BODY_BUDGET_WAIT_ENV = "LLMLEDGER_BODY_BUDGET_WAIT"  # seconds to wait for it, then 503 (5)
+BODY_TIMEOUT_ENV = "LLMLEDGER_BODY_TIMEOUT"  # seconds for a whole body to arrive (60)
 
 DEFAULT_DB_FILE = "llmledger.db"
 DEFAULT_EXPERIMENT_ID = "0"
