@@ -117,7 +117,7 @@ def settle_heap() -> None:
     catalog_info()  # loads the snapshot
     with contextlib.suppress(Exception):  # builds the name-resolution indexes (~40 ms)
         compute_cost("gpt-4o-mini", {"input_tokens": 1, "output_tokens": 1})
-    with contextlib.suppress(ImportError):  # imported by the first OTLP protobuf request
-        import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
+    # imported by the first OTLP protobuf request; the server extra installs it
+    import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
     gc.collect()
     gc.freeze()
