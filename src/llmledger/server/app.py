@@ -119,5 +119,6 @@ def settle_heap() -> None:
         compute_cost("gpt-4o-mini", {"input_tokens": 1, "output_tokens": 1})
     # imported by the first OTLP protobuf request; the server extra installs it
     import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
+
     gc.collect()
     gc.freeze()

@@ -21,6 +21,13 @@ def cmd_server(args: argparse.Namespace) -> int:
     from llmledger.store.sql import SqlTraceStore
 
     uri = normalize_uri(args.backend_store_uri)
+    if uri.startswith(("http://", "https://")):
+        print(
+            f"llmledger: error: --backend-store-uri {uri} is a server's address; the server "
+            "stores into a database: sqlite:///path.db or postgresql://user@host/db",
+            file=sys.stderr,
+        )
+        return 2
     SqlTraceStore(uri)  # create / check the schema once, before any worker starts
     os.environ[app_module.STORE_ENV] = uri
     if args.auth_token:
