@@ -86,7 +86,7 @@ def run_in(python: Path, code: str, cwd: Path, **env: str) -> str:
         env={**clean, **env},
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,  # client libraries import from source the first time (no .pyc yet)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -158,7 +158,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None
     raise AssertionError(f"{url} did not become healthy")
 
 
-def test_server_extra_alone_serves_the_ui_and_takes_otlp_protobuf(venvs, tmp_path):
+def test_server_extra_alone_serves_ui_docs_and_otlp_protobuf(venvs, tmp_path):
     python = venvs["server"]()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -189,6 +189,7 @@ def test_server_extra_alone_serves_the_ui_and_takes_otlp_protobuf(venvs, tmp_pat
         assert info["token_usage"] == {"input_tokens": 84, "output_tokens": 22, "total_tokens": 106}
         assert info["cost"]["total_cost"] == 0.0000258
         assert httpx.get(f"{url}/").status_code == 200
+        assert httpx.get(f"{url}/docs-static/swagger-ui-bundle.js").status_code == 200
     finally:
         proc.terminate()
         proc.wait(10)

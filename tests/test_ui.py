@@ -774,3 +774,35 @@ def test_token_prompt_when_the_server_requires_auth(browser, ui_data, tmp_path):
     finally:
         context.close()
         srv.stop()
+
+
+def test_api_docs_reference_only_local_files_and_they_are_served(api):
+    html = api.get("/docs").text
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)""", html)
+    assert "/docs-static/swagger-ui-bundle.js" in urls and "/openapi.json" in urls
+    assert re.findall(r"https?://", html) == []  # no CDN
+    for url in urls:
+        assert api.get(url).status_code == 200, url
+    redoc = api.get("/redoc").text
+    assert "/docs-static/redoc.standalone.js" in redoc and re.findall(r"https?://", redoc) == []
+
+
+def test_api_docs_render_the_operations_with_no_network(page):
+    """Every request that is not to the server is refused: /docs still lists the API."""
+    outside: list[str] = []
+
+    def only_the_server(route):
+        if route.request.url.startswith(page.base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    page.goto(f"{page.base}/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-path'))"
+    )
+    assert "/api/traces" in paths and "/api/experiments" in paths
+    assert outside == []
