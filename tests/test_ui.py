@@ -25,6 +25,9 @@ from llmledger import SpanType, config
 from llmledger.pricing import clear_overrides, set_price
 from server_process import ServerProcess
 
+# Slow: a server process and headless Chromium (`make test-fast` skips this module).
+pytestmark = pytest.mark.slow
+
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT_OUT = "<script>alert(2)</script>"
 TAG_HTML = "<b>bold</b>"
