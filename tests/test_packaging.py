@@ -39,7 +39,7 @@ EXTRAS = ["server", "postgres", "openai", "anthropic", "litellm", "langchain", "
 @pytest.fixture(scope="module")
 def wheel_folders(tmp_path_factory) -> list[Path]:
     project = build_project_wheel(tmp_path_factory.mktemp("project-wheel"))
-    house = fill_wheelhouse([f"llmledger[{','.join(EXTRAS)}]"])
+    house = fill_wheelhouse(project, EXTRAS)
     return [project.parent, house]
 
 
@@ -50,13 +50,14 @@ def make_venv(folder: Path, requirement: str, wheel_folders: list[Path]) -> Path
     python = folder / "bin" / "python"
     links = [arg for f in wheel_folders for arg in ("--find-links", str(f))]
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
-    subprocess.run(
+    result = subprocess.run(
         [*pip, "--no-index", "--no-compile", *links, requirement],
-        check=True,
         timeout=600,
         capture_output=True,
+        text=True,
         env=clean_pip_env(),
     )
+    assert result.returncode == 0, f"pip install {requirement}: {result.stderr[-3000:]}"
     return python
 
 

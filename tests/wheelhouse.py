@@ -52,11 +52,12 @@ def _installed() -> dict[str, metadata.Distribution]:
     return found
 
 
-def requirement_closure(roots: list[str]) -> list[metadata.Distribution]:
-    """The installed distributions that the requirement strings ``roots`` need, transitively."""
+def requirement_closure(roots: list[tuple[str, str]]) -> list[metadata.Distribution]:
+    """The installed distributions that the ``(requirement, extra)`` pairs ``roots`` need,
+    transitively (a root's marker is evaluated with its extra)."""
     installed = _installed()
     seen: dict[str, metadata.Distribution] = {}
-    todo = [(Requirement(r), "") for r in roots]
+    todo = [(Requirement(r), extra) for r, extra in roots]
     while todo:
         req, extra = todo.pop()
         env = {**default_environment(), "extra": extra}
@@ -121,10 +122,24 @@ def pack_installed(dist: metadata.Distribution, folder: Path) -> Path:
     return wheel
 
 
-def fill_wheelhouse(roots: list[str], folder: Path = DEFAULT_DIR) -> Path:
-    """Pack every installed distribution that the requirements ``roots`` need (e.g.
-    ``llmledger[server,postgres]``) into ``folder``, except llmledger itself."""
+def wheel_requirements(wheel: Path) -> list[str]:
+    """The ``Requires-Dist`` lines of a wheel's metadata."""
+    with zipfile.ZipFile(wheel) as zf:
+        (name,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        text = zf.read(name).decode()
+    return [
+        line.split(":", 1)[1].strip()
+        for line in text.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+
+
+def fill_wheelhouse(project_wheel: Path, extras: list[str], folder: Path = DEFAULT_DIR) -> Path:
+    """Pack into ``folder`` every installed distribution that ``project_wheel`` with any of
+    ``extras`` needs. The requirements are read from the wheel just built, not from the
+    installed llmledger, whose metadata is as old as its last ``pip install -e``."""
     folder.mkdir(parents=True, exist_ok=True)
+    roots = [(r, extra) for r in wheel_requirements(project_wheel) for extra in ["", *extras]]
     for dist in requirement_closure(roots):
         if canonicalize_name(dist.metadata["Name"]) != "llmledger":
             pack_installed(dist, folder)
