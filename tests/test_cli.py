@@ -215,3 +215,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     stderr = proc.stderr.read().decode()
     assert proc.wait(60) == 141
     assert stderr == ""
+
+
+def test_a_database_of_another_version_is_one_line(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    legacy = tmp_path / "legacy.db"
+    with create_engine(f"sqlite:///{legacy}").begin() as conn:
+        conn.execute(text("CREATE TABLE traces (trace_id TEXT)"))
+    line = one_line_error(run_cli("traces", "--tracking-uri", f"sqlite:///{legacy}"))
+    assert line.startswith(f"llmledger: error: sqlite:///{legacy}: the database has llmledger")

@@ -258,10 +258,13 @@ def explain(exc: Exception, uri: str) -> str | None:
     import sqlalchemy.exc
 
     from llmledger.store.http import RejectedError
+    from llmledger.store.migrate import SchemaError
 
     where = shown_uri(uri)
     if isinstance(exc, CliError):
         return str(exc)
+    if isinstance(exc, SchemaError):
+        return f"{where}: {exc}"
     if isinstance(exc, RejectedError):
         text = str(exc)
         if re.search(r"HTTP 40[13]\b", text) and "LLMLEDGER_TRACKING_TOKEN" not in text:
