@@ -98,11 +98,14 @@ def pack_installed(dist: metadata.Distribution, folder: Path) -> Path:
     wheel = folder / f"{name}-{version}-{_wheel_tags(dist)}.whl"
     if wheel.exists():
         return wheel
-    info_dir = Path(dist._path).name  # type: ignore[attr-defined]  # the .dist-info folder
+    files = dist.files
+    if not files:
+        raise ValueError(f"{dist.metadata['Name']} has no RECORD of its installed files")
+    info_dir = next(f.parts[0] for f in files if f.parts[0].endswith(".dist-info"))
     record = []
     partial = wheel.with_suffix(".part")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as zf:
-        for entry in dist.files or []:
+        for entry in files:
             rel = entry.as_posix()
             outside = rel.startswith("..") or rel.startswith("/")
             compiled = "__pycache__" in entry.parts or rel.endswith(".pyc")
