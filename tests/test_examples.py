@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow: each example is a Python process of its own (`make test-fast` skips them).
+pytestmark = pytest.mark.slow
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

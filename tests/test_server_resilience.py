@@ -50,6 +50,7 @@ def _trace_body(i: int, run: str) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_sigkill_during_ingestion_loses_no_acknowledged_request(backend, tmp_path, request):
     if backend == "sqlite":
@@ -111,6 +112,7 @@ def test_sigkill_during_ingestion_loses_no_acknowledged_request(backend, tmp_pat
         srv.stop()
 
 
+@pytest.mark.slow
 def test_client_keeps_running_with_the_server_down_and_delivers_when_it_returns(tmp_path):
     port = free_port()
     code = textwrap.dedent(
@@ -349,6 +351,7 @@ def test_fuzzed_requests_over_http_never_get_a_5xx(store_uri):
     tally.assert_clean(at_least=500, stored=stored)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_several_workers_aggregate_concurrent_spans_of_one_trace(backend, request, tmp_path):
     """The scale-out story: N server processes on one PostgreSQL (or one SQLite file, whose
@@ -400,6 +403,7 @@ def test_several_workers_aggregate_concurrent_spans_of_one_trace(backend, reques
             drop_database(pg, uri)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_ingestion_requests_at_once_per_process_are_bounded(tmp_path, concurrency):
     """Ingestion is CPU work: a process works on at most ``ingest_concurrency`` requests at

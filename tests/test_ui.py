@@ -25,6 +25,9 @@ from llmledger import SpanType, config
 from llmledger.pricing import clear_overrides, set_price
 from server_process import ServerProcess
 
+# Slow: a server process and headless Chromium (`make test-fast` skips this module).
+pytestmark = pytest.mark.slow
+
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT_OUT = "<script>alert(2)</script>"
 TAG_HTML = "<b>bold</b>"
@@ -801,3 +804,87 @@ def test_trace_view_says_when_spans_were_dropped_at_the_limit(page, ui_data):
     open_page(page, page.base, "/traces/tr-cut")
     banner = page.inner_text("#trace-dropped-banner")
     assert "3 span(s)" in banner and "partial" in banner
+def test_api_docs_reference_only_local_files_and_they_are_served(api):
+    html = api.get("/docs").text
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)""", html)
+    assert "/docs-static/swagger-ui-bundle.js" in urls and "/openapi.json" in urls
+    assert re.findall(r"https?://", html) == []  # no CDN
+    for url in urls:
+        assert api.get(url).status_code == 200, url
+    redoc = api.get("/redoc").text
+    assert "/docs-static/redoc.standalone.js" in redoc and re.findall(r"https?://", redoc) == []
+
+
+def test_api_docs_render_the_operations_with_no_network(page):
+    """Every request that is not to the server is refused: /docs still lists the API."""
+    outside: list[str] = []
+
+    def only_the_server(route):
+        if route.request.url.startswith(page.base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    page.goto(f"{page.base}/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-path'))"
+    )
+    assert "/api/traces" in paths and "/api/experiments" in paths
+    assert outside == []
+
+
+def test_models_column_shows_every_model_or_a_visible_count(page, ui_data):
+    """Demo traces call three models: two chips and a "+1" that is on screen (not clipped
+    by the cell) and whose tooltip lists them all."""
+    open_page(page, page.base, f"/experiments/{ui_data['experiment_id']}/traces")
+    trace_id = next(t for t, tr in ui_data["traces"].items() if len(tr.info.models or []) == 3)
+    row = page.locator(f'tr.trace-row[data-trace-id="{trace_id}"] td[data-col="models"]')
+    more = row.locator(".chip.more")
+    assert more.inner_text() == "+1"
+    assert more.get_attribute("title") == ", ".join(ui_data["traces"][trace_id].info.models)
+    cell_box, more_box = row.bounding_box(), more.bounding_box()
+    assert more_box["width"] > 10
+    assert more_box["x"] + more_box["width"] <= cell_box["x"] + cell_box["width"] + 0.5
+    chips = row.locator(".chip.model")
+    for i in range(chips.count()):  # every chip shown has its full name as its tooltip
+        assert chips.nth(i).get_attribute("title") in ui_data["traces"][trace_id].info.models
+
+
+def palette_color(name: str) -> str:
+    """The UI's colour for a chart group: FNV-1a of its name over the palette in app.js."""
+    source = (Path(llmledger.__file__).parent / "server" / "ui" / "app.js").read_text()
+    block = re.search(r"const PALETTE = \[(.*?)\];", source, re.S).group(1)
+    palette = re.findall(r'"(#[0-9a-f]{6})"', block)
+    h = 0x811C9DC5
+    for ch in name:
+        h = ((h ^ ord(ch)) * 0x01000193) & 0xFFFFFFFF
+    return palette[h % len(palette)]
+
+
+def test_a_model_keeps_its_chart_colour_across_ranges(page, ui_data):
+    colors_by_range = {}
+    for range_ in ("30d", "24h"):
+        open_page(
+            page, page.base, f"/experiments/{ui_data['experiment_id']}/overview?range={range_}"
+        )
+        colors_by_range[range_] = dict(
+            page.evaluate(
+                """() => Chart.getChart(document.getElementById('chart-cost'))
+                       .data.datasets.map(d => [d.label, d.backgroundColor])"""
+            )
+        )
+    wide, narrow = colors_by_range["30d"], colors_by_range["24h"]
+    assert list(wide) != list(narrow)  # the models rank differently (by cost) in each range
+    for label, color in [*wide.items(), *narrow.items()]:
+        assert color == palette_color(label), label
+
+
+def test_a_bad_filter_value_shows_a_readable_message(page, ui_data):
+    page.allowed_errors.append("status of 422")  # Chromium logs the failed fetch
+    open_page(page, page.base, f"/experiments/{ui_data['experiment_id']}/traces?min_cost=lots")
+    message = page.locator("#traces-table .message.error, .message.error").first.inner_text()
+    assert message.startswith("Invalid min_cost: ")
+    assert "{" not in message and "422" not in message

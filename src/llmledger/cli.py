@@ -1,10 +1,28 @@
-"""The ``llmledger`` command: ``demo``, ``traces``, ``costs``, ``prices``, ``server``."""
+"""The ``llmledger`` command: ``demo``, ``traces``, ``costs``, ``prices``, ``server``.
+
+Common mistakes (a server that is not running, a wrong token, a database that does not
+exist, output piped into ``head``) end with one line on stderr and a non-zero exit, never a
+traceback: see :func:`main`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from llmledger.pricing.cli import register as register_prices
+from llmledger.server.cli import register as register_server
+
+BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
+
+
+class CliError(Exception):
+    """A failure the user can act on: its message is the whole story (no traceback)."""
 
 
 def _add_store_args(p: argparse.ArgumentParser) -> None:
@@ -19,6 +37,44 @@ def _use_store(args: argparse.Namespace) -> None:
 
     if getattr(args, "tracking_uri", None):
         llmledger.set_tracking_uri(args.tracking_uri)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The file of a ``sqlite:///`` URI (``None`` for other stores and in-memory SQLite)."""
+    if not uri.startswith("sqlite:///") or uri.endswith(":memory:"):
+        return None
+    return Path(uri[len("sqlite:///") :])
+
+
+def _read_store() -> Any:
+    """The store of the tracking URI, for reading: a SQLite file that does not exist is an
+    error (reading must not create an empty database where the user expected theirs)."""
+    from llmledger import config
+    from llmledger.tracing.export import exporter_for
+
+    uri = config.get_tracking_uri()
+    path = sqlite_path(uri)
+    if path is not None and not path.exists():
+        raise CliError(
+            f"no database at {path}: nothing recorded there yet (record traces with "
+            "`llmledger demo`, or point --tracking-uri / LLMLEDGER_TRACKING_URI at yours)"
+        )
+    exporter = exporter_for(uri)
+    exporter.flush()
+    return exporter.store
+
+
+def resolve_experiment(store: Any, wanted: str | None) -> str | None:
+    """The id of the experiment given by id or by name (``None`` stays ``None``: all)."""
+    if wanted is None:
+        return None
+    experiments = store.list_experiments()
+    for key in ("experiment_id", "name"):
+        for e in experiments:
+            if e[key] == wanted:
+                return e["experiment_id"]
+    known = ", ".join(f"{e['name']!r} (id {e['experiment_id']})" for e in experiments)
+    raise CliError(f"no experiment {wanted!r}; experiments: {known or 'none'}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -38,29 +94,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_traces(args: argparse.Namespace) -> int:
     _use_store(args)
     import llmledger
+    from llmledger.reports import format_usd
+    from llmledger.store.base import TraceFilter
+    from llmledger.tracing.trace import TraceInfo
 
+    store = _read_store()
     if args.trace_id:
         trace = llmledger.get_trace(args.trace_id)
         if trace is None:
-            print(f"no trace {args.trace_id!r} in {llmledger.get_tracking_uri()}", file=sys.stderr)
-            return 1
+            raise CliError(f"no trace {args.trace_id!r} in {llmledger.get_tracking_uri()}")
         _print_trace(trace)
         return 0
-    exp_ids = [args.experiment_id] if args.experiment_id else None
-    traces = llmledger.search_traces(exp_ids, max_results=args.limit)
-    print(f"{'trace id':36}  {'name':24} {'status':6} {'tokens':>8} {'cost (USD)':>12}")
-    for t in traces:
-        i = t.info
+    eid = resolve_experiment(store, args.experiment_id)
+    names = {e["experiment_id"]: e["name"] for e in store.list_experiments()}
+    flt = TraceFilter(experiment_ids=[eid] if eid else None, max_results=args.limit)
+    records = store.search_traces(flt, include_spans=False)
+    if not records:
+        where = f"experiment {names.get(eid, eid)!r}" if eid else "any experiment"
+        print(f"no traces in {where} ({llmledger.get_tracking_uri()})", file=sys.stderr)
+        return 0
+    print(
+        f"{'trace id':36}  {'experiment':12} {'name':24} {'status':6} {'tokens':>8} "
+        f"{'cost (USD)':>12}"
+    )
+    for record in records:
+        i = TraceInfo.from_dict(record["info"])
         tokens = i.token_usage["total_tokens"] if i.token_usage else "-"
-        cost = f"{i.cost['total_cost']:.6f}" if i.cost else "-"
-        print(f"{i.trace_id:36}  {(i.name or '')[:24]:24} {i.status:6} {tokens:>8} {cost:>12}")
+        cost = format_usd(i.cost["total_cost"] if i.cost else None)
+        experiment = names.get(i.experiment_id, i.experiment_id)[:12]
+        print(
+            f"{i.trace_id:36}  {experiment:12} {(i.name or '')[:24]:24} {i.status:6} "
+            f"{tokens:>8} {cost:>12}"
+        )
     return 0
 
 
-def _print_trace(trace: object) -> None:
-    from llmledger.tracing.trace import Trace
+def _print_trace(trace: Any) -> None:
+    from llmledger.reports import format_usd
 
-    assert isinstance(trace, Trace)
     i = trace.info
     print(f"trace {i.trace_id}  {i.name}  {i.status}  {i.execution_time_ms} ms")
     print(f"  usage: {i.token_usage}")
@@ -75,7 +146,7 @@ def _print_trace(trace: object) -> None:
         if s.token_usage:
             line += f" tokens={s.token_usage}"
         if cost:
-            line += f" cost=${cost['total_cost']:.6f}"
+            line += f" cost={format_usd(cost['total_cost'])}"
         print(line)
 
 
@@ -83,7 +154,9 @@ def cmd_costs(args: argparse.Namespace) -> int:
     _use_store(args)
     from llmledger.reports import cost_report
 
-    print(cost_report(days=args.days, by=args.by, experiment_id=args.experiment_id))
+    store = _read_store()
+    eid = resolve_experiment(store, args.experiment_id)
+    print(cost_report(days=args.days, by=args.by, experiment_id=eid))
     return 0
 
 
@@ -112,7 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("traces", help="list recent traces, or show one with its spans")
     _add_store_args(p)
     p.add_argument("trace_id", nargs="?", help="show this trace")
-    p.add_argument("--experiment-id", help="experiment id (default: the default experiment)")
+    p.add_argument(
+        "--experiment-id",
+        "--experiment",
+        help="only this experiment, by id or name (default: every experiment)",
+    )
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_traces)
 
@@ -120,22 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_args(p)
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--by", default="model", help="'model' or 'tag:<key>'")
-    p.add_argument("--experiment-id", help="only this experiment")
+    p.add_argument("--experiment-id", "--experiment", help="only this experiment, by id or name")
     p.set_defaults(func=cmd_costs)
 
-    try:
-        from llmledger.pricing.cli import register as register_prices
-    except ImportError:  # pragma: no cover - the pricing CLI ships with the package
-        register_prices = None
-    if register_prices is not None:
-        register_prices(sub)
-
-    try:
-        from llmledger.server.cli import register as register_server
-    except ImportError:
-        register_server = None
-    if register_server is not None:
-        register_server(sub)
+    register_prices(sub)
+    register_server(sub)
     return parser
 
 
@@ -151,10 +217,85 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return status
+    except BrokenPipeError:
+        # `llmledger traces | head -1`: the reader has what it wanted. Point stdout at
+        # /dev/null so the interpreter's own flush at exit does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
     except (ValueError, FileNotFoundError) as exc:
-        print(f"llmledger: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
+    except Exception as exc:
+        message = explain(exc, _store_uri(args))
+        if message is None:
+            raise
+        return _fail(message, 1)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"llmledger: error: {message}", file=sys.stderr)
+    return status
+
+
+def _store_uri(args: argparse.Namespace) -> str:
+    if getattr(args, "backend_store_uri", None):
+        return args.backend_store_uri
+    from llmledger import config
+
+    return config.get_tracking_uri()
+
+
+def shown_uri(uri: str) -> str:
+    """The URI without its password."""
+    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", uri)
+
+
+def explain(exc: Exception, uri: str) -> str | None:
+    """One line for the failures a user causes and can fix; ``None`` for the others (bugs,
+    which keep their traceback)."""
+    import sqlalchemy.exc
+
+    from llmledger.store.errors import RejectedError
+    from llmledger.store.http import AuthError
+    from llmledger.store.migrate import SchemaError
+
+    where = shown_uri(uri)
+    if isinstance(exc, CliError):
+        return str(exc)
+    if isinstance(exc, SchemaError):
+        return f"{where}: {exc}"
+    if isinstance(exc, RejectedError | AuthError):
+        text = str(exc)
+        if re.search(r"HTTP 40[13]\b", text) and "LLMLEDGER_TRACKING_TOKEN" not in text:
+            text += " (set LLMLEDGER_TRACKING_TOKEN to the server's --auth-token)"
+        return f"{where} refused the request: {_first_line(text)}"
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        reason = _first_line(str(exc.orig))
+        if "does not exist" in reason and uri.startswith("postgres"):
+            reason += f" (create it: createdb {uri.rsplit('/', 1)[-1].split('?')[0]})"
+        return f"cannot use the database {where}: {reason}"
+    if isinstance(exc, sqlalchemy.exc.ArgumentError):
+        return f"not a database URI: {where} ({_first_line(str(exc))})"
+    if isinstance(exc, OSError) or _is_transport_error(exc):
+        reason = getattr(exc, "reason", None) or exc
+        is_server = uri.startswith(("http://", "https://"))
+        hint = " (is `llmledger server` running there?)" if is_server else ""
+        return f"cannot reach {where}: {_first_line(str(reason))}{hint}"
+    return None
+
+
+def _is_transport_error(exc: Exception) -> bool:
+    try:
+        import httpx
+    except ImportError:
+        return False
+    return isinstance(exc, httpx.TransportError)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 
 import llmledger
 from llmledger import SpanType
+from llmledger.reports import format_usd
 
 QUESTIONS = [
     "How do I rotate my API key?",
@@ -253,5 +254,5 @@ def run_demo(
     if last is not None:
         print(f"last trace {last.info.trace_id}: tokens {last.info.token_usage}")
         print(f"  cost {dict(last.info.cost) if last.info.cost else None}")
-    print(f"all demo traces: ${total:.6f}")
+    print(f"all demo traces: {format_usd(total)}")
     return ids

@@ -1,7 +1,9 @@
-"""Plain-text cost reports for the terminal (``llmledger costs``)."""
+"""Plain-text cost reports for the terminal (``llmledger costs``), and the money format the
+command line shares with the web UI."""
 
 from __future__ import annotations
 
+import math
 import time
 from decimal import Decimal
 
@@ -9,6 +11,27 @@ from llmledger import config
 from llmledger.tracing.export import exporter_for
 
 DAY_MS = 86_400_000
+
+
+def format_usd(amount: float | Decimal | None) -> str:
+    """USD the way the web UI writes it (``fmtCost`` in ``server/ui/app.js``), so a small
+    cost never reads as zero: from $0.001 up, 6 decimals (``$0.019842``); below, 4
+    significant digits written out (``$0.0000126``); from $1,000, cents; unknown is ``-``."""
+    if amount is None:
+        return "-"
+    if amount == 0:
+        return "$0.00"
+    sign = "-" if amount < 0 else ""
+    a = abs(float(amount))
+    if a >= 1000:
+        text = f"{a:.2f}"
+    elif a >= 0.001:
+        text = f"{a:.6f}"
+    else:
+        digits = min(20, 3 - math.floor(math.log10(a)))
+        text = f"{a:.{digits}f}".rstrip("0").rstrip(".")
+    whole, _, fraction = text.partition(".")
+    return f"{sign}${int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
 def cost_report(days: int = 30, by: str = "model", experiment_id: str | None = None) -> str:
@@ -25,17 +48,15 @@ def cost_report(days: int = 30, by: str = "model", experiment_id: str | None = N
         return (
             f"no LLM calls with usage or cost in the last {days} days ({config.get_tracking_uri()})"
         )
-    label = by if by != "model" else "model"
-    lines = [f"{'day (UTC)':10}  {label[:28]:28} {'calls':>6} {'tokens':>10} {'cost (USD)':>12}"]
+    lines = [f"{'day (UTC)':10}  {by[:28]:28} {'calls':>6} {'tokens':>10} {'cost (USD)':>12}"]
     total = Decimal(0)
     for r in rows:
         day = time.strftime("%Y-%m-%d", time.gmtime(r["bucket_ms"] / 1000))
         cost = r["total_cost"]
         total += Decimal(repr(cost)) if cost is not None else 0
-        cost_s = f"{cost:.6f}" if cost is not None else "-"
         lines.append(
             f"{day:10}  {str(r['group'])[:28]:28} {r['calls']:>6} {r['total_tokens'] or 0:>10} "
-            f"{cost_s:>12}"
+            f"{format_usd(cost):>12}"
         )
-    lines.append(f"{'total':>58} {float(total):>12.6f}")
+    lines.append(f"{'total':>58} {format_usd(total):>12}")
     return "\n".join(lines)

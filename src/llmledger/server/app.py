@@ -45,6 +45,8 @@ def create_app(
         title="llmledger",
         version=__version__,
         description="Traces of LLM calls with token usage and USD cost.",
+        docs_url=None,  # served by _add_api_docs, from local files
+        redoc_url=None,
     )
     app.state.store = SqlTraceStore(normalize_uri(backend_store_uri))
     app.state.ingest_gate = threading.BoundedSemaphore(ingest_concurrency)
@@ -70,6 +72,7 @@ def create_app(
     async def _not_found(_request: Any, exc: LookupError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
+    _add_api_docs(app)
     if (UI_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=UI_DIR), name="static")
 
@@ -94,6 +97,37 @@ def _add_metrics_route(app: FastAPI) -> None:
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(metrics_text(collector), media_type=CONTENT_TYPE_LATEST)
+def _add_api_docs(app: Any) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served from the
+    ``fastapi-offline`` package, not a CDN: the API docs work with no internet."""
+    from importlib.resources import files
+
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+    assets = files("fastapi_offline") / "static"
+    app.mount("/docs-static", StaticFiles(directory=str(assets)), name="docs-static")
+    title = f"{app.title} API"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=title,
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+            oauth2_redirect_url=None,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url,
+            title=title,
+            redoc_js_url="/docs-static/redoc.standalone.js",
+            redoc_favicon_url="/docs-static/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def app_from_env() -> Any:
@@ -130,7 +164,8 @@ def settle_heap() -> None:
     catalog_info()  # loads the snapshot
     with contextlib.suppress(Exception):  # builds the name-resolution indexes (~40 ms)
         compute_cost("gpt-4o-mini", {"input_tokens": 1, "output_tokens": 1})
-    with contextlib.suppress(ImportError):  # imported by the first OTLP protobuf request
-        import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
+    # imported by the first OTLP protobuf request; the server extra installs it
+    import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
+
     gc.collect()
     gc.freeze()

@@ -39,6 +39,13 @@ def cmd_server(args: argparse.Namespace) -> int:
         print("llmledger: --ingest-concurrency must be at least 1", file=sys.stderr)
         return 2
     uri = config.normalize_uri(args.backend_store_uri or config.backend_store_uri())
+    if uri.startswith(("http://", "https://")):
+        print(
+            f"llmledger: error: --backend-store-uri {uri} is a server's address; the server "
+            "stores into a database: sqlite:///path.db or postgresql://user@host/db",
+            file=sys.stderr,
+        )
+        return 2
     SqlTraceStore(uri)  # create / check the schema once, before any worker starts
     # The worker processes read these (the environment, unlike arguments, is not in `ps`).
     os.environ[app_module.STORE_ENV] = uri

@@ -240,17 +240,34 @@ async function api(path, params, signal) {
     body = await res.json();
   } catch (_) { /* not JSON */ }
   if (!res.ok) {
-    let detail = body && body.detail !== undefined ? body.detail : res.statusText;
-    if (typeof detail !== "string") detail = JSON.stringify(detail);
+    const detail = readableDetail(body && body.detail !== undefined ? body.detail : res.statusText);
     if (res.status === 401) {
       showTokenForm(token ? "The access token was not accepted." : "This server requires an access token.");
       const err = new ApiError(401, detail);
       err.name = "AuthError";
       throw err;
     }
-    throw new ApiError(res.status, `${res.status}: ${detail}`);
+    // A rejected parameter (422) is the user's input: say which and why, without the code.
+    throw new ApiError(res.status, res.status === 422 ? detail : `${res.status}: ${detail}`);
   }
   return body;
+}
+
+/**
+ * An error body's `detail` as a sentence: FastAPI's validation list
+ * (`[{loc: ["query", "min_cost"], msg: "..."}]`) becomes "Invalid min_cost: ...".
+ */
+function readableDetail(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((e) => {
+      const loc = (e && e.loc) || [];
+      const field = loc.filter((part) => part !== "query" && part !== "body").join(".");
+      const msg = (e && e.msg) || "invalid value";
+      return field ? `Invalid ${field}: ${msg}` : msg;
+    }).join("; ");
+  }
+  return JSON.stringify(detail);
 }
 
 /** Errors that need no message where they happen (a newer page, or the token form, took over). */
@@ -430,7 +447,7 @@ function modelChips(models, max) {
     "span",
     { class: max ? "chips-line" : "" },
     shown.map((m) => el("span", { class: "chip model", text: m, title: m })),
-    rest.length ? el("span", { class: "chip more", text: `+${rest.length}`, title: rest.join(", ") }) : null,
+    rest.length ? el("span", { class: "chip more", text: `+${rest.length}`, title: models.join(", ") }) : null,
   );
 }
 
@@ -1337,6 +1354,19 @@ const PALETTE = [
   "#9c6b4e", "#6b7a90", "#d65f5f", "#35a46b",
 ];
 
+/**
+ * A model's (or tag value's) chart colour, from a hash of its name (FNV-1a): the same in
+ * every time range, whatever else is in the chart.
+ */
+function colorFor(name) {
+  let h = 0x811c9dc5;
+  for (const ch of String(name)) {
+    h ^= ch.codePointAt(0);
+    h = Math.imul(h, 0x01000193);
+  }
+  return PALETTE[(h >>> 0) % PALETTE.length];
+}
+
 function pickBucket(startMs, endMs) {
   const span = endMs - startMs;
   if (span <= 2 * DAY) return "hour";
@@ -1475,7 +1505,7 @@ async function renderOverview(expId, query, signal) {
     byGroup.set(g, cur);
   }
   const groups = [...byGroup.keys()].sort((x, y) => byGroup.get(y).cost - byGroup.get(x).cost || byGroup.get(y).tokens - byGroup.get(x).tokens);
-  const color = new Map(groups.map((g, i) => [g, PALETTE[i % PALETTE.length]]));
+  const color = new Map(groups.map((g) => [g, colorFor(g)]));
 
   const off = tzOffsetMinutes * 60000;
   const firstBucket = Math.floor((start + off) / bucketMs) * bucketMs - off;
@@ -1637,7 +1667,7 @@ async function renderOverview(expId, query, signal) {
       }
       const names = [...agg.keys()].sort((x, y) => agg.get(y).cost - agg.get(x).cost);
       const tTotal = names.reduce((n, g) => n + agg.get(g).cost, 0);
-      const rows = names.map((g, i) => ({ name: g, color: PALETTE[(i + 3) % PALETTE.length], ...agg.get(g) }));
+      const rows = names.map((g) => ({ name: g, color: colorFor(g), ...agg.get(g) }));
       clear(tagBody).appendChild(breakdownTable(rows, tTotal, "cost-by-tag", tagKey));
     } catch (err) {
       if (!isQuiet(err)) clear(tagBody).appendChild(el("div", { class: "message error", text: err.message }));
