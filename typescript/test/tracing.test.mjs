@@ -1,0 +1,113 @@
+// The tracing API against an in-memory OpenTelemetry exporter (no server needed).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
+import * as llmledger from "../dist/index.mjs";
+
+const exporter = new InMemorySpanExporter();
+llmledger.init({ exporter, scheduledDelayMillis: 10 });
+
+function exported(name) {
+  return exporter.getFinishedSpans().filter((s) => s.name === name);
+}
+
+test("trace() records inputs, outputs, usage under the own keys; mlflow.* keys are aliases", async () => {
+  exporter.reset();
+  const answer = llmledger.trace(
+    async (q) => {
+      const span = llmledger.getCurrentActiveSpan();
+      span.setAttribute("mlflow.chat.tokenUsage", { input_tokens: 84, output_tokens: 22, total_tokens: 106 });
+      span.setAttribute("mlflow.llm.model", "gpt-4o-mini");
+      assert.deepEqual(span.llmCost, { input_cost: 1.26e-5, output_cost: 1.32e-5, total_cost: 2.58e-5 });
+      assert.equal(span.llmCost.total_cost, 0.0000258);
+      return `echo ${q}`;
+    },
+    { name: "answer", spanType: "LLM" },
+  );
+  assert.equal(await answer("hi"), "echo hi");
+  await llmledger.flushTraces();
+  const [span] = exported("answer");
+  assert.equal(span.attributes["llmledger.spanType"], "LLM");
+  assert.equal(span.attributes["llmledger.spanInputs"], JSON.stringify({ q: "hi" }));
+  assert.equal(span.attributes["llmledger.spanOutputs"], JSON.stringify("echo hi"));
+  assert.deepEqual(JSON.parse(span.attributes["llmledger.chat.tokenUsage"]), { input_tokens: 84, output_tokens: 22, total_tokens: 106 });
+  assert.equal(span.attributes["llmledger.llm.model"], "gpt-4o-mini");
+  assert.equal(span.attributes["llmledger.llm.cost"], undefined); // computed: priced by the server
+  assert.equal(llmledger.getLastActiveTraceId(), `tr-${span.spanContext().traceId}`);
+});
+
+test("nested spans share the trace; sync functions are traced too", async () => {
+  exporter.reset();
+  const inner = llmledger.trace((a, b) => a + b, { name: "add" });
+  const outer = llmledger.trace(() => inner(2, 3) * 10, { name: "outer" });
+  assert.equal(outer(), 50);
+  await llmledger.flushTraces();
+  const [o] = exported("outer");
+  const [i] = exported("add");
+  assert.equal(i.spanContext().traceId, o.spanContext().traceId);
+  assert.equal(i.parentSpanContext.spanId, o.spanContext().spanId);
+  assert.equal(i.attributes["llmledger.spanInputs"], JSON.stringify({ a: 2, b: 3 }));
+});
+
+test("an error ends the span ERROR and is rethrown unchanged", async () => {
+  exporter.reset();
+  const boom = new TypeError("boom");
+  const failing = llmledger.trace(async () => {
+    throw boom;
+  }, { name: "failing" });
+  await assert.rejects(failing(), (e) => e === boom);
+  await llmledger.flushTraces();
+  const [span] = exported("failing");
+  assert.equal(span.status.code, 2);
+  assert.match(span.status.message, /TypeError: boom/);
+});
+
+test("concurrent traces never mix their spans (AsyncLocalStorage context)", async () => {
+  exporter.reset();
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const child = llmledger.trace(async (id) => {
+    await sleep(5);
+    return llmledger.getCurrentActiveSpan().traceId;
+  }, { name: "child" });
+  const parent = llmledger.trace(async (id) => {
+    const mine = llmledger.getCurrentActiveSpan().traceId;
+    await sleep(Math.random() * 10);
+    const seen = await child(id);
+    return [mine, seen];
+  }, { name: "parent" });
+  const results = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => parent(i)));
+  for (const [mine, seen] of results) assert.equal(seen, mine);
+  assert.equal(new Set(results.map((r) => r[0])).size, 6);
+});
+
+test("startSpan + span.end and withSpan; hand-set cost is kept and exported", async () => {
+  exporter.reset();
+  const root = llmledger.startSpan({ name: "root", inputs: { x: 1 } });
+  const child = llmledger.startSpan({ name: "manual", parent: root, spanType: "LLM" });
+  child.setAttribute("mlflow.llm.cost", { input_cost: 0.0001, output_cost: 0.0002 });
+  assert.deepEqual(child.llmCost, { input_cost: 0.0001, output_cost: 0.0002, total_cost: 0.0003 });
+  child.end({ outputs: "ok" });
+  const value = llmledger.withSpan((span) => {
+    llmledger.updateCurrentTrace({ tags: { team: "search" } });
+    return span.name;
+  }, { name: "inside", parent: root });
+  assert.equal(value, "inside");
+  root.end({ outputs: { done: true } });
+  await llmledger.flushTraces();
+  assert.equal(exported("manual")[0].parentSpanContext.spanId, root.spanId);
+  assert.equal(exported("manual")[0].attributes["llmledger.llm.cost"], JSON.stringify({ input_cost: 0.0001, output_cost: 0.0002 }));
+  assert.equal(exported("root")[0].attributes["llmledger.traceTags"], JSON.stringify({ team: "search" }));
+});
+
+test("no usage: undefined usage and cost, never 0", () => {
+  const span = llmledger.startSpan({ name: "plain" });
+  assert.equal(span.tokenUsage, undefined);
+  assert.equal(span.llmCost, undefined);
+  span.end();
+});
+
+test("the CommonJS entry is the same SDK instance as the ESM one", async () => {
+  const { createRequire } = await import("node:module");
+  const cjs = createRequire(import.meta.url)("../dist/cjs/index.js");
+  assert.equal(cjs.init, llmledger.init);
+});
