@@ -29,6 +29,7 @@ lint: setup
 
 test: setup
 	$(BIN)/ruff check .
+	cd typescript && npm ci --no-audit --no-fund && npm test
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -11,8 +11,22 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 const catalog = join(root, "..", "src", "llmledger", "pricing", "data", "prices.json");
 
+// `npm install <repo>/typescript` links this folder without installing its dependencies
+// (npm does not, for a folder outside the project) and then runs `prepare`: install them
+// here from the lock file first, so the build has tsc and the linked package its runtime deps.
+if (!existsSync(join(root, "node_modules", "typescript", "bin", "tsc"))) {
+  const npm = process.env.npm_execpath;
+  const [cmd, args] = npm && npm.endsWith(".js") ? [process.execPath, [npm]] : ["npm", []];
+  console.log("llmledger: installing the SDK's dependencies (npm ci) to build it");
+  execFileSync(cmd, [...args, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NODE_ENV: "development", npm_config_production: "false", npm_config_omit: "" },
+  });
+}
+
 rmSync(dist, { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
 
 if (!existsSync(catalog)) {

@@ -15,7 +15,7 @@ export {
   type TraceOptions,
 } from "./fluent";
 export { getTracingContextHeadersForHttpRequest, withTracingContext } from "./propagation";
-export { LlmledgerClient, type Trace, type TraceInfo, type TraceSpan, type SearchOptions } from "./client";
+export { LlmledgerClient, LlmledgerClient as MlflowClient, type Trace, type TraceInfo, type TraceSpan, type SearchOptions } from "./client";
 export { computeCost, costFromPrice, MissingPriceError, type Cost, type CostDict } from "./pricing/cost";
 export { getPrice, catalogInfo, type ModelPrice } from "./pricing/catalog";
 export { normalizeUsage, anthropicUsage, type TokenUsage } from "./usage";

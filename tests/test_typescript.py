@@ -1,0 +1,147 @@
+"""The TypeScript SDK (typescript/) against a real `llmledger server` subprocess and the fake
+provider server: the seed's TypeScript sample, autolog with the real npm clients, pricing
+parity with Python."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tests.server_process import ServerProcess
+from tests.typescript_support import ROOT, build_sdk, node_project, run_node
+
+from llmledger.fakes.server import start_fake_server
+
+
+@pytest.fixture(scope="module")
+def sdk() -> Path:
+    return build_sdk()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    db = tmp_path_factory.mktemp("ts-server") / "server.db"
+    proc = ServerProcess(f"sqlite:///{db}").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = start_fake_server()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def project(sdk: Path, tmp_path: Path) -> Path:
+    return node_project(tmp_path / "app")
+
+
+def test_seed_typescript_sample_prints_usage_and_cost(project, server, fake) -> None:
+    fake.reply(
+        model="gpt-4o-mini",
+        usage={"prompt_tokens": 45, "completion_tokens": 14, "total_tokens": 59},
+    )
+    fake.reply(
+        model="gpt-4o-mini", usage={"prompt_tokens": 39, "completion_tokens": 8, "total_tokens": 47}
+    )
+    shutil.copy(ROOT / "examples" / "seed_typescript.mjs", project / "seed_typescript.mjs")
+    out = run_node(
+        ["seed_typescript.mjs"],
+        project,
+        {"LLMLEDGER_TRACKING_URI": server.url, "OPENAI_BASE_URL": fake.openai_base_url},
+    )
+    lines = out.splitlines()
+    assert lines[:2] == [
+        "== Total token usage: ==",
+        "{ input_tokens: 84, output_tokens: 22, total_tokens: 106 }",
+    ]
+    assert "Completions: { input_tokens: 45, output_tokens: 14, total_tokens: 59 }" in lines
+    assert "Completions: { input_tokens: 39, output_tokens: 8, total_tokens: 47 }" in lines
+    total = lines.index("== Total cost (USD): ==")
+    assert lines[total + 1 : total + 5] == [
+        "{",
+        "  input_cost: 0.0000126,",  # 84 x $0.15/1M, exact
+        "  output_cost: 0.0000132,",
+        "  total_cost: 0.0000258",  # not 0.000025799999999999997
+    ]
+    per_call = out[out.index("== Cost of each LLM call: ==") :].split("Completions: ")[1:]
+    assert [" ".join(block.split()) for block in per_call] == [
+        "{ input_cost: 0.00000675, output_cost: 0.0000084, total_cost: 0.00001515 }",
+        "{ input_cost: 0.00000585, output_cost: 0.0000048, total_cost: 0.00001065 }",
+    ]
+
+
+def run_itest(project: Path, name: str, server: ServerProcess, fake) -> None:
+    """Run one of typescript/itest/*.test.mjs (node:test) against the server and the fake."""
+    shutil.copytree(ROOT / "typescript" / "itest", project / "itest", dirs_exist_ok=True)
+    out = run_node(
+        ["--test", "--test-reporter=tap", f"itest/{name}"],
+        project,
+        {"LLMLEDGER_TRACKING_URI": server.url, "FAKE_PROVIDER_URL": fake.base_url},
+    )
+    assert "# fail 0" in out and "# pass 0" not in out, out
+
+
+def test_openai_autolog_with_the_real_npm_client(project, server, fake) -> None:
+    run_itest(project, "openai.test.mjs", server, fake)
+
+
+GOLDEN = ROOT / "typescript" / "test" / "golden_pricing.json"
+
+
+def test_golden_pricing_file_is_up_to_date() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "export_golden_pricing.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
+    sdk, tmp_path: Path
+) -> None:
+    from llmledger.pricing import clear_overrides, compute_cost
+
+    clear_overrides()
+    cases = [c for c in json.loads(GOLDEN.read_text())["cases"] if not c["skip"]]
+    python = {}
+    for c in cases:
+        cost = compute_cost(
+            c["model"], c["usage"], provider=c["provider"], service_tier=c["service_tier"]
+        )
+        assert cost is not None, c["id"]
+        python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
+            str(cost.decimals[k].normalize()) for k in ("input_cost", "output_cost", "total_cost")
+        ]
+    script = (
+        "import {computeCost} from 'llmledger'; import {readFileSync} from 'node:fs';"
+        "const out = {};"
+        f"for (const c of JSON.parse(readFileSync({json.dumps(str(GOLDEN))}, 'utf8')).cases) {{"
+        " if (c.skip) continue;"
+        " const k = computeCost(c.model, c.usage,"
+        "  {provider: c.provider, serviceTier: c.service_tier});"
+        " out[c.id] = [k.input_cost, k.output_cost, k.total_cost,"
+        "  k.decimals.input_cost, k.decimals.output_cost, k.decimals.total_cost]; }"
+        "console.log(JSON.stringify(out));"
+    )
+    where = node_project(tmp_path)
+    typescript = json.loads(run_node(["--input-type=module", "-e", script], where, {}))
+    assert len(python) >= 200
+    for case_id, values in python.items():
+        ts = typescript[case_id]
+        assert ts[:3] == values[:3], case_id  # the same doubles
+        assert [str(Decimal(v).normalize()) for v in ts[3:]] == values[3:], case_id
+
+
+def test_tracing_api_against_the_server(project, server, fake) -> None:
+    run_itest(project, "server.test.mjs", server, fake)
