@@ -145,3 +145,7 @@ def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
 
 def test_tracing_api_against_the_server(project, server, fake) -> None:
     run_itest(project, "server.test.mjs", server, fake)
+
+
+def test_anthropic_autolog_with_the_real_npm_client(project, server, fake) -> None:
+    run_itest(project, "anthropic.test.mjs", server, fake)
