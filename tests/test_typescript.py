@@ -5,10 +5,12 @@ parity with Python."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from tests.server_process import ServerProcess
 from tests.typescript_support import ROOT, build_sdk, node_project, run_node
@@ -149,3 +151,77 @@ def test_tracing_api_against_the_server(project, server, fake) -> None:
 
 def test_anthropic_autolog_with_the_real_npm_client(project, server, fake) -> None:
     run_itest(project, "anthropic.test.mjs", server, fake)
+
+
+PYTHON_SERVICE = """
+import sys
+
+import httpx
+import openai
+
+import llmledger
+
+tracking_uri, openai_url, node_url = sys.argv[1:4]
+llmledger.set_tracking_uri(tracking_uri)
+llmledger.openai.autolog()
+client = openai.OpenAI(base_url=openai_url, api_key="x", max_retries=0)
+with llmledger.start_span("python-service", span_type="CHAIN") as span:
+    messages = [{"role": "user", "content": "hi"}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    headers = {"traceparent": f"00-{span.trace_id[3:]}-{span.span_id}-01"}
+    reply = httpx.post(node_url, json={"question": "and you?"}, headers=headers)
+    reply.raise_for_status()
+    assert reply.json()["traceId"] == span.trace_id, reply.json()
+llmledger.flush()
+print(span.trace_id, span.span_id)
+"""
+
+
+def test_one_trace_across_python_and_node(project, server, fake, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "typescript" / "itest", project / "itest", dirs_exist_ok=True)
+    env = {**os.environ, "LLMLEDGER_TRACKING_URI": server.url, "FAKE_PROVIDER_URL": fake.base_url}
+    node = subprocess.Popen(
+        ["node", "itest/service.mjs"], cwd=project, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        node_url = node.stdout.readline().strip()
+        assert node_url.startswith("http://"), node_url
+        fake.reply(model="gpt-4o-mini", usage={"prompt_tokens": 45, "completion_tokens": 14})
+        fake.reply(model="gpt-4o-mini", usage={"prompt_tokens": 39, "completion_tokens": 8})
+        script = tmp_path / "python_service.py"
+        script.write_text(PYTHON_SERVICE)
+        proc = subprocess.run(
+            [sys.executable, str(script), server.url, fake.openai_base_url, node_url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    finally:
+        node.terminate()
+        node.wait(10)
+    trace_id, python_span = proc.stdout.split()
+    record = httpx.get(f"{server.url}/api/traces/{trace_id}").json()
+    spans = {s["name"]: s for s in record["spans"]}
+    assert len(record["spans"]) == 4, [s["name"] for s in record["spans"]]
+    by_id = {s["span_id"]: s for s in record["spans"]}
+    llm_calls = [s for s in record["spans"] if s["name"] == "Completions"]
+    assert len(llm_calls) == 2
+    node_handler = spans["node-handler"]
+    assert node_handler["parent_id"] == python_span  # the Node spans hang under Python's
+    parents = sorted(by_id[s["parent_id"]]["name"] for s in llm_calls)
+    assert parents == ["node-handler", "python-service"]
+    assert spans["python-service"]["parent_id"] is None
+    # one tree, both calls counted once: 45 + 39 input, 14 + 8 output on gpt-4o-mini
+    info = record["info"]
+    assert info["token_usage"] == {"input_tokens": 84, "output_tokens": 22, "total_tokens": 106}
+    assert [info["cost"][k] for k in ("input_cost", "output_cost", "total_cost")] == [
+        0.0000126,
+        0.0000132,
+        0.0000258,
+    ]
+    assert info["tags"]["service.name"] == "node-service"
