@@ -29,7 +29,7 @@ lint: setup
 
 test: setup
 	$(BIN)/ruff check .
-	cd typescript && npm ci --no-audit --no-fund && npm test
+	cd typescript && npm ci --ignore-scripts --no-audit --no-fund && npm test
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -225,3 +225,47 @@ def test_one_trace_across_python_and_node(project, server, fake, tmp_path: Path)
         0.0000258,
     ]
     assert info["tags"]["service.name"] == "node-service"
+
+
+def _otlp_span(trace_hex: str, tags_value: str) -> dict:
+    return {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": trace_hex,
+                                "spanId": "00000000000000a1",
+                                "name": "root",
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000001000000000",
+                                "attributes": [
+                                    {
+                                        "key": "llmledger.traceTags",
+                                        "value": {"stringValue": tags_value},
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+
+
+def test_otlp_trace_tags_become_the_traces_tags_and_bad_ones_are_a_400(server) -> None:
+    good, bad = "ab" * 16, "cd" * 16
+    response = httpx.post(
+        f"{server.url}/v1/traces", json=_otlp_span(good, '{"team": "search", "n": 3}')
+    )
+    assert response.status_code == 200, response.text
+    record = httpx.get(f"{server.url}/api/traces/tr-{good}").json()
+    assert record["info"]["tags"]["team"] == "search"
+    assert record["info"]["tags"]["n"] == "3"
+    assert "llmledger.traceTags" not in record["spans"][0]["attributes"]
+    response = httpx.post(f"{server.url}/v1/traces", json=_otlp_span(bad, '["not", "tags"]'))
+    assert response.status_code == 400
+    assert "llmledger.traceTags must be a JSON object" in response.text
+    assert httpx.get(f"{server.url}/api/traces/tr-{bad}").status_code == 404

@@ -4,13 +4,20 @@
 import type { AttributeValue } from "@opentelemetry/api";
 import { JSON_KEYS } from "./attributes";
 
+const bigintAsText = (_key: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
+
 export function safeJson(value: unknown): string {
+  let text: string | undefined;
   try {
-    const text = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-    return text === undefined ? String(value) : text;
+    text = JSON.stringify(value); // the fast path: no replacer
   } catch {
-    return String(value); // cycles and the like: kept readable, never thrown
+    try {
+      text = JSON.stringify(value, bigintAsText);
+    } catch {
+      return String(value); // cycles and the like: kept readable, never thrown
+    }
   }
+  return text === undefined ? String(value) : text;
 }
 
 function primitiveArray(value: unknown[]): boolean {

@@ -16,7 +16,8 @@ export interface SpanOptions {
   startTime?: number;
 }
 
-const liveSpans = new WeakMap<object, LiveSpan>();
+// the live span of an OpenTelemetry span, kept on it (cheaper than a WeakMap for the GC)
+const LIVE = Symbol("llmledger.liveSpan");
 
 setEndHook((span) => {
   if (span.root === span) sdkState().lastTraceId = span.traceId;
@@ -26,7 +27,8 @@ let warnedNoInit = false;
 
 function tracer(): Tracer {
   let provider = currentProvider();
-  if (!provider) {
+  if (provider) return provider.tracer;
+  {
     if (process.env.LLMLEDGER_TRACKING_URI) init({});
     else {
       if (!warnedNoInit) {
@@ -37,13 +39,13 @@ function tracer(): Tracer {
     }
     provider = currentProvider()!;
   }
-  return provider.provider.getTracer("llmledger");
+  return provider.tracer;
 }
 
 /** The live span of the current context (set by trace() / withSpan()), or null. */
 export function getCurrentActiveSpan(): LiveSpan | null {
   const otelSpan = otelTrace.getSpan(context.active());
-  return (otelSpan && liveSpans.get(otelSpan)) ?? null;
+  return (otelSpan && (otelSpan as unknown as Record<symbol, LiveSpan>)[LIVE]) || null;
 }
 
 /** Start a span (not made current; end it with span.end()). Never throws. */
@@ -56,7 +58,7 @@ export function startSpan(options: SpanOptions): LiveSpan {
   const otelSpan = tracer().startSpan(options.name, options.startTime ? { startTime: options.startTime } : {}, ctx);
   const parentId = parent ? parent.spanId : (remote?.spanId ?? null);
   const span = new LiveSpan(otelSpan, options.name, parent, parentId, options.spanType ?? SpanType.UNKNOWN);
-  liveSpans.set(otelSpan, span);
+  (otelSpan as unknown as Record<symbol, LiveSpan>)[LIVE] = span;
   if (options.inputs !== undefined) span.setInputs(options.inputs);
   if (options.attributes) span.setAttributes(options.attributes);
   return span;
@@ -121,7 +123,9 @@ export function trace<A extends unknown[], R>(fn: (...args: A) => R, options: Tr
   const wrapped = function (this: unknown, ...args: A): R {
     let inputs: unknown = args;
     if (names && names.length >= args.length) {
-      inputs = Object.fromEntries(args.map((a, i) => [names[i], a]));
+      const named: Record<string, unknown> = {};
+      for (let i = 0; i < args.length; i++) named[names[i]] = args[i];
+      inputs = named;
     }
     return withSpan(() => fn.apply(this, args), {
       name,

@@ -1,6 +1,6 @@
 /** init(): one OpenTelemetry tracer provider exporting OTLP/HTTP (protobuf) to the tracking
  * server's /v1/traces, with the experiment in the x-llmledger-experiment-id header. */
-import { context } from "@opentelemetry/api";
+import { context, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -26,11 +26,15 @@ export interface InitOptions extends QueueOptions {
 }
 
 export class BasicTracerProvider {
+  readonly tracer: Tracer;
+
   constructor(
     readonly provider: TracerProvider,
     readonly processor: LedgerSpanProcessor,
     readonly trackingUri: string | null,
-  ) {}
+  ) {
+    this.tracer = provider.getTracer("llmledger");
+  }
 }
 
 let contextManagerSet = false;

@@ -37,7 +37,8 @@ export class LiveSpan {
     this.traceId = `tr-${ctx.traceId}`;
     this.spanId = ctx.spanId;
     this.root = parent ? parent.root : this;
-    this.setAttribute(K.SPAN_TYPE, spanType);
+    this.attrs[K.SPAN_TYPE] = spanType;
+    otelSpan.setAttribute(K.SPAN_TYPE, String(spanType));
   }
 
   get spanType(): string {
@@ -134,7 +135,7 @@ export class LiveSpan {
       const status = options.status;
       if (typeof status === "string") this.setStatus(status);
       else if (status) this.setStatus(status.code, status.message);
-      else if (this.statusCode === "UNSET") this.setStatus("OK");
+      else if (this.statusCode === "UNSET") this.statusCode = "OK"; // exported as UNSET: stored as OK
       if (this.root === this && this.traceTags) {
         this.otelSpan.setAttribute(TRACE_TAGS_KEY, safeJson(this.traceTags));
       }

@@ -111,3 +111,43 @@ test("the CommonJS entry is the same SDK instance as the ESM one", async () => {
   const cjs = createRequire(import.meta.url)("../dist/cjs/index.js");
   assert.equal(cjs.init, llmledger.init);
 });
+
+test("W3C traceparent out and in: a handler joins the caller's trace under the caller's span", async () => {
+  exporter.reset();
+  assert.deepEqual(llmledger.getTracingContextHeadersForHttpRequest(), {});
+  let headers;
+  let callerSpan;
+  await llmledger.withSpan(async (span) => {
+    callerSpan = span;
+    headers = llmledger.getTracingContextHeadersForHttpRequest();
+  }, { name: "caller" });
+  assert.equal(headers.traceparent, `00-${callerSpan.traceId.slice(3)}-${callerSpan.spanId}-01`);
+  // the receiving side (here the same process): Node's req.headers shape
+  const handled = await llmledger.withTracingContext({ TraceParent: headers.traceparent }, () =>
+    llmledger.trace(async () => llmledger.getCurrentActiveSpan(), { name: "handler" })(),
+  );
+  assert.equal(handled.traceId, callerSpan.traceId);
+  assert.equal(handled.parentId, callerSpan.spanId);
+  // a malformed header starts a new trace instead of failing
+  const fresh = llmledger.withTracingContext({ traceparent: "garbage" }, () => llmledger.startSpan({ name: "new" }));
+  assert.notEqual(fresh.traceId, callerSpan.traceId);
+  assert.equal(fresh.parentId, null);
+  fresh.end();
+});
+
+test("the export queue is bounded: spans beyond it are dropped and counted, never thrown", async () => {
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const slow = { export: (spans, done) => gate.then(() => done({ code: 0 })), shutdown: async () => undefined };
+  llmledger.init({ exporter: slow, maxQueueSize: 3, maxBatchSize: 100, scheduledDelayMillis: 60_000 });
+  try {
+    for (let i = 0; i < 5; i++) llmledger.startSpan({ name: `q${i}` }).end();
+    assert.deepEqual(llmledger.exportStats(), { exported: 0, dropped: 2, queued: 3 });
+    const flushed = llmledger.flushTraces();
+    release();
+    await flushed;
+    assert.deepEqual(llmledger.exportStats(), { exported: 3, dropped: 2, queued: 0 });
+  } finally {
+    llmledger.init({ exporter, scheduledDelayMillis: 10 });
+  }
+});
