@@ -269,3 +269,42 @@ def test_otlp_trace_tags_become_the_traces_tags_and_bad_ones_are_a_400(server) -
     assert response.status_code == 400
     assert "llmledger.traceTags must be a JSON object" in response.text
     assert httpx.get(f"{server.url}/api/traces/tr-{bad}").status_code == 404
+
+
+TOKEN_SCRIPT = """
+import * as llmledger from "llmledger";
+llmledger.init({ trackingUri: process.env.LLMLEDGER_TRACKING_URI, exportTimeoutMillis: 3000 });
+const span = llmledger.startSpan({ name: "secured" });
+span.setAttributes({ "mlflow.chat.tokenUsage": { input_tokens: 84, output_tokens: 22 },
+                     "mlflow.llm.model": "gpt-4o-mini" });
+span.end();
+await llmledger.flushTraces();
+const stats = llmledger.exportStats();
+let cost = null;
+if (stats.exported) {
+  const client = new llmledger.LlmledgerClient({ trackingUri: process.env.LLMLEDGER_TRACKING_URI });
+  cost = (await client.getTrace(llmledger.getLastActiveTraceId())).info.cost;
+}
+console.log(JSON.stringify({ ...stats, cost }));
+"""
+
+
+def test_bearer_token_from_llmledger_tracking_token(project, tmp_path: Path) -> None:
+    secured = ServerProcess(f"sqlite:///{tmp_path / 's.db'}", None, "--auth-token", "s3cret")
+    secured.start()
+    try:
+        env = {"LLMLEDGER_TRACKING_URI": secured.url}
+        args = ["--input-type=module", "-e", TOKEN_SCRIPT]
+        with_token = json.loads(
+            run_node(args, project, {**env, "LLMLEDGER_TRACKING_TOKEN": "s3cret"})
+        )
+        assert with_token == {
+            "exported": 1,
+            "dropped": 0,
+            "queued": 0,
+            "cost": {"input_cost": 0.0000126, "output_cost": 0.0000132, "total_cost": 0.0000258},
+        }
+        without = json.loads(run_node(args, project, {**env, "LLMLEDGER_TRACKING_TOKEN": ""}))
+        assert without == {"exported": 0, "dropped": 1, "queued": 0, "cost": None}
+    finally:
+        secured.stop()

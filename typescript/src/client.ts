@@ -1,6 +1,7 @@
 /** LlmledgerClient: read traces back from the tracking server's REST API. */
 import { ALIASES } from "./attributes";
 import type { CostDict } from "./pricing/cost";
+import { authHeader } from "./provider";
 import type { TokenUsage } from "./usage";
 
 export interface TraceInfo {
@@ -124,7 +125,7 @@ export class LlmledgerClient {
       throw new Error(`LlmledgerClient: trackingUri must be an http(s) URL, got ${JSON.stringify(uri)}`);
     }
     this.trackingUri = uri.replace(/\/+$/, "");
-    this.headers = options.headers ?? {};
+    this.headers = { ...authHeader(), ...(options.headers ?? {}) };
   }
 
   private async get(path: string): Promise<Record<string, unknown> | null> {

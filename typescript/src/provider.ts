@@ -47,6 +47,12 @@ function ensureContextManager(): void {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }
 
+/** The server's optional bearer token (LLMLEDGER_TRACKING_TOKEN, as for the Python SDK). */
+export function authHeader(): Record<string, string> {
+  const token = process.env.LLMLEDGER_TRACKING_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 function trimSlash(uri: string): string {
   return uri.replace(/\/+$/, "");
 }
@@ -68,7 +74,7 @@ export function init(options: InitOptions = {}): void {
     }
     exporter = new OTLPTraceExporter({
       url,
-      headers: { "x-llmledger-experiment-id": experimentId, ...(options.headers ?? {}) },
+      headers: { "x-llmledger-experiment-id": experimentId, ...authHeader(), ...(options.headers ?? {}) },
       timeoutMillis: options.exportTimeoutMillis ?? 10_000,
     });
   }
