@@ -17,8 +17,19 @@ def build_sdk() -> Path:
         raise RuntimeError("Node >= 18 and npm are needed for the TypeScript SDK tests")
     if not (TS / "node_modules" / "typescript").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TS, check=True, timeout=600)
-    subprocess.run(["node", "scripts/build.mjs"], cwd=TS, check=True, timeout=300)
+    if not _dist_is_fresh():
+        subprocess.run(["node", "scripts/build.mjs"], cwd=TS, check=True, timeout=300)
     return TS
+
+
+def _dist_is_fresh() -> bool:
+    """dist/ built after every input of the build (`npm test` just built it, in `make test`)."""
+    built = TS / "dist" / "index.mjs"
+    if not built.exists():
+        return False
+    inputs = [*(TS / "src").rglob("*.ts"), TS / "scripts" / "build.mjs", TS / "package.json"]
+    inputs.append(ROOT / "src" / "llmledger" / "pricing" / "data" / "prices.json")
+    return built.stat().st_mtime >= max(p.stat().st_mtime for p in inputs)
 
 
 def node_project(where: Path) -> Path:
