@@ -23,6 +23,10 @@ export interface InitOptions extends QueueOptions {
   exporter?: SpanExporter;
   /** how long one export may take before it counts as failed (ms, default 10000) */
   exportTimeoutMillis?: number;
+  /** put the computed cost on exported spans as llmledger.llm.cost (default: only when
+   * exporting to otlpEndpoint, a backend that cannot price; an llmledger server prices
+   * spans itself and keeps the full breakdown) */
+  exportComputedCost?: boolean;
 }
 
 export class BasicTracerProvider {
@@ -32,6 +36,7 @@ export class BasicTracerProvider {
     readonly provider: TracerProvider,
     readonly processor: LedgerSpanProcessor,
     readonly trackingUri: string | null,
+    readonly exportComputedCost: boolean,
   ) {
     this.tracer = provider.getTracer("llmledger");
   }
@@ -87,7 +92,8 @@ export function init(options: InitOptions = {}): void {
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: [processor],
   });
-  state.provider = new BasicTracerProvider(provider, processor, trackingUri ? trimSlash(trackingUri) : null);
+  const exportCost = options.exportComputedCost ?? (options.otlpEndpoint !== undefined && !options.exporter);
+  state.provider = new BasicTracerProvider(provider, processor, trackingUri ? trimSlash(trackingUri) : null, exportCost);
   if (previous) void previous.processor.shutdown().catch(() => undefined);
   installExitFlush();
 }

@@ -4,6 +4,7 @@ import { SpanStatusCode, type Span as OtelSpan } from "@opentelemetry/api";
 import { SpanAttributeKey as K, canonicalKey, type SpanTypeName } from "./attributes";
 import { encodeAttribute, safeJson } from "./encode";
 import { costOfAttributes, type CostDict } from "./pricing/cost";
+import { sdkState } from "./state";
 import { canonicalUsage, type TokenUsage } from "./usage";
 
 export type SpanStatus = "OK" | "ERROR" | "UNSET";
@@ -136,6 +137,10 @@ export class LiveSpan {
       if (typeof status === "string") this.setStatus(status);
       else if (status) this.setStatus(status.code, status.message);
       else if (this.statusCode === "UNSET") this.statusCode = "OK"; // exported as UNSET: stored as OK
+      if (sdkState().provider?.exportComputedCost && this.attrs[K.COST] === undefined) {
+        const cost = this.llmCost;
+        if (cost) this.otelSpan.setAttribute(K.COST, safeJson(cost));
+      }
       if (this.root === this && this.traceTags) {
         this.otelSpan.setAttribute(TRACE_TAGS_KEY, safeJson(this.traceTags));
       }

@@ -151,3 +151,35 @@ test("the export queue is bounded: spans beyond it are dropped and counted, neve
     llmledger.init({ exporter, scheduledDelayMillis: 10 });
   }
 });
+
+test("any other OTLP/HTTP endpoint: protobuf spans with the computed cost attached", async () => {
+  const { createServer } = await import("node:http");
+  const bodies = [];
+  const collector = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      bodies.push({ type: req.headers["content-type"], experiment: req.headers["x-llmledger-experiment-id"], body: Buffer.concat(chunks) });
+      res.writeHead(200, { "content-type": "application/x-protobuf" });
+      res.end();
+    });
+  });
+  await new Promise((r) => collector.listen(0, "127.0.0.1", r));
+  llmledger.init({ otlpEndpoint: `http://127.0.0.1:${collector.address().port}/v1/traces`, experimentId: "7" });
+  try {
+    const span = llmledger.startSpan({ name: "elsewhere", spanType: "LLM" });
+    span.setAttributes({ "llmledger.chat.tokenUsage": { input_tokens: 84, output_tokens: 22 }, "llmledger.llm.model": "gpt-4o-mini" });
+    span.end();
+    await llmledger.flushTraces();
+    assert.equal(llmledger.exportStats().exported, 1);
+    assert.equal(bodies.length, 1);
+    assert.equal(bodies[0].type, "application/x-protobuf");
+    assert.equal(bodies[0].experiment, "7");
+    const text = bodies[0].body.toString("latin1");
+    assert.ok(text.includes("elsewhere"));
+    assert.ok(text.includes('{"input_cost":0.0000126,"output_cost":0.0000132,"total_cost":0.0000258}'), text);
+  } finally {
+    collector.close();
+    llmledger.init({ exporter, scheduledDelayMillis: 10 });
+  }
+});
