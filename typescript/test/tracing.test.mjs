@@ -183,3 +183,30 @@ test("any other OTLP/HTTP endpoint: protobuf spans with the computed cost attach
     llmledger.init({ exporter, scheduledDelayMillis: 10 });
   }
 });
+
+test("spans still queued when the process ends on its own are sent before it exits", async () => {
+  const { createServer } = await import("node:http");
+  const { execFile } = await import("node:child_process");
+  let received = 0;
+  const collector = createServer((req, res) => {
+    req.on("data", () => {});
+    req.on("end", () => {
+      received += 1;
+      res.writeHead(200, { "content-type": "application/x-protobuf" });
+      res.end();
+    });
+  });
+  await new Promise((r) => collector.listen(0, "127.0.0.1", r));
+  const entry = new URL("../dist/index.mjs", import.meta.url).href;
+  const script = `import * as l from ${JSON.stringify(entry)};
+    l.init({ otlpEndpoint: "http://127.0.0.1:${collector.address().port}/v1/traces", scheduledDelayMillis: 60000 });
+    l.startSpan({ name: "last words" }).end();`; // no flushTraces(): the exit hook sends it
+  try {
+    await new Promise((resolve, reject) =>
+      execFile(process.execPath, ["--input-type=module", "-e", script], (error) => (error ? reject(error) : resolve())),
+    );
+    assert.equal(received, 1);
+  } finally {
+    collector.close();
+  }
+});
