@@ -17,6 +17,10 @@ from tests.typescript_support import ROOT, build_sdk, node_project, run_node
 
 from llmledger.fakes.server import start_fake_server
 
+# The first test may install the SDK's npm packages and build it (about a minute on 2 cores,
+# more under load) before it starts: beyond the suite's default per-test timeout.
+pytestmark = pytest.mark.timeout(600)
+
 
 @pytest.fixture(scope="module")
 def sdk() -> Path:
