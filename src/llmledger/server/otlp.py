@@ -302,9 +302,27 @@ def group_by_trace(
     """Decoded OTLP spans, validated, as ``merge_spans`` batches (one per trace)."""
     by_trace: dict[str, Batch] = {}
     for s in spans:
+        trace_tags = s["attributes"].pop(TRACE_TAGS_KEY, None)
         clean_decoded_span(s)
         batch = by_trace.get(s["trace_id"])
         if batch is None:
             batch = by_trace[s["trace_id"]] = (s["trace_id"], experiment_id, dict(tags), [])
+        if trace_tags is not None:
+            batch[2].update(_trace_tags(trace_tags, s["span_id"]))
         batch[3].append(s)
     return list(by_trace.values())
+
+
+# Trace tags set in an OTLP SDK (the TypeScript SDK's updateCurrentTrace) travel as JSON text
+# on a span; they become the trace's tags.
+TRACE_TAGS_KEY = "llmledger.traceTags"
+
+
+def _trace_tags(value: Any, span_id: str) -> dict[str, str]:
+    try:
+        tags = loads(value) if isinstance(value, str) else value
+    except ValueError:
+        tags = None
+    if not isinstance(tags, Mapping) or any(not k or len(k) > 256 for k in tags):
+        raise IngestError(f"span {span_id}: {TRACE_TAGS_KEY} must be a JSON object of tags")
+    return {str(k): str(v) for k, v in tags.items()}

@@ -1,0 +1,314 @@
+"""The TypeScript SDK (typescript/) against a real `llmledger server` subprocess and the fake
+provider server: the seed's TypeScript sample, autolog with the real npm clients, pricing
+parity with Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.server_process import ServerProcess
+from tests.typescript_support import ROOT, build_sdk, node_project, run_node
+
+from llmledger.fakes.server import start_fake_server
+
+# The first test may install the SDK's npm packages and build it (about a minute on 2 cores,
+# more under load) before it starts: beyond the suite's default per-test timeout.
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def sdk() -> Path:
+    return build_sdk()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    db = tmp_path_factory.mktemp("ts-server") / "server.db"
+    proc = ServerProcess(f"sqlite:///{db}").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = start_fake_server()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def project(sdk: Path, tmp_path: Path) -> Path:
+    return node_project(tmp_path / "app")
+
+
+def test_seed_typescript_sample_prints_usage_and_cost(project, server, fake) -> None:
+    fake.reply(
+        model="gpt-4o-mini",
+        usage={"prompt_tokens": 45, "completion_tokens": 14, "total_tokens": 59},
+    )
+    fake.reply(
+        model="gpt-4o-mini", usage={"prompt_tokens": 39, "completion_tokens": 8, "total_tokens": 47}
+    )
+    shutil.copy(ROOT / "examples" / "seed_typescript.mjs", project / "seed_typescript.mjs")
+    out = run_node(
+        ["seed_typescript.mjs"],
+        project,
+        {"LLMLEDGER_TRACKING_URI": server.url, "OPENAI_BASE_URL": fake.openai_base_url},
+    )
+    lines = out.splitlines()
+    assert lines[:2] == [
+        "== Total token usage: ==",
+        "{ input_tokens: 84, output_tokens: 22, total_tokens: 106 }",
+    ]
+    assert "Completions: { input_tokens: 45, output_tokens: 14, total_tokens: 59 }" in lines
+    assert "Completions: { input_tokens: 39, output_tokens: 8, total_tokens: 47 }" in lines
+    total = lines.index("== Total cost (USD): ==")
+    assert lines[total + 1 : total + 5] == [
+        "{",
+        "  input_cost: 0.0000126,",  # 84 x $0.15/1M, exact
+        "  output_cost: 0.0000132,",
+        "  total_cost: 0.0000258",  # not 0.000025799999999999997
+    ]
+    per_call = out[out.index("== Cost of each LLM call: ==") :].split("Completions: ")[1:]
+    assert [" ".join(block.split()) for block in per_call] == [
+        "{ input_cost: 0.00000675, output_cost: 0.0000084, total_cost: 0.00001515 }",
+        "{ input_cost: 0.00000585, output_cost: 0.0000048, total_cost: 0.00001065 }",
+    ]
+
+
+def run_itest(project: Path, name: str, server: ServerProcess, fake) -> None:
+    """Run one of typescript/itest/*.test.mjs (node:test) against the server and the fake."""
+    shutil.copytree(ROOT / "typescript" / "itest", project / "itest", dirs_exist_ok=True)
+    out = run_node(
+        ["--test", "--test-reporter=tap", f"itest/{name}"],
+        project,
+        {"LLMLEDGER_TRACKING_URI": server.url, "FAKE_PROVIDER_URL": fake.base_url},
+    )
+    assert "# fail 0" in out and "# pass 0" not in out, out
+
+
+def test_openai_autolog_with_the_real_npm_client(project, server, fake) -> None:
+    run_itest(project, "openai.test.mjs", server, fake)
+
+
+GOLDEN = ROOT / "typescript" / "test" / "golden_pricing.json"
+
+
+def test_golden_pricing_file_is_up_to_date() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "export_golden_pricing.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
+    sdk, tmp_path: Path
+) -> None:
+    from llmledger.pricing import clear_overrides, compute_cost
+
+    clear_overrides()
+    cases = [c for c in json.loads(GOLDEN.read_text())["cases"] if not c["skip"]]
+    python = {}
+    for c in cases:
+        cost = compute_cost(
+            c["model"], c["usage"], provider=c["provider"], service_tier=c["service_tier"]
+        )
+        assert cost is not None, c["id"]
+        python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
+            str(cost.decimals[k].normalize()) for k in ("input_cost", "output_cost", "total_cost")
+        ]
+    script = (
+        "import {computeCost} from 'llmledger'; import {readFileSync} from 'node:fs';"
+        "const out = {};"
+        f"for (const c of JSON.parse(readFileSync({json.dumps(str(GOLDEN))}, 'utf8')).cases) {{"
+        " if (c.skip) continue;"
+        " const k = computeCost(c.model, c.usage,"
+        "  {provider: c.provider, serviceTier: c.service_tier});"
+        " out[c.id] = [k.input_cost, k.output_cost, k.total_cost,"
+        "  k.decimals.input_cost, k.decimals.output_cost, k.decimals.total_cost]; }"
+        "console.log(JSON.stringify(out));"
+    )
+    where = node_project(tmp_path)
+    typescript = json.loads(run_node(["--input-type=module", "-e", script], where, {}))
+    assert len(python) >= 200
+    for case_id, values in python.items():
+        ts = typescript[case_id]
+        assert ts[:3] == values[:3], case_id  # the same doubles
+        assert [str(Decimal(v).normalize()) for v in ts[3:]] == values[3:], case_id
+
+
+def test_tracing_api_against_the_server(project, server, fake) -> None:
+    run_itest(project, "server.test.mjs", server, fake)
+
+
+def test_anthropic_autolog_with_the_real_npm_client(project, server, fake) -> None:
+    run_itest(project, "anthropic.test.mjs", server, fake)
+
+
+PYTHON_SERVICE = """
+import sys
+
+import httpx
+import openai
+
+import llmledger
+
+tracking_uri, openai_url, node_url = sys.argv[1:4]
+llmledger.set_tracking_uri(tracking_uri)
+llmledger.openai.autolog()
+client = openai.OpenAI(base_url=openai_url, api_key="x", max_retries=0)
+with llmledger.start_span("python-service", span_type="CHAIN") as span:
+    messages = [{"role": "user", "content": "hi"}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    headers = {"traceparent": f"00-{span.trace_id[3:]}-{span.span_id}-01"}
+    reply = httpx.post(node_url, json={"question": "and you?"}, headers=headers)
+    reply.raise_for_status()
+    assert reply.json()["traceId"] == span.trace_id, reply.json()
+llmledger.flush()
+print(span.trace_id, span.span_id)
+"""
+
+
+def test_one_trace_across_python_and_node(project, server, fake, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "typescript" / "itest", project / "itest", dirs_exist_ok=True)
+    env = {**os.environ, "LLMLEDGER_TRACKING_URI": server.url, "FAKE_PROVIDER_URL": fake.base_url}
+    node = subprocess.Popen(
+        ["node", "itest/service.mjs"], cwd=project, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        node_url = node.stdout.readline().strip()
+        assert node_url.startswith("http://"), node_url
+        fake.reply(model="gpt-4o-mini", usage={"prompt_tokens": 45, "completion_tokens": 14})
+        fake.reply(model="gpt-4o-mini", usage={"prompt_tokens": 39, "completion_tokens": 8})
+        script = tmp_path / "python_service.py"
+        script.write_text(PYTHON_SERVICE)
+        proc = subprocess.run(
+            [sys.executable, str(script), server.url, fake.openai_base_url, node_url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    finally:
+        node.terminate()
+        node.wait(10)
+    trace_id, python_span = proc.stdout.split()
+    record = httpx.get(f"{server.url}/api/traces/{trace_id}").json()
+    spans = {s["name"]: s for s in record["spans"]}
+    assert len(record["spans"]) == 4, [s["name"] for s in record["spans"]]
+    by_id = {s["span_id"]: s for s in record["spans"]}
+    llm_calls = [s for s in record["spans"] if s["name"] == "Completions"]
+    assert len(llm_calls) == 2
+    node_handler = spans["node-handler"]
+    assert node_handler["parent_id"] == python_span  # the Node spans hang under Python's
+    parents = sorted(by_id[s["parent_id"]]["name"] for s in llm_calls)
+    assert parents == ["node-handler", "python-service"]
+    assert spans["python-service"]["parent_id"] is None
+    # one tree, both calls counted once: 45 + 39 input, 14 + 8 output on gpt-4o-mini
+    info = record["info"]
+    assert info["token_usage"] == {"input_tokens": 84, "output_tokens": 22, "total_tokens": 106}
+    assert [info["cost"][k] for k in ("input_cost", "output_cost", "total_cost")] == [
+        0.0000126,
+        0.0000132,
+        0.0000258,
+    ]
+    assert info["tags"]["service.name"] == "node-service"
+
+
+def _otlp_span(trace_hex: str, tags_value: str) -> dict:
+    return {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": trace_hex,
+                                "spanId": "00000000000000a1",
+                                "name": "root",
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000001000000000",
+                                "attributes": [
+                                    {
+                                        "key": "llmledger.traceTags",
+                                        "value": {"stringValue": tags_value},
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+
+
+def test_otlp_trace_tags_become_the_traces_tags_and_bad_ones_are_a_400(server) -> None:
+    good, bad = "ab" * 16, "cd" * 16
+    response = httpx.post(
+        f"{server.url}/v1/traces", json=_otlp_span(good, '{"team": "search", "n": 3}')
+    )
+    assert response.status_code == 200, response.text
+    record = httpx.get(f"{server.url}/api/traces/tr-{good}").json()
+    assert record["info"]["tags"]["team"] == "search"
+    assert record["info"]["tags"]["n"] == "3"
+    assert "llmledger.traceTags" not in record["spans"][0]["attributes"]
+    response = httpx.post(f"{server.url}/v1/traces", json=_otlp_span(bad, '["not", "tags"]'))
+    assert response.status_code == 400
+    assert "llmledger.traceTags must be a JSON object" in response.text
+    assert httpx.get(f"{server.url}/api/traces/tr-{bad}").status_code == 404
+
+
+TOKEN_SCRIPT = """
+import * as llmledger from "llmledger";
+llmledger.init({ trackingUri: process.env.LLMLEDGER_TRACKING_URI, exportTimeoutMillis: 3000 });
+const span = llmledger.startSpan({ name: "secured" });
+span.setAttributes({ "mlflow.chat.tokenUsage": { input_tokens: 84, output_tokens: 22 },
+                     "mlflow.llm.model": "gpt-4o-mini" });
+span.end();
+await llmledger.flushTraces();
+const stats = llmledger.exportStats();
+let cost = null;
+if (stats.exported) {
+  const client = new llmledger.LlmledgerClient({ trackingUri: process.env.LLMLEDGER_TRACKING_URI });
+  cost = (await client.getTrace(llmledger.getLastActiveTraceId())).info.cost;
+}
+console.log(JSON.stringify({ ...stats, cost }));
+"""
+
+
+def test_bearer_token_from_llmledger_tracking_token(project, tmp_path: Path) -> None:
+    secured = ServerProcess(f"sqlite:///{tmp_path / 's.db'}", None, "--auth-token", "s3cret")
+    secured.start()
+    try:
+        env = {"LLMLEDGER_TRACKING_URI": secured.url}
+        args = ["--input-type=module", "-e", TOKEN_SCRIPT]
+        with_token = json.loads(
+            run_node(args, project, {**env, "LLMLEDGER_TRACKING_TOKEN": "s3cret"})
+        )
+        assert with_token == {
+            "exported": 1,
+            "dropped": 0,
+            "queued": 0,
+            "cost": {"input_cost": 0.0000126, "output_cost": 0.0000132, "total_cost": 0.0000258},
+        }
+        without = json.loads(run_node(args, project, {**env, "LLMLEDGER_TRACKING_TOKEN": ""}))
+        assert without == {"exported": 0, "dropped": 1, "queued": 0, "cost": None}
+    finally:
+        secured.stop()

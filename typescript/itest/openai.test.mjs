@@ -1,0 +1,101 @@
+// tracedOpenAI with the real `openai` npm client against the fake provider server.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import OpenAI from "openai";
+import * as llmledger from "llmledger";
+import { fakeReply, fakeUrl, traced } from "./helpers.mjs";
+
+const openai = llmledger.tracedOpenAI(new OpenAI({ baseURL: `${fakeUrl}/v1`, apiKey: "x", maxRetries: 0 }));
+const messages = [{ role: "user", content: "hi" }];
+
+test("chat completion with cached and reasoning tokens: usage and exact cost on the server", async () => {
+  await fakeReply({
+    model: "gpt-4o-mini",
+    usage: {
+      prompt_tokens: 1000,
+      completion_tokens: 300,
+      prompt_tokens_details: { cached_tokens: 800 },
+      completion_tokens_details: { reasoning_tokens: 200 },
+    },
+  });
+  const { trace, llm, value } = await traced("chat", () => openai.chat.completions.create({ model: "gpt-4o-mini", messages }));
+  assert.equal(value.choices[0].message.content, "Hello from the fake provider.");
+  assert.equal(llm.length, 1);
+  const [span] = llm;
+  assert.equal(span.name, "Completions");
+  assert.equal(span.spanType, "CHAT_MODEL");
+  assert.deepEqual(span.tokenUsage, { input_tokens: 1000, output_tokens: 300, total_tokens: 1300, cache_read_input_tokens: 800, reasoning_tokens: 200 });
+  // 200 uncached x $0.15/1M + 800 cached x $0.075/1M; 300 output (reasoning included) x $0.6/1M
+  assert.deepEqual(span.llmCost, { input_cost: 0.00009, output_cost: 0.00018, total_cost: 0.00027 });
+  assert.deepEqual(trace.info.cost, span.llmCost);
+  assert.equal(span.attributes["llmledger.llm.provider"], "openai");
+  assert.equal(span.attributes["llmledger.llm.requestModel"], "gpt-4o-mini");
+});
+
+test("chat stream with include_usage: chunks reach the caller, usage from the last chunk", async () => {
+  await fakeReply({ model: "gpt-4o-mini", text: "streamed answer", usage: { prompt_tokens: 45, completion_tokens: 14 } });
+  const { llm, value } = await traced("chat-stream", async () => {
+    const stream = await openai.chat.completions.create({ model: "gpt-4o-mini", messages, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+    return text;
+  });
+  assert.equal(value, "streamed answer");
+  const [span] = llm;
+  assert.deepEqual(span.tokenUsage, { input_tokens: 45, output_tokens: 14, total_tokens: 59 });
+  assert.deepEqual(span.llmCost, { input_cost: 0.00000675, output_cost: 0.0000084, total_cost: 0.00001515 });
+  assert.equal(span.outputs.choices[0].message.content, "streamed answer");
+});
+
+test("chat stream without include_usage: usage and cost unknown (undefined), never 0", async () => {
+  await fakeReply({ model: "gpt-4o-mini", usage: { prompt_tokens: 45, completion_tokens: 14 } });
+  const { trace, llm } = await traced("chat-stream-no-usage", async () => {
+    const stream = await openai.chat.completions.create({ model: "gpt-4o-mini", messages, stream: true });
+    for await (const _chunk of stream);
+  });
+  assert.equal(llm[0].tokenUsage, undefined);
+  assert.equal(llm[0].llmCost, undefined);
+  assert.equal(trace.info.tokenUsage, undefined);
+  assert.equal(trace.info.cost, undefined);
+});
+
+test("Responses API, plain and streamed: cached and reasoning tokens", async () => {
+  const usage = { input_tokens: 100, output_tokens: 50, input_tokens_details: { cached_tokens: 40 }, output_tokens_details: { reasoning_tokens: 10 } };
+  await fakeReply({ model: "gpt-4o-mini", usage });
+  await fakeReply({ model: "gpt-4o-mini", usage });
+  const { llm } = await traced("responses", async () => {
+    await openai.responses.create({ model: "gpt-4o-mini", input: "hi" });
+    const stream = await openai.responses.create({ model: "gpt-4o-mini", input: "hi", stream: true });
+    for await (const _event of stream);
+  });
+  assert.deepEqual(llm.map((s) => s.name), ["Responses", "Responses"]);
+  for (const span of llm) {
+    assert.deepEqual(span.tokenUsage, { input_tokens: 100, output_tokens: 50, total_tokens: 150, cache_read_input_tokens: 40, reasoning_tokens: 10 });
+    // 60 x 0.15/1M + 40 x 0.075/1M = 0.000012; 50 x 0.6/1M = 0.00003
+    assert.deepEqual(span.llmCost, { input_cost: 0.000012, output_cost: 0.00003, total_cost: 0.000042 });
+  }
+});
+
+test("embeddings: input tokens only", async () => {
+  await fakeReply({ model: "text-embedding-3-small", usage: { prompt_tokens: 8, total_tokens: 8 } });
+  const { llm } = await traced("embed", () => openai.embeddings.create({ model: "text-embedding-3-small", input: "hello" }));
+  assert.equal(llm[0].spanType, "EMBEDDING");
+  assert.deepEqual(llm[0].tokenUsage, { input_tokens: 8, output_tokens: 0, total_tokens: 8 });
+  assert.deepEqual(llm[0].llmCost, { input_cost: 1.6e-7, output_cost: 0, total_cost: 1.6e-7 });
+});
+
+test("a provider error ends the span ERROR and reaches the caller unchanged", async () => {
+  await fakeReply({ status: 429, provider: "openai" });
+  let thrown;
+  const { trace, llm } = await traced("failing", async () => {
+    try {
+      await openai.chat.completions.create({ model: "gpt-4o-mini", messages });
+    } catch (error) {
+      thrown = error;
+    }
+  });
+  assert.ok(thrown instanceof OpenAI.RateLimitError, `got ${thrown}`);
+  assert.equal(thrown.status, 429);
+  assert.equal(llm[0].status, "ERROR");
+  assert.equal(trace.info.tokenUsage, undefined);
+});
