@@ -58,7 +58,8 @@ class ServerProcess:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not become healthy")
+        self.stop()  # never leave a half-started server (and its workers) behind
+        raise RuntimeError(f"server did not become healthy in {timeout} s: {cmd}")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

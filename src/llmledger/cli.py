@@ -136,9 +136,9 @@ def _print_trace(trace: Any) -> None:
     print(f"trace {i.trace_id}  {i.name}  {i.status}  {i.execution_time_ms} ms")
     print(f"  usage: {i.token_usage}")
     print(f"  cost:  {dict(i.cost) if i.cost else None}")
-    depth = {}
+    depth: dict[str, int] = {}
     for s in trace.data.spans:
-        depth[s.span_id] = depth.get(s.parent_id, -1) + 1
+        depth[s.span_id] = depth.get(s.parent_id or "", -1) + 1
         cost = s.llm_cost
         line = "  " * (depth[s.span_id] + 1) + f"- {s.name} [{s.span_type}]"
         if s.model:
@@ -279,10 +279,10 @@ def explain(exc: Exception, uri: str) -> str | None:
     if isinstance(exc, sqlalchemy.exc.ArgumentError):
         return f"not a database URI: {where} ({_first_line(str(exc))})"
     if isinstance(exc, OSError) or _is_transport_error(exc):
-        reason = getattr(exc, "reason", None) or exc
+        cause = getattr(exc, "reason", None) or exc
         is_server = uri.startswith(("http://", "https://"))
         hint = " (is `llmledger server` running there?)" if is_server else ""
-        return f"cannot reach {where}: {_first_line(str(reason))}{hint}"
+        return f"cannot reach {where}: {_first_line(str(cause))}{hint}"
     return None
 
 

@@ -38,8 +38,14 @@ from llmledger.tracing.trace_builder import TraceBuilder
 logger = logging.getLogger("llmledger.otel")
 
 # MLflow's OTel spans carry these as JSON text
-_JSON_TEXT_KEYS = ("mlflow.chat.tokenUsage", "mlflow.llm.cost", "mlflow.spanInputs")
-_JSON_TEXT_KEYS += ("mlflow.spanOutputs", "llmledger.chat.tokenUsage", "llmledger.llm.cost")
+_JSON_TEXT_KEYS = (
+    "mlflow.chat.tokenUsage",
+    "mlflow.llm.cost",
+    "mlflow.spanInputs",
+    "mlflow.spanOutputs",
+    "llmledger.chat.tokenUsage",
+    "llmledger.llm.cost",
+)
 
 
 class _Bridge:
@@ -119,7 +125,7 @@ class LedgerSpanProcessor(SpanProcessor):
             owner = _bridge.live.get(parent.span_id)  # an OTel span recorded here
             if owner is None:  # or an llmledger span, current here
                 current = fluent._current_span.get()
-                if current is not None and current.is_live and current.span_id == parent_id:
+                if isinstance(current, Span) and current.is_live and current.span_id == parent_id:
                     owner = current
             if owner is not None and owner._builder is not None:
                 builder = owner._builder
@@ -133,7 +139,8 @@ class LedgerSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            recorded = _bridge.live.pop(span.get_span_context().span_id, None)
+            context = span.get_span_context()
+            recorded = None if context is None else _bridge.live.pop(context.span_id, None)
             if recorded is not None:
                 _finish(recorded, span)
         except Exception:

@@ -193,6 +193,8 @@ def complete_usage(found: dict[str, int]) -> dict[str, int] | None:
             total = None  # the provider's total followed its own convention
     usage: dict[str, int] = {}
     if inp is None and out is None:
+        if total is None:
+            return None
         usage[TOTAL] = total  # only a total was reported: the split stays unknown
     else:
         # One part known and the other absent (an embedding reports no output): it is 0.

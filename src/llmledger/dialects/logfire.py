@@ -25,7 +25,8 @@ def usage(attrs: Mapping[str, Any], provider: str | None) -> dict[str, int] | No
     if not isinstance(raw, Mapping):
         return None
     if provider == "anthropic" or "cache_creation" in raw:
-        split = raw.get("cache_creation") if isinstance(raw.get("cache_creation"), Mapping) else {}
+        found = raw.get("cache_creation")
+        split: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         return anthropic_usage(
             raw.get("input_tokens"),
             raw.get("output_tokens"),

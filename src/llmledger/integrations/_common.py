@@ -29,7 +29,7 @@ from typing import Any
 from llmledger import budgets
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.tracing import fluent
-from llmledger.tracing.span import Span
+from llmledger.tracing.span import RemoteParent, Span
 
 _MARK = "__llmledger_patch__"
 _MISSING = object()
@@ -219,7 +219,7 @@ activate = fluent.activate_span
 deactivate = fluent.deactivate_span
 
 
-def current_span() -> Span | None:
+def current_span() -> Span | RemoteParent | None:
     return fluent._current_span.get()
 
 
@@ -282,7 +282,7 @@ class Call:
     ) -> None:
         self.log = get_logger(self.integration)
         self._handed_off = False
-        self._token: contextvars.Token[Span | None] | None = None
+        self._token: contextvars.Token[Span | RemoteParent | None] | None = None
         self.span: Span | None = new_span(name, span_type, attributes=attributes)
         try:
             if inputs is not None:

@@ -97,6 +97,8 @@ def _add_metrics_route(app: FastAPI) -> None:
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(metrics_text(collector), media_type=CONTENT_TYPE_LATEST)
+
+
 def _add_api_docs(app: Any) -> None:
     """``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served from the
     ``fastapi-offline`` package, not a CDN: the API docs work with no internet."""

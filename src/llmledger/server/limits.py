@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 BUDGET_ENV = "LLMLEDGER_BODY_BUDGET_BYTES"
@@ -39,7 +40,7 @@ COMPRESSION_ESTIMATE = 8  # JSON of spans inflates ~5-10x: a compressed body's c
 
 
 async def _send_json(
-    send: Any, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()
+    send: Any, status: int, payload: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
     body = json.dumps(payload).encode()
     await send(
@@ -113,7 +114,9 @@ class BodyBudget:
 class _Refused(Exception):
     """A request answered by the guard itself: status, detail, extra headers."""
 
-    def __init__(self, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    def __init__(
+        self, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.headers = status, detail, list(headers)
 

@@ -39,8 +39,8 @@ def pack_spans(spans: list[dict[str, Any]]) -> str:
     swapped: list[tuple[dict[str, Any], Any]] = []
     for s in spans:
         attrs = s.get("attributes")
-        bd = attrs.get(_BREAKDOWN) if attrs.__class__ is dict else None
-        price = bd.get("price") if bd.__class__ is dict else None
+        bd: Any = attrs.get(_BREAKDOWN) if attrs.__class__ is dict else None
+        price: Any = bd.get("price") if bd.__class__ is dict else None
         if price.__class__ is dict:
             key = dumps(price)
             i = index.get(key)
@@ -75,8 +75,8 @@ def unpack_spans(text: str | bytes) -> list[dict[str, Any]]:
     if table:
         for s in spans:
             attrs = s.get("attributes")
-            bd = attrs.get(_BREAKDOWN) if attrs.__class__ is dict else None
-            i = bd.get("price") if bd.__class__ is dict else None
+            bd: Any = attrs.get(_BREAKDOWN) if attrs.__class__ is dict else None
+            i: Any = bd.get("price") if bd.__class__ is dict else None
             if i.__class__ is int and 0 <= i < len(table):
                 bd["price"] = _copy(table[i])
     spans.sort(key=_start)

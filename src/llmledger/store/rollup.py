@@ -119,7 +119,7 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
     error = 1 if info.get("status") == "ERROR" else 0
     totals = {"traces": 1, "error_traces": error, **trace_sums}
     latency = {"traces": 1, "error_traces": error}
-    trace_rows = {
+    trace_rows: dict[tuple[Any, ...], dict[str, Any]] = {
         (eid, hour, -1): totals,
         (eid, hour, latency_bucket(info.get("execution_time_ms"))): latency,
     }

@@ -215,7 +215,9 @@ class SqlTraceStore:
                         name=name, creation_time_ms=int(time.time() * 1000)
                     )
                 )
-                return str(res.inserted_primary_key[0])
+                key = res.inserted_primary_key
+                assert key is not None  # an INSERT of one row
+                return str(key[0])
         except Exception:
             found = self.get_experiment_by_name(name)  # created concurrently
             if found is None:
@@ -527,12 +529,13 @@ class SqlTraceStore:
             ).scalar()
             if info is None:
                 return None
-            texts = conn.execute(
-                select(t.trace_spans.c.content)
-                .where(t.trace_spans.c.trace_id == trace_id)
-                .order_by(t.trace_spans.c.seq)
-            ).scalars()
-            texts = list(texts)
+            texts = list(
+                conn.execute(
+                    select(t.trace_spans.c.content)
+                    .where(t.trace_spans.c.trace_id == trace_id)
+                    .order_by(t.trace_spans.c.seq)
+                ).scalars()
+            )
             spans = unpack_chunks(texts) if texts else []
             return {"info": loads(info), "spans": spans}
 
@@ -622,7 +625,7 @@ class SqlTraceStore:
                     select(m.trace_id).where(m.model == model).limit(RARE).subquery()
                 )
             ).scalar()
-        return matches < RARE
+        return (matches or 0) < RARE
 
     def usage_metrics(
         self,
@@ -644,7 +647,7 @@ class SqlTraceStore:
             raise ValueError("bucket_ms must be a whole number of hours")
         if group_by.startswith("tag:") and len(group_by) > 4:
             r = t.tag_rollup.c
-            group = r.tag_value
+            group: Any = r.tag_value
             extra = [r.tag_key == group_by[4:]]
         elif group_by in ("model", "provider", "none"):
             r = t.usage_rollup.c
@@ -715,10 +718,10 @@ class SqlTraceStore:
         counts = [(int(b), int(c)) for b, c in histogram if c]
         for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99)):
             need, seen, value = math.ceil(q * n), 0, None
-            for b, c in counts:
-                seen += c
+            for bucket, count in counts:
+                seen += count
                 if seen >= need:
-                    value = bucket_upper_ms(b)
+                    value = bucket_upper_ms(bucket)
                     break
             latency[name] = value if n else None
         totals["latency_ms"] = latency
@@ -828,7 +831,8 @@ class _Rows:
                 "info": dumps(info),
             }
         )
-        tags = {}  # keys cut to the column (and the first of any that then coincide)
+        # keys cut to the column (and the first of any that then coincide)
+        tags: dict[str, Any] = {}
         for key, value in (info.get("tags") or {}).items():
             tags.setdefault(str(key)[:256], value)
         self.tags.extend({"trace_id": trace_id, "key": k, "value": v} for k, v in tags.items())

@@ -88,8 +88,8 @@ def counting_spans(
         elif len(kids) == 1 and kids[0] in group and _same_call(facts[sid], facts[kids[0]]):
             kept = group.pop(kids[0])
             group[sid] = sid if facts[sid].detail > facts[kept].detail else kept
-    kept = set(group.values())
-    counted = [sid for sid in by_id if sid in kept]
+    kept_ids = set(group.values())
+    counted = [sid for sid in by_id if sid in kept_ids]
     return [by_id[sid] for sid in _one_per_response_id(counted, facts)]
 
 
@@ -112,7 +112,9 @@ def _one_per_response_id(ids: list[str], facts: Mapping[str, Call]) -> list[str]
         rid = facts[sid].response_id
         if rid and (rid not in best or facts[sid].detail > facts[best[rid]].detail):
             best[rid] = sid
-    return [sid for sid in ids if not facts[sid].response_id or best[facts[sid].response_id] == sid]
+    return [
+        sid for sid in ids if not (rid := facts[sid].response_id) or best.get(rid) == sid
+    ]
 
 
 def span_dict_call(d: Mapping[str, Any]) -> Call:

@@ -14,7 +14,7 @@ import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from llmledger import config
 from llmledger.attributes import SpanType
@@ -78,7 +78,7 @@ def _new_span(
     parent = _current_span.get()
     if _otel is not None and (parent is None or not parent.is_live):
         parent = _otel.current_parent() or parent  # an OpenTelemetry span current here
-    if parent is not None and parent.is_live:
+    if isinstance(parent, Span) and parent.is_live:
         builder = parent._builder
         span = Span(
             name,
@@ -138,7 +138,7 @@ class _SpanScope:
         self.span = span
         return span
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         span = self.span
         try:
             if exc is not None and span is not None:
@@ -235,7 +235,7 @@ def deactivate_span(
 def get_current_active_span() -> Span | None:
     """The span being recorded in this context, or ``None``."""
     span = _current_span.get()
-    return span if span is not None and span.is_live else None
+    return span if isinstance(span, Span) and span.is_live else None
 
 
 def get_last_active_trace_id() -> str | None:
