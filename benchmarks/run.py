@@ -773,12 +773,13 @@ def stored_counts(kind: str, uri: str, eid: str) -> dict[str, Any]:
         f"WHERE experiment_id = ?",
         (EXPECTED_TOKENS_P4, EXPECTED_COST_P4, int(eid)),
     )[0]
-    if kind == "llmledger" and sb.has_table(uri, "trace_spans"):  # a row per trace (0003)
-        length = "json_array_length(content)" if uri.startswith("sqlite") else (
-            "json_array_length(content::json)")  # fmt: skip
-        (n_spans,) = sb.sql_rows(uri, f"SELECT SUM({length}) FROM trace_spans WHERE trace_id IN"
-                                 " (SELECT trace_id FROM traces WHERE experiment_id = ?)",
-                                 (int(eid),))[0]  # fmt: skip
+    if kind == "llmledger" and sb.has_table(uri, "trace_spans"):  # chunks (0003 on)
+        from llmledger.store.packing import stored_spans  # JSON text or compressed (0011)
+
+        rows = sb.sql_rows(uri, "SELECT content FROM trace_spans WHERE trace_id IN"
+                           " (SELECT trace_id FROM traces WHERE experiment_id = ?)",
+                           (int(eid),))  # fmt: skip
+        n_spans = sum(len(stored_spans(content)) for (content,) in rows)
     else:  # MLflow, or llmledger before schema 0003 (--at-commit): a row per span
         (n_spans,) = sb.sql_rows(uri, f"SELECT COUNT(*) FROM {spans} WHERE experiment_id = ?",
                                  (int(eid),))[0]  # fmt: skip

@@ -48,12 +48,14 @@ def _span(tid, sid, parent="root", tokens=None, start=1, model="gpt-4o-mini"):
 def _chunks(store, tid):
     from sqlalchemy import text
 
+    from llmledger.store.packing import unpack_spans
+
     with store.engine.connect() as conn:
         rows = conn.execute(
             text("SELECT seq, content FROM trace_spans WHERE trace_id = :t ORDER BY seq"),
             {"t": tid},
         ).all()
-    return [(seq, sorted(s["span_id"] for s in json.loads(content))) for seq, content in rows]
+    return [(seq, sorted(s["span_id"] for s in unpack_spans(content))) for seq, content in rows]
 
 
 def test_spans_added_to_a_stored_trace_are_appended_as_a_chunk(store_uri):
@@ -270,3 +272,37 @@ def test_schema_0004_upgrade_keeps_traces_and_downgrade_joins_chunks(store_uri):
     with engine.begin() as conn:  # and up again
         command.upgrade(alembic_config(conn), "head")
     assert _chunks(store, "tr-old") == [(0, ["a", "b", "root"])]
+
+
+def test_schema_0011_compresses_new_chunks_and_downgrade_restores_json(store_uri):
+    """New chunks are stored compressed; a chunk stored as JSON before 0011 is read as it
+    is; the downgrade turns every chunk back into JSON text, and up again reads them all."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from llmledger.store.chunk_codec import ZLIB_V1
+    from llmledger.store.migrate import alembic_config
+
+    store = SqlTraceStore(store_uri)
+    spans = [_span("tr-z", "root", None, start=0), _span("tr-z", "a", tokens=5, start=1)]
+    store.merge_spans([("tr-z", "0", {}, spans)], finish_trace)
+    with store.engine.connect() as conn:
+        (content,) = conn.execute(text("SELECT content FROM trace_spans")).one()
+    assert bytes(content)[0] == ZLIB_V1
+    plain = len(json.dumps(store.get_trace("tr-z")["spans"]))
+    assert len(bytes(content)) < plain / 2  # compressed, even for two spans
+
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    with store.engine.connect() as conn:
+        (content,) = conn.execute(text("SELECT content FROM trace_spans")).one()
+    assert isinstance(content, str)  # JSON text again, in a text column
+    assert sorted(s["span_id"] for s in json.loads(content)) == ["a", "root"]
+
+    with store.engine.begin() as conn:  # up again: the JSON chunk is read as it is
+        command.upgrade(alembic_config(conn), "head")
+    assert _chunks(store, "tr-z") == [(0, ["a", "root"])]
+    store.merge_spans([("tr-z", "0", {}, [_span("tr-z", "b", tokens=7, start=2)])], finish_trace)
+    assert _chunks(store, "tr-z") == [(0, ["a", "root"]), (1, ["b"])]
+    got = store.get_trace("tr-z")
+    assert got["info"]["token_usage"]["input_tokens"] == 12

@@ -1,4 +1,5 @@
-"""How a trace's spans are stored: JSON arrays ("chunks"), each price explanation once.
+"""How a trace's spans are stored: JSON arrays ("chunks"), each price explanation once,
+compressed (``store.chunk_codec``).
 
 A trace's spans are a few rows of ``trace_spans`` (trace_id, seq, content): each ``content``
 is a JSON array of span dicts. A trace written at once is one chunk (seq 0); spans that
@@ -21,6 +22,7 @@ from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.jsontext import dumps, loads
+from llmledger.store import chunk_codec
 
 PRICES = "_prices"  # the key of the price table, in one span of the stored array
 _BREAKDOWN = K.COST_BREAKDOWN
@@ -65,9 +67,21 @@ def pack_spans(spans: list[dict[str, Any]]) -> str:
             bd["price"] = price
 
 
-def unpack_spans(text: str | bytes) -> list[dict[str, Any]]:
-    """A trace's spans from their stored JSON text, in start-time order."""
-    spans: list[dict[str, Any]] = loads(text)
+def encode_chunk(spans: list[dict[str, Any]]) -> bytes:
+    """What ``trace_spans.content`` stores for these spans: their JSON, compressed."""
+    return chunk_codec.encode(pack_spans(spans))
+
+
+def stored_spans(stored: str | bytes | memoryview) -> list[dict[str, Any]]:
+    """The spans of a stored chunk as stored: each price still an index into the table."""
+    spans: list[dict[str, Any]] = loads(chunk_codec.decode(stored))
+    return spans
+
+
+def unpack_spans(stored: str | bytes | memoryview) -> list[dict[str, Any]]:
+    """A trace's spans from a stored chunk (JSON text, or its encoding), in start-time
+    order."""
+    spans = stored_spans(stored)
     table = None
     for s in spans:
         if PRICES in s:
@@ -83,7 +97,7 @@ def unpack_spans(text: str | bytes) -> list[dict[str, Any]]:
     return spans
 
 
-def unpack_chunks(texts: list[str | bytes]) -> list[dict[str, Any]]:
+def unpack_chunks(texts: list[Any]) -> list[dict[str, Any]]:
     """A trace's spans from its chunks' texts, given in ``seq`` order: a span id stored again
     in a later chunk is the later version; in start-time order."""
     if len(texts) == 1:

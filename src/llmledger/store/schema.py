@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -57,13 +58,14 @@ traces = Table(
 # A trace's spans: a few rows ("chunks") per trace, each a JSON array of spans (see
 # store.packing). A trace written at once is one chunk (seq 0); spans arriving later are
 # appended as the next seq instead of rewriting what is stored. On PostgreSQL a row stays
-# in its table page up to 8 kB, uncompressed (the default TOASTs, compressing, above 2 kB).
+# in its table page up to 8 kB (the default TOASTs above 2 kB); the content is compressed by
+# store.chunk_codec already (schema 0011; SQLite rows written before it keep JSON text).
 trace_spans = Table(
     "trace_spans",
     metadata,
     Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("content", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),  # see store.chunk_codec
     postgresql_with={"toast_tuple_target": 8160},
 )
 

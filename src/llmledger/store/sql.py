@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from llmledger.jsontext import dumps, loads
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
-from llmledger.store.packing import pack_spans, unpack_chunks
+from llmledger.store.packing import encode_chunk, stored_spans, unpack_chunks
 from llmledger.store.rollup import (
     HOUR_MS,
     Delta,
@@ -365,9 +365,9 @@ class SqlTraceStore:
             for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
         }
         for tid, texts in _chunks_by_trace(self._rows_in(conn, _SPANS, list(old))).items():
-            by_id: dict[Any, dict[str, Any]] = {}  # no prices needed: plain JSON
+            by_id: dict[Any, dict[str, Any]] = {}  # no prices needed
             for text in texts:
-                by_id.update((s.get("span_id"), s) for s in loads(text))
+                by_id.update((s.get("span_id"), s) for s in stored_spans(text))
             old[tid]["spans"] = contributing_spans(by_id.values())
         return list(old.values())
 
@@ -845,7 +845,7 @@ class _Rows:
         else:
             spans = rec["spans"]
         if spans:
-            self.spans.append({"trace_id": trace_id, "seq": seq, "content": pack_spans(spans)})
+            self.spans.append({"trace_id": trace_id, "seq": seq, "content": encode_chunk(spans)})
 
 
 def _cut(value: Any, size: int) -> str | None:
