@@ -281,6 +281,7 @@ class Context:
     profile: bool  # profile llmledger even when its targets are met
     mlflow_version: str | None
     tmp: Path
+    phoenix_version: str | None = None
 
 
 # -- P1: span overhead --------------------------------------------------------------------
@@ -682,13 +683,14 @@ def render_p3(res: dict[str, Any]) -> str:
 
 # -- P4, P5, issue #6: the tracking server ------------------------------------------------
 
-import serverbench as sb  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
+import phoenix_anchor as phx  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
+import serverbench as sb  # noqa: E402
 
 DATA = BENCH / ".data"  # generated stores for P5 and issue #6 (git-ignored), reused
 LLMLEDGER_BIN = ROOT / ".venv" / "bin" / "llmledger"
 MLFLOW_BIN = MLFLOW_VENV / "bin" / "mlflow"
 P4_CASES = [("llmledger", "sdk"), ("mlflow", "sdk"), ("llmledger", "otlp"), ("mlflow", "otlp"),
-            ("llmledger", "json")]  # fmt: skip
+            ("phoenix", "otlp"), ("llmledger", "json")]  # fmt: skip
 P4_PATHS = {
     "sdk": "SDK over HTTP (each client records traces with its SDK; background export)",
     "otlp": "OTLP/HTTP protobuf posted directly (the same bytes to both servers)",
@@ -699,13 +701,18 @@ P4_PATHS = {
 # time: with 4 keep-alive clients, 2 workers often got 3 or 4 of the connections in one
 # process (measured: 4 workers ~12 % more traces/s than 2 on SQLite).
 P4_WORKERS = {("llmledger", "sqlite"): 4, ("llmledger", "postgresql"): 4,
-              ("mlflow", "sqlite"): 4, ("mlflow", "postgresql"): 4}  # fmt: skip
+              ("mlflow", "sqlite"): 4, ("mlflow", "postgresql"): 4,
+              ("phoenix", "sqlite"): 1, ("phoenix", "postgresql"): 1}  # fmt: skip
+# Phoenix serves from one process (no workers option); it writes from a queue in bulk.
+CONTENDER_LABELS = {"llmledger": "llmledger", "mlflow": "MLflow", "phoenix": "Phoenix"}
 EXPECTED_TOKENS_P4 = 9 * 59
 EXPECTED_COST_P4 = 0.00013635
 
 
 def start_server(kind: str, uri: str, workdir: Path, workers: int | None = None,
                  env: dict[str, str] | None = None) -> sb.Server:  # fmt: skip
+    if kind == "phoenix":
+        return phx.server(uri, workdir, {**worker_env(), **(env or {})})
     port = sb.free_port()
     if kind == "llmledger":
         cmd = [str(LLMLEDGER_BIN), "server", "--host", "127.0.0.1", "--port", str(port),
@@ -721,6 +728,8 @@ def start_server(kind: str, uri: str, workdir: Path, workers: int | None = None,
 
 
 def create_experiment(server: sb.Server, name: str) -> str:
+    if server.kind == "phoenix":
+        return "0"  # its default project takes spans with no project named
     if server.kind == "llmledger":
         return str(sb.http_json(server.base, "POST", "/api/experiments",
                                 {"name": name})["experiment_id"])  # fmt: skip
@@ -829,10 +838,14 @@ def p4_case(ctx: Context, backend: str, contender: str, path: str, clients: int,
                      "--seed", str(1000 * rep + i)] for i in range(clients)]  # fmt: skip
             expected = clients * (per_client + batch)
         t0, results, cpu0 = run_clients(python, args, workdir, server.cpu_s)
-        elapsed = max(r["t_end"] for r in results) - t0
+        t_end = max(r["t_end"] for r in results)
+        if contender == "phoenix":  # answered before stored: until its last span is stored
+            t_end = max(t_end, phx.wait_until_stored(uri, expected * 10))
+        elapsed = t_end - t0
         cpu = server.cpu_s() - cpu0
         mem = server.memory()
-        counts = stored_counts(contender, uri, eid)
+        counts = (phx.stored_counts(uri, EXPECTED_TOKENS_P4, EXPECTED_COST_P4)
+                  if contender == "phoenix" else stored_counts(contender, uri, eid))  # fmt: skip
         problems = _log_problems([workdir / f"client-{i}.err" for i in range(clients)]
                                  + [workdir / f"{contender}-server.log"])  # fmt: skip
     finally:
@@ -875,14 +888,15 @@ def bench_p4(ctx: Context) -> dict[str, Any]:
     # but llmledger ~1 s, and on this shared machine one second's speed moved llmledger's
     # CPU per trace by 50 % between repetitions. 2,000 per client (~4 s) average over about
     # as many of the machine's ups and downs as MLflow's run does. Same traces, more of them.
-    post_per_client = ({"llmledger": 25, "mlflow": 25} if ctx.quick
-                       else {"llmledger": 2000, "mlflow": 400})  # fmt: skip
+    post_per_client = ({"llmledger": 25, "mlflow": 25, "phoenix": 25} if ctx.quick
+                       else {"llmledger": 2000, "mlflow": 400, "phoenix": 400})  # fmt: skip
     warmup, batch = 5, 25
     reps = 1 if ctx.quick else min(ctx.reps, 3)
     backends = ["sqlite"]
     if sb.pg_available() and (not ctx.mlflow_version or ensure_mlflow_postgres_driver()):
         backends.append("postgresql")
-    cases = [c for c in P4_CASES if c[0] != "mlflow" or ctx.mlflow_version]
+    cases = [c for c in P4_CASES if (c[0] != "mlflow" or ctx.mlflow_version)
+             and (c[0] != "phoenix" or ctx.phoenix_version)]  # fmt: skip
     runs: dict[str, list[dict[str, Any]]] = {}
     for rep in range(reps):
         for backend in backends:
@@ -922,17 +936,21 @@ def bench_p4(ctx: Context) -> dict[str, Any]:
                    "postgres": sb.pg_version()},
         "stats": stats, "targets": [],
     }  # fmt: skip
-    for backend in backends:  # the #7 target, for each store and each way of sending
-        for path in ("sdk", "otlp"):
+    for backend in backends:  # the targets, for each store and each way of sending
+        for other, path in (("mlflow", "sdk"), ("mlflow", "otlp"), ("phoenix", "otlp")):
             a = runs.get(f"{backend}/llmledger/{path}")
-            b = runs.get(f"{backend}/mlflow/{path}")
+            b = runs.get(f"{backend}/{other}/{path}")
             if not a or not b:
                 continue
             store = "SQLite" if backend == "sqlite" else "PostgreSQL"
             how = "SDK clients" if path == "sdk" else "OTLP posted directly"
+            # #7 asked 20x MLflow; #19 raised it to 50x on PostgreSQL, and 50x Phoenix
+            issue, goal = ("#19", 50.0) if other == "phoenix" or backend != "sqlite" else (
+                "#7", 20.0)  # fmt: skip
+            label = CONTENDER_LABELS[other]
             result["targets"].append(Target(
-                f"P4 ingestion throughput, {store}, {how}: llmledger ÷ MLflow (traces/s)", "#7",
-                _p4_ratio(stats, backend, path, "traces_per_s"), 20.0, ">=",
+                f"P4 ingestion throughput, {store}, {how}: llmledger ÷ {label} (traces/s)",
+                issue, _p4_ratio(stats, backend, path, "traces_per_s", other), goal, ">=",
                 per_rep_ratios([r["traces_per_s"] for r in a], [r["traces_per_s"] for r in b]),
             ).to_json())  # fmt: skip
     if ctx.profile or not ctx.quick:
@@ -944,8 +962,9 @@ def bench_p4(ctx: Context) -> dict[str, Any]:
     return result
 
 
-def _p4_ratio(stats: dict[str, Any], backend: str, path: str, key: str) -> float | None:
-    a, b = stats.get(f"{backend}/llmledger/{path}"), stats.get(f"{backend}/mlflow/{path}")
+def _p4_ratio(stats: dict[str, Any], backend: str, path: str, key: str,
+              other: str = "mlflow") -> float | None:  # fmt: skip
+    a, b = stats.get(f"{backend}/llmledger/{path}"), stats.get(f"{backend}/{other}/{path}")
     if not a or not b:
         return None
     return ratio(a[key]["median"], b[key]["median"])
@@ -975,7 +994,7 @@ def render_p4(res: dict[str, Any]) -> str:
         if s.get("log_problem_lines"):
             correct += (f"; {s['log_problem_lines']} error lines in client/server logs, e.g. "
                         f"`{s['log_problem_samples'][0][:160]}`")  # fmt: skip
-        label = "llmledger" if contender == "llmledger" else "MLflow"
+        label = CONTENDER_LABELS[contender]
         rows.append([
             "SQLite" if backend == "sqlite" else "PostgreSQL", label, path,
             str(s["workers"]), fmt_stat(s["traces_per_s"]), fmt_stat(s["spans_per_s"]),
@@ -986,21 +1005,25 @@ def render_p4(res: dict[str, Any]) -> str:
         ])  # fmt: skip
     ratio_rows = []
     for backend in p["backends"]:
-        for path in ("sdk", "otlp"):
-            tput = _p4_ratio(st, backend, path, "traces_per_s")
-            rss = _p4_ratio(st, backend, path, "peak_rss_sum_mb")
-            cpu = _p4_ratio(st, backend, path, "server_cpu_ms_per_trace")
+        for other, path in (("mlflow", "sdk"), ("mlflow", "otlp"), ("phoenix", "otlp")):
+            tput = _p4_ratio(st, backend, path, "traces_per_s", other)
+            rss = _p4_ratio(st, backend, path, "peak_rss_sum_mb", other)
+            cpu = _p4_ratio(st, backend, path, "server_cpu_ms_per_trace", other)
             if tput is None:
                 continue
-            ratio_rows.append(["SQLite" if backend == "sqlite" else "PostgreSQL", path,
-                               fmt_ratio(tput), fmt_ratio(cpu), fmt_ratio(rss)])  # fmt: skip
+            ratio_rows.append(["SQLite" if backend == "sqlite" else "PostgreSQL",
+                               CONTENDER_LABELS[other], path, fmt_ratio(tput), fmt_ratio(cpu),
+                               fmt_ratio(rss)])  # fmt: skip
     out = [
         f"{p['clients']} client processes at once, each sending {p['per_client']} (SDK) or "
         f"{_posts_text(p.get('post_per_client', p['per_client']))} (direct posts) traces of 10 "
         f"spans (a root + 9 LLM spans, `gpt-4o-mini`, 45/14 tokens) to a fresh server and "
         f"store; {p['reps']} repetitions, cases alternating. *traces/s* = all clients' traces ÷ "
         "the wall time from their common start until the last one's traces are stored "
-        "(SDK: its flush returned; direct posts: the last response). Not timed: imports, "
+        "(SDK: its flush returned; direct posts: the last response; Phoenix, which answers "
+        "before it stores: its last span in the database, polled every 50 ms). Each LLM span "
+        "names its model and usage in MLflow's and OpenInference's attributes (the same bytes "
+        "to every server; each reads its own). Not timed: imports, "
         f"{p['warmup']} warm-up traces per SDK client, one warm-up batch per posting client. "
         + ("Direct posts send llmledger more traces: its run would otherwise last ~1 s and "
            "measure that second's speed of this shared machine (MLflow's takes ~20 s). "
@@ -1015,7 +1038,8 @@ def render_p4(res: dict[str, Any]) -> str:
         f"PostgreSQL {p.get('postgres') or '?'} on the same machine. Workers: llmledger "
         f"{P4_WORKERS[('llmledger', 'sqlite')]} on SQLite (its writers take turns; each "
         "worker ingests one request at a time), "
-        f"{P4_WORKERS[('llmledger', 'postgresql')]} on PostgreSQL; MLflow its default 4. "
+        f"{P4_WORKERS[('llmledger', 'postgresql')]} on PostgreSQL; MLflow its default 4; "
+        "Phoenix one process (it has no workers option). "
         "Both servers run uvicorn with httptools and uvloop (`uvicorn[standard]`, a "
         "dependency of each).",
         "",
@@ -1023,10 +1047,10 @@ def render_p4(res: dict[str, Any]) -> str:
                   "server CPU ms/trace", "peak RSS MB (sum)", "check"], rows),
     ]  # fmt: skip
     if ratio_rows:
-        out += ["", "llmledger ÷ MLflow (medians): throughput (higher is better), server CPU per "
-                "trace and peak RSS (lower is better):", "",
-                md_table(["store", "path", "throughput", "server CPU / trace", "peak RSS"],
-                         ratio_rows)]  # fmt: skip
+        out += ["", "llmledger ÷ the other (medians): throughput (higher is better), server CPU "
+                "per trace and peak RSS (lower is better):", "",
+                md_table(["store", "other", "path", "throughput", "server CPU / trace",
+                          "peak RSS"], ratio_rows)]  # fmt: skip
     return "\n".join(out)
 
 
@@ -1440,6 +1464,124 @@ def render_ui(res: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+# -- P6: bytes on disk per span (issue #19) -----------------------------------------------
+
+P6_CONTENDERS = ["llmledger", "mlflow", "phoenix"]
+
+
+def store_bytes(uri: str) -> dict[str, int]:
+    """Bytes on disk of every table and index of a store, by table (SQLite: the pages of
+    each b-tree, from ``dbstat``; PostgreSQL: ``pg_total_relation_size``, heap + TOAST +
+    indexes)."""
+    if uri.startswith("sqlite"):
+        rows = sb.sql_rows(uri, "SELECT tbl_name, SUM(pgsize) FROM dbstat JOIN sqlite_master "
+                           "ON dbstat.name = sqlite_master.name GROUP BY tbl_name")  # fmt: skip
+    else:
+        rows = sb.sql_rows(uri, "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE"
+                           " relkind = 'r' AND relnamespace = 'public'::regnamespace")  # fmt: skip
+    return {str(name): int(size) for name, size in rows}
+
+
+def p6_case(ctx: Context, backend: str, contender: str, traces: int) -> dict[str, Any]:
+    """Post the same OTLP traces (P4's, one seed) to a fresh server and store; its bytes."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"p6-{contender}-", dir=ctx.tmp))
+    pg_name = None
+    if backend == "sqlite":
+        uri = f"sqlite:///{workdir / 'store.db'}"
+    else:
+        pg_name = f"bench_p6_{contender}_{os.getpid()}"
+        uri = sb.pg_create(pg_name)
+    server = None
+    try:
+        server = start_server(contender, uri, workdir, 1)
+        eid = create_experiment(server, "bench")
+        batch = 25
+        args = [["p4-post", "--format", "otlp", "--uri", server.base, "--server", contender,
+                 "--experiment-id", eid, "--traces", str(traces), "--batch", str(batch),
+                 "--seed", "6"]]  # fmt: skip
+        _t0, results, _ = run_clients(LLMLEDGER_PY, args, workdir)
+        expected = traces + batch
+        if contender == "phoenix":
+            phx.wait_until_stored(uri, expected * 10)
+            time.sleep(2)  # its span costs are written after the spans
+        counts = (phx.stored_counts(uri, EXPECTED_TOKENS_P4, EXPECTED_COST_P4)
+                  if contender == "phoenix" else stored_counts(contender, uri, eid))  # fmt: skip
+        if backend == "postgresql":
+            sb.sql_rows(uri, "VACUUM ANALYZE")
+        sizes = store_bytes(uri)
+    finally:
+        if server is not None:
+            server.stop()
+        if pg_name:
+            sb.pg_drop(pg_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+    spans = expected * 10
+    return {"spans": spans, "traces": expected, "bytes": sum(sizes.values()),
+            "bytes_per_span": sum(sizes.values()) / spans, "tables": sizes, "check": counts,
+            "ok": counts["stored_spans"] == spans
+            and counts["traces_right_tokens"] == expected,
+            "otlp_bytes_per_span": results[0]["bytes"] / (traces * 10)}  # fmt: skip
+
+
+def bench_p6(ctx: Context) -> dict[str, Any]:
+    traces = 500 if ctx.quick else 10_000
+    backends = ["sqlite"] + (["postgresql"] if sb.pg_available() else [])
+    contenders = [c for c in P6_CONTENDERS if (c != "mlflow" or ctx.mlflow_version)
+                  and (c != "phoenix" or ctx.phoenix_version)]  # fmt: skip
+    cases: dict[str, Any] = {}
+    for backend in backends:
+        if backend == "postgresql" and "mlflow" in contenders:
+            ensure_mlflow_postgres_driver()
+        for contender in contenders:
+            log(f"P6: {backend}/{contender}, {traces:,} traces")
+            cases[f"{backend}/{contender}"] = p6_case(ctx, backend, contender, traces)
+    result: dict[str, Any] = {"params": {"traces": traces, "backends": backends},
+                              "cases": cases, "targets": []}  # fmt: skip
+    otlp = next(iter(cases.values()))["otlp_bytes_per_span"] if cases else None
+    result["otlp_bytes_per_span"] = otlp
+    for backend in backends:
+        ours = cases.get(f"{backend}/llmledger")
+        store = "SQLite" if backend == "sqlite" else "PostgreSQL"
+        if not ours:
+            continue
+        for other, goal in (("phoenix", 0.5), ("mlflow", 1 / 3)):
+            theirs = cases.get(f"{backend}/{other}")
+            if theirs:
+                result["targets"].append(Target(
+                    f"P6 bytes on disk per span, {store}: llmledger ÷ {CONTENDER_LABELS[other]}",
+                    "#19", ratio(ours["bytes_per_span"], theirs["bytes_per_span"]), goal, "<=",
+                ).to_json())  # fmt: skip
+        result["targets"].append(Target(
+            f"P6 bytes on disk per span, {store}: llmledger ÷ the OTLP protobuf that carried it",
+            "#19", ratio(ours["bytes_per_span"], otlp), 1.0, "<=",
+        ).to_json())  # fmt: skip
+    return result
+
+
+def render_p6(res: dict[str, Any]) -> str:
+    p = res["params"]
+    rows = []
+    for key, c in res["cases"].items():
+        backend, contender = key.split("/")
+        top = sorted(c["tables"].items(), key=lambda kv: -kv[1])[:3]
+        rows.append([
+            "SQLite" if backend == "sqlite" else "PostgreSQL", CONTENDER_LABELS[contender],
+            f"{c['bytes'] / 1e6:.1f}", fmt_num(c["bytes_per_span"]),
+            ", ".join(f"{name} {size / c['spans']:.0f}" for name, size in top),
+            "✓" if c["ok"] else f"✗ {c['check']}",
+        ])  # fmt: skip
+    return "\n".join([
+        f"The same {p['traces']:,} traces of 10 spans (P4's OTLP payload; plus one warm-up "
+        "batch) posted to a fresh server and store of each contender; then the bytes of every "
+        "table with its indexes (SQLite: the pages of each b-tree, `dbstat`; PostgreSQL: "
+        "`pg_total_relation_size` after `VACUUM ANALYZE`) ÷ the spans stored. The OTLP "
+        f"protobuf that carried them: {fmt_num(res['otlp_bytes_per_span'] or 0)} bytes per span.",
+        "",
+        md_table(["store", "server", "MB", "bytes / span", "largest tables (bytes / span)",
+                  "all stored"], rows),
+    ])  # fmt: skip
+
+
 @dataclass
 class Benchmark:
     key: str
@@ -1459,6 +1601,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("P4", "P4: server ingestion", bench_p4, render_p4, render_profile_p4),
         Benchmark("P5", "P5: aggregation at 1M traces", bench_p5, render_p5),
         Benchmark("UI", "Issue #6: UI latency at 1M traces (SQLite)", bench_ui, render_ui),
+        Benchmark("P6", "P6: bytes on disk per span", bench_p6, render_p6),
     ]
 }  # fmt: skip
 
@@ -1642,7 +1785,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller, fewer runs (~1 min)")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,UI",
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,UI,P6",
                         help="comma-separated benchmarks: " + ",".join(BENCHMARKS))
     parser.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
     parser.add_argument("--profile", action="store_true",
@@ -1672,6 +1815,10 @@ def main(argv: list[str] | None = None) -> int:
     mlflow_version = ensure_mlflow() if needs_mlflow else _mlflow_installed_version()
     if needs_mlflow and not mlflow_version:
         log("MLflow could not be installed: its columns are n/a")
+    needs_phoenix = any(k in ("P4", "P6") for k in keys)
+    phoenix_version = phx.ensure_phoenix(log) if needs_phoenix else phx.installed_version()
+    if needs_phoenix and not phoenix_version:
+        log("Phoenix could not be installed: its columns are n/a")
 
     write = (args.write or not args.quick) and not args.no_write
     results: dict[str, Any] = {"benchmarks": {}}
@@ -1686,7 +1833,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.at_commit:
             log(f"llmledger from src/ at {snapshot_src(args.at_commit, Path(tmp))} (git export)")
         ctx = Context(quick=args.quick, reps=args.reps or (3 if args.quick else 5),
-                      profile=args.profile, mlflow_version=mlflow_version, tmp=Path(tmp))
+                      profile=args.profile, mlflow_version=mlflow_version, tmp=Path(tmp),
+                      phoenix_version=phoenix_version)  # fmt: skip
         t_all = time.perf_counter()
         for key in keys:
             t0 = time.perf_counter()

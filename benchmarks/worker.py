@@ -563,9 +563,11 @@ def p4_sdk(contender: str, uri: str, experiment_id: str, traces: int, warmup: in
 
 
 def _otlp_bodies(traces: int, batch: int, seed: int, quoted_model: bool = False) -> list[bytes]:
-    """OTLP/HTTP protobuf requests of ``batch`` traces each (a root + 9 LLM spans per trace,
-    MLflow's attribute dialect, which both servers read). The model is a plain string by
-    default; both servers also read it JSON-quoted, as MLflow's own exporter sends it."""
+    """OTLP/HTTP protobuf requests of ``batch`` traces each (a root + 9 LLM spans per trace).
+    Each LLM span says its model and usage in two dialects, so that every server reads them
+    from the same bytes: MLflow's (which MLflow reads) and OpenInference's (which Phoenix
+    reads; llmledger reads both, and counts the call once). The model is a plain string by
+    default; the servers also read it JSON-quoted, as MLflow's own exporter sends it."""
     import json
     import random
 
@@ -578,12 +580,19 @@ def _otlp_bodies(traces: int, batch: int, seed: int, quoted_model: bool = False)
     rng = random.Random(seed)
 
     def attrs(d: dict) -> list:
-        return [KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in d.items()]
+        return [KeyValue(key=k, value=AnyValue(int_value=v) if isinstance(v, int)
+                         else AnyValue(string_value=v)) for k, v in d.items()]  # fmt: skip
 
-    root_attrs = attrs({"mlflow.spanType": json.dumps("AGENT")})
+    root_attrs = attrs({"mlflow.spanType": json.dumps("AGENT"),
+                        "openinference.span.kind": "AGENT"})  # fmt: skip
     llm_attrs = attrs({"mlflow.spanType": json.dumps("CHAT_MODEL"),
                        "mlflow.llm.model": json.dumps(MODEL) if quoted_model else MODEL,
-                       "mlflow.chat.tokenUsage": json.dumps(USAGE)})  # fmt: skip
+                       "mlflow.chat.tokenUsage": json.dumps(USAGE),
+                       "openinference.span.kind": "LLM", "llm.model_name": MODEL,
+                       "llm.provider": "openai",
+                       "llm.token_count.prompt": USAGE["input_tokens"],
+                       "llm.token_count.completion": USAGE["output_tokens"],
+                       "llm.token_count.total": USAGE["total_tokens"]})  # fmt: skip
     ok = Status(code=Status.STATUS_CODE_OK)
     bodies = []
     now = time.time_ns()
@@ -652,8 +661,11 @@ def p4_post(fmt: str, uri: str, server: str, experiment_id: str, traces: int, ba
     if fmt == "otlp":
         bodies = _otlp_bodies(traces + batch, batch, seed)
         path = "/v1/traces"
-        header = "x-mlflow-experiment-id" if server == "mlflow" else "x-llmledger-experiment-id"
-        headers = {"Content-Type": "application/x-protobuf", header: experiment_id}
+        headers = {"Content-Type": "application/x-protobuf"}
+        header = {"mlflow": "x-mlflow-experiment-id",
+                  "llmledger": "x-llmledger-experiment-id"}.get(server)  # fmt: skip
+        if header:  # Phoenix: its default project
+            headers[header] = experiment_id
     elif fmt == "json":
         bodies = _json_bodies(traces + batch, batch, seed, experiment_id)
         path = "/api/traces"
@@ -1146,7 +1158,7 @@ def main(argv: list[str]) -> None:
     f = sub.add_parser("p4-post")
     f.add_argument("--format", required=True, choices=["otlp", "json"])
     f.add_argument("--uri", required=True)
-    f.add_argument("--server", required=True, choices=["llmledger", "mlflow"])
+    f.add_argument("--server", required=True, choices=["llmledger", "mlflow", "phoenix"])
     f.add_argument("--experiment-id", required=True)
     f.add_argument("--traces", type=int, default=100)
     f.add_argument("--batch", type=int, default=50)
