@@ -90,8 +90,10 @@ class AlertStore:
     def rules(self, rule_id: int | None = None) -> list[StoredRule]:
         r, s = t.alert_rules.c, t.alert_state.c
         q = (
-            select(r.rule_id, r.name, r.definition, r.created_ms, s.firing, s.value,
-                   s.changed_ms, s.period_ms)  # fmt: skip
+            select(
+                r.rule_id, r.name, r.definition, r.created_ms, s.firing, s.value, s.changed_ms,
+                s.period_ms,
+            )
             .select_from(t.alert_rules.outerjoin(t.alert_state, r.rule_id == s.rule_id))
             .order_by(r.rule_id)
         )
@@ -161,7 +163,6 @@ class AlertStore:
         """Take (or keep) the evaluator lease until ``now_ms + ttl_ms``: ``True`` when this
         holder has it. Taken by an UPDATE of an expired (or its own) row, so of any number
         of processes asking at once exactly one gets it."""
-        c = t.alert_lease.c
         expires = now_ms + ttl_ms
         try:
             return self._take_lease(holder, now_ms, expires)

@@ -194,7 +194,7 @@ def _breach_note(
     if rule.kind == "spike":
         assert median is not None
         what = (
-            f"this hour's {m} {shown} is above {rule.k:g}× the median hour of the trailing "
+            f"this hour's {m} {shown} is above {rule.k:g}x the median hour of the trailing "
             f"{WINDOW_HOURS[rule.window]} hours ({fmt_value(rule.metric, median)})"
         )
         if not firing:

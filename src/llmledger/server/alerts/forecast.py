@@ -20,7 +20,7 @@ from llmledger.store import schema as t
 from llmledger.store.rollup import HOUR_MS, hour_of
 
 DAY_MS = 24 * HOUR_MS
-FORMULA = "month-to-date + (spend of the last 7 days ÷ 7) × days left in the month (UTC)"
+FORMULA = "month-to-date + (spend of the last 7 days \u00f7 7) \u00d7 days left in the month (UTC)"
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ class Forecast:
 
 
 def month_bounds(now_ms: int) -> tuple[int, int]:
-    now = dt.datetime.fromtimestamp(now_ms / 1000, dt.timezone.utc)
-    start = dt.datetime(now.year, now.month, 1, tzinfo=dt.timezone.utc)
-    end = dt.datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC)
+    start = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+    end = dt.datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=dt.UTC)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
