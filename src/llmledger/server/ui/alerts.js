@@ -63,7 +63,7 @@ function rulesTable(ui, rules, reload) {
     el("td", { text: r.name }),
     el("td", { text: r.kind }),
     el("td", { text: describe(r) }),
-    el("td", { class: "mono", text: r.channels.map((c) => `${c.type}: ${c.url || c.to}`).join("\n") }),
+    el("td", { class: "mono", style: { whiteSpace: "pre-line" }, text: r.channels.map((c) => `${c.type}: ${c.url || c.to}`).join("\n") }),
     el("td", null, stateBadge(ui, r)),
     el("td", { class: "num", text: r.state.value === null || r.state.value === undefined ? "\u2014" : (r.metric === "cost" ? ui.fmtCost(r.state.value) : String(r.state.value)) }),
     el("td", null, el("button", {
