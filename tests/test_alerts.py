@@ -583,3 +583,26 @@ def test_a_rule_fires_exactly_once_across_three_servers(
     finally:
         for s in servers:
             s.stop()
+
+
+def test_a_served_app_runs_the_evaluator_and_releases_the_lease_at_shutdown(tmp_path):
+    from sqlalchemy import select
+    from starlette.testclient import TestClient
+
+    from llmledger.server.app import create_app
+    from llmledger.store import schema
+
+    uri = f"sqlite:///{tmp_path / 'life.db'}"
+    store = SqlTraceStore(uri)
+
+    def lease():
+        with store.engine.connect() as conn:
+            return conn.execute(select(schema.alert_lease)).first()
+
+    with TestClient(create_app(uri, alerts_interval=0.05)):
+        deadline = time.monotonic() + 10
+        while lease() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held = lease()
+        assert held is not None and held.expires_ms > time.time() * 1000
+    assert lease().expires_ms == 0  # released: another process takes it at once

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,7 @@ def create_app(
         description="Traces of LLM calls with token usage and USD cost.",
         docs_url=None,  # served by _add_api_docs, from local files
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.store = SqlTraceStore(normalize_uri(backend_store_uri))
     app.state.ingest_gate = threading.BoundedSemaphore(ingest_concurrency)
@@ -93,8 +96,20 @@ def create_app(
     return RequestGuard(app, max_body_bytes=max_body_bytes, auth_token=auth_token)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app is served: the alert evaluator's thread, if it has one; stopped at
+    shutdown, releasing the evaluator lease so another process takes over at once."""
+    evaluator = getattr(app.state, "evaluator", None)
+    if evaluator is not None:
+        evaluator.start(app.state.alerts_interval)
+    yield
+    if evaluator is not None:
+        evaluator.stop()
+
+
 def _add_alerts(app: FastAPI, interval: float) -> None:
-    """The alert REST API, and the evaluator thread when ``interval`` > 0."""
+    """The alert REST API, and an evaluator when ``interval`` > 0 (run while served)."""
     from llmledger.server.alerts.api import router as alerts_router
 
     app.include_router(alerts_router)
@@ -102,7 +117,7 @@ def _add_alerts(app: FastAPI, interval: float) -> None:
         from llmledger.server.alerts.evaluator import Evaluator
 
         app.state.evaluator = Evaluator(app.state.store)
-        app.state.evaluator.start(interval)
+        app.state.alerts_interval = interval
 
 
 def _add_metrics_route(app: FastAPI) -> None:
