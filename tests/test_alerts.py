@@ -224,10 +224,15 @@ def test_rules_are_created_listed_replaced_and_deleted(client):
         ({"kind": "spike", "window": "hour"}, "window"),
         ({"kind": "digest", "scope": "provider", "scope_value": "openai"}, "scope"),
         ({"name": ""}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"name": "a\ud800b"}, "name"),
+        ({"scope": "model", "scope_value": "gpt\x00"}, "scope_value"),
+        ({"channels": [{"type": "webhook", "url": "https://x/\x00"}]}, "channels.0.url"),
     ],
 )
 def test_a_bad_rule_is_a_422_naming_the_field(client, change, field):
-    r = client.post("/api/alerts/rules", json={**GOOD, **change})
+    body = json.dumps({**GOOD, **change})  # a lone surrogate as JSON's \ud800 escape
+    r = client.post("/api/alerts/rules", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     locs = [".".join(str(p) for p in e["loc"][1:]) for e in r.json()["detail"]]
     assert field in locs, locs
@@ -382,6 +387,17 @@ def test_a_5xx_is_retried_until_delivered_a_4xx_is_not():
         gone.close()
 
 
+def test_an_email_subject_is_one_line_whatever_the_rule_name(smtp):
+    note = Notification(1, "r", "fired", 1.0, "[llmledger] two\nlines\r\nBcc: x@y.z", "body",
+                        {})  # fmt: skip
+    got = deliver(Channel(type="email", to="ops@ledger.test"), note, 1, 0.0)
+    assert got.status == "delivered", got.error
+    ((to, mail),) = smtp.messages
+    assert to == ["ops@ledger.test"] and mail["Bcc"] is None
+    assert mail["Subject"] == "[llmledger] two lines Bcc: x@y.z"
+    assert mail.get_payload().strip() == "body"
+
+
 def test_email_without_an_smtp_server_is_recorded_as_failed(sqlite_store, monkeypatch):
     monkeypatch.delenv("LLMLEDGER_SMTP_HOST", raising=False)
     rid = add_rule(sqlite_store, threshold=0.5, channels=[{"type": "email", "to": "a@b.c"}])
@@ -512,14 +528,18 @@ def test_the_forecast_endpoint_reads_the_test_clock(tmp_path, monkeypatch):
 
 
 # -- the schema -------------------------------------------------------------------------------
-def test_migration_0008_upgrades_and_downgrades(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0008_upgrades_and_downgrades(backend, tmp_path, request):
     from alembic import command
     from sqlalchemy import inspect
 
     from llmledger.store.migrate import alembic_config
     from llmledger.store.sql import _engine
 
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    if backend == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'm.db'}"
+    else:
+        uri = request.getfixturevalue("postgres_uri")
     engine = _engine(uri)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0004")

@@ -63,7 +63,7 @@ def _email(to: str, note: Notification) -> None:
     msg = EmailMessage()
     msg["From"] = config.env_text(config.SMTP_FROM_ENV) or "llmledger@localhost"
     msg["To"] = to
-    msg["Subject"] = note.subject
+    msg["Subject"] = " ".join(note.subject.split())  # a rule's name may hold line breaks
     msg.set_content(note.message)
     with smtplib.SMTP(host, port, timeout=TIMEOUT) as smtp:
         if config.env_text(config.SMTP_STARTTLS_ENV) == "1":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 Metric = Literal["cost", "tokens", "error_count"]
 Scope = Literal["all", "experiment", "model", "family", "provider", "tag", "user"]
@@ -20,10 +20,26 @@ WINDOW_HOURS = {"hour": 1, "day": 24, "month": 30 * 24}
 USER_TAG_KEY = "mlflow.trace.user"
 
 
+def _storable(value: str | None) -> str | None:
+    """Text a database column takes as given: no NUL (PostgreSQL refuses it), no lone
+    surrogate (not UTF-8)."""
+    if value is None:
+        return value
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain lone surrogate characters") from None
+    return value
+
+
 class Channel(BaseModel):
     type: Literal["webhook", "slack", "email"]
     url: str | None = Field(None, max_length=2000, description="webhook and slack")
     to: str | None = Field(None, max_length=500, description="email: the recipient address")
+
+    _text = field_validator("url", "to")(_storable)
 
     @property
     def target(self) -> str:
@@ -49,6 +65,8 @@ class RuleIn(BaseModel):
     period: Literal["day", "week"] = Field("day", description="digest: its period")
     channels: list[Channel] = Field(min_length=1, max_length=20)
     enabled: bool = True
+
+    _text = field_validator("name", "scope_value")(_storable)
 
 
 class Problem(BaseModel):
