@@ -39,6 +39,15 @@ INGEST_CONCURRENCY_ENV = "LLMLEDGER_INGEST_CONCURRENCY"  # ingestion requests at
 BODY_BUDGET_ENV = "LLMLEDGER_BODY_BUDGET_BYTES"  # body bytes a process holds at once (32 MiB)
 BODY_BUDGET_WAIT_ENV = "LLMLEDGER_BODY_BUDGET_WAIT"  # seconds to wait for it, then 503 (5)
 BODY_TIMEOUT_ENV = "LLMLEDGER_BODY_TIMEOUT"  # seconds for a whole body to arrive (60)
+# alerts (server/alerts, see docs/budgets.md)
+ALERTS_INTERVAL_ENV = "LLMLEDGER_ALERTS_INTERVAL_SECONDS"  # evaluator period (60; 0: off)
+ALERTS_NOW_ENV = "LLMLEDGER_ALERTS_NOW_MS"  # TESTS ONLY: the evaluator's clock, fixed
+SMTP_HOST_ENV = "LLMLEDGER_SMTP_HOST"  # e-mail channel: SMTP server (none: e-mail fails)
+SMTP_PORT_ENV = "LLMLEDGER_SMTP_PORT"  # its port (25)
+SMTP_FROM_ENV = "LLMLEDGER_SMTP_FROM"  # sender address (llmledger@localhost)
+SMTP_USER_ENV = "LLMLEDGER_SMTP_USER"  # login, if the server needs one
+SMTP_PASSWORD_ENV = "LLMLEDGER_SMTP_PASSWORD"  # ...and its password
+SMTP_STARTTLS_ENV = "LLMLEDGER_SMTP_STARTTLS"  # 1: STARTTLS before login (0)
 
 DEFAULT_DB_FILE = "llmledger.db"
 DEFAULT_EXPERIMENT_ID = "0"
@@ -49,6 +58,7 @@ DEFAULT_EXIT_FLUSH_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_INGEST_CONCURRENCY = 1
 DEFAULT_BUDGET_REFRESH = 30.0
+DEFAULT_ALERTS_INTERVAL = 60.0
 
 _lock = threading.RLock()
 _tracking_uri: str | None = None
@@ -97,6 +107,17 @@ def max_body_bytes() -> int:
 
 def ingest_concurrency() -> int:
     return int(_env_number(INGEST_CONCURRENCY_ENV, DEFAULT_INGEST_CONCURRENCY, int, 1))
+
+
+def alerts_interval_seconds() -> float:
+    return float(_env_number(ALERTS_INTERVAL_ENV, DEFAULT_ALERTS_INTERVAL, float, 0))
+
+
+def alerts_fixed_now_ms() -> int | None:
+    """TESTS ONLY: a fixed time for the alert evaluator (ms since the epoch)."""
+    if env_text(ALERTS_NOW_ENV) is None:
+        return None
+    return int(_env_number(ALERTS_NOW_ENV, 0, int, 0))
 
 
 def prices_file() -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ def create_app(
     auth_token: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
     ingest_concurrency: int = 1,
+    alerts_interval: float = 0,
 ) -> Any:
     """The server app for a store URI (``sqlite:///...`` or ``postgresql://...``).
 
@@ -34,7 +37,10 @@ def create_app(
     process works on at once; the others wait their turn. Ingestion is CPU work in Python:
     two at once in one process take turns on the interpreter lock, and on SQLite the one
     holding the database's write lock gets slower while it waits for its turn (measured:
-    about a quarter fewer traces per second with 2 workers). Scale with ``--workers``."""
+    about a quarter fewer traces per second with 2 workers). Scale with ``--workers``.
+
+    ``alerts_interval``: seconds between runs of the alert evaluator in this process (``0``:
+    none; see :mod:`llmledger.server.alerts.evaluator`)."""
     if ingest_concurrency < 1:
         raise ValueError("ingest_concurrency must be at least 1")
     from llmledger.config import normalize_uri
@@ -47,10 +53,12 @@ def create_app(
         description="Traces of LLM calls with token usage and USD cost.",
         docs_url=None,  # served by _add_api_docs, from local files
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.store = SqlTraceStore(normalize_uri(backend_store_uri))
     app.state.ingest_gate = threading.BoundedSemaphore(ingest_concurrency)
     app.include_router(router)
+    _add_alerts(app, alerts_interval)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Any, exc: RequestValidationError) -> JSONResponse:
@@ -86,6 +94,30 @@ def create_app(
             return HTMLResponse("<p>llmledger server: the UI is not installed; see /docs.</p>")
 
     return RequestGuard(app, max_body_bytes=max_body_bytes, auth_token=auth_token)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app is served: the alert evaluator's thread, if it has one; stopped at
+    shutdown, releasing the evaluator lease so another process takes over at once."""
+    evaluator = getattr(app.state, "evaluator", None)
+    if evaluator is not None:
+        evaluator.start(app.state.alerts_interval)
+    yield
+    if evaluator is not None:
+        evaluator.stop()
+
+
+def _add_alerts(app: FastAPI, interval: float) -> None:
+    """The alert REST API, and an evaluator when ``interval`` > 0 (run while served)."""
+    from llmledger.server.alerts.api import router as alerts_router
+
+    app.include_router(alerts_router)
+    if interval > 0:
+        from llmledger.server.alerts.evaluator import Evaluator
+
+        app.state.evaluator = Evaluator(app.state.store)
+        app.state.alerts_interval = interval
 
 
 def _add_metrics_route(app: FastAPI) -> None:
@@ -143,6 +175,7 @@ def app_from_env() -> Any:
         auth_token=config.server_auth_token(),
         max_body_bytes=config.max_body_bytes(),
         ingest_concurrency=config.ingest_concurrency(),
+        alerts_interval=config.alerts_interval_seconds(),
     )
     settle_heap()
     return app

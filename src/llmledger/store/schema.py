@@ -137,3 +137,54 @@ trace_rollup = Table(
     *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS[2:8]),
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
 )
+
+# -- alerts (server/alerts): rules, their state, the delivery history, the evaluator lease --
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("rule_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False),
+    Column("definition", Text, nullable=False),  # the rule as JSON (server.alerts.rules)
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# One row per rule: whether it is firing (a breach notified, not yet resolved), and for
+# digests the start of the last period sent. Changed only by conditional UPDATEs, so a
+# transition is made (and notified) by one evaluator, whichever process runs it.
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("rule_id", Integer, primary_key=True, autoincrement=False),
+    Column("firing", Integer, nullable=False, default=0),
+    Column("value", Float),
+    Column("changed_ms", BigInteger),
+    Column("period_ms", BigInteger),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", Integer, nullable=False),
+    Column("rule_name", String(256), nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # fired, resolved, digest
+    Column("value", Float),
+    Column("message", Text, nullable=False),
+    Column("channel", String(16), nullable=False),  # webhook, slack, email
+    Column("target", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    Index("ix_alert_events_time", "time_ms"),
+)
+
+# The evaluator lease: whoever holds an unexpired row evaluates; taken with
+# UPDATE ... WHERE expires_ms < now OR holder = me (see store.alerts_store).
+alert_lease = Table(
+    "alert_lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+)

@@ -5,6 +5,8 @@
 
 "use strict";
 
+import { forecastKpi, renderAlerts } from "./alerts.js";
+
 // ---------------------------------------------------------------------------------------------
 // DOM helpers
 // ---------------------------------------------------------------------------------------------
@@ -402,6 +404,11 @@ function showError(target, err) {
   target.appendChild(el("div", { class: "message error", text: err && err.message ? err.message : String(err) }));
 }
 
+/** What alerts.js draws with (its pages share these helpers). */
+function alertsUi() {
+  return { el, clear, api, app, setCrumbs, showError, savedToken, readableDetail, fmtCost, fmtTime };
+}
+
 function route() {
   const { parts, query } = parseHash();
   const signal = newPage();
@@ -415,6 +422,7 @@ function route() {
       return renderTraces(parts[1], query, signal);
     }
     if (parts[0] === "traces" && parts.length >= 2) return renderTrace(parts[1], query, signal);
+    if (parts[0] === "alerts") return renderAlerts(alertsUi(), signal);
     setCrumbs([{ text: "Not found" }]);
     app.appendChild(el("div", { class: "message", text: "No such page. " }, el("a", { href: "#/", text: "Go to experiments" })));
     return null;
@@ -1488,6 +1496,7 @@ async function renderOverview(expId, query, signal) {
     kpi("Total tokens", fmtInt(tot.total_tokens), el("span", null, "in ", el("b", { text: fmtInt(tot.input_tokens) }), " \u00b7 out ", el("b", { text: fmtInt(tot.output_tokens) })), "total-tokens"),
     kpi("Avg cost / trace", fmtCost(tot.avg_cost_per_trace), null, "avg-cost"),
     kpi("Latency p50", fmtDuration(lat.p50), el("span", null, "p90 ", el("b", { text: fmtDuration(lat.p90) }), " \u00b7 p99 ", el("b", { text: fmtDuration(lat.p99) })), "latency"),
+    forecastKpi(alertsUi(), expId, signal),
   ));
 
   // -- charts -------------------------------------------------------------------------------
