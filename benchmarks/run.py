@@ -1507,7 +1507,7 @@ def p6_case(ctx: Context, backend: str, contender: str, traces: int) -> dict[str
         counts = (phx.stored_counts(uri, EXPECTED_TOKENS_P4, EXPECTED_COST_P4)
                   if contender == "phoenix" else stored_counts(contender, uri, eid))  # fmt: skip
         if backend == "postgresql":
-            sb.sql_rows(uri, "VACUUM ANALYZE")
+            sb.sql_exec(uri, "VACUUM ANALYZE")
         sizes = store_bytes(uri)
     finally:
         if server is not None:

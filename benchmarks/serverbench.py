@@ -275,6 +275,14 @@ def sql_rows(uri: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any
         return conn.execute(sql.replace("?", "%s"), params).fetchall()
 
 
+def sql_exec(uri: str, sql: str) -> None:
+    """Run a statement that returns no rows (``VACUUM``...) on a PostgreSQL store."""
+    import psycopg
+
+    with psycopg.connect(_pg(uri), autocommit=True) as conn:
+        conn.execute(sql)
+
+
 def has_table(uri: str, table: str) -> bool:
     """Whether the store at ``uri`` has ``table``."""
     if uri.startswith("sqlite"):
