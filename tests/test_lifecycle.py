@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 import llmledger
+from conftest import create_database, drop_database
 from llmledger import budgets, config
 from llmledger.cli import main
 from llmledger.store import schema as t
@@ -25,7 +26,6 @@ from llmledger.store.sql import SqlTraceStore
 from llmledger.tracing import fluent
 from llmledger.tracing.export import exporter_for
 from llmledger.tracing.sampling import keeps_spans, totals_record
-from conftest import create_database, drop_database
 from server_process import ServerProcess
 
 HOUR_MS = 3_600_000
@@ -328,7 +328,7 @@ def test_window_budgets_see_sampled_out_spend(tmp_path, monkeypatch):
 @pytest.mark.parametrize("value", ["1.5", "-0.1", "ten", "nan"])
 def test_a_sampling_ratio_outside_0_1_is_an_error_at_start(monkeypatch, value):
     monkeypatch.setenv(config.TRACE_SAMPLING_RATIO_ENV, value)
-    with pytest.raises(ValueError, match="LLMLEDGER_TRACE_SAMPLING_RATIO=.* from 0 to 1"):
+    with pytest.raises(ValueError, match=r"LLMLEDGER_TRACE_SAMPLING_RATIO=.* from 0 to 1"):
         config.trace_sampling_ratio()
 
 

@@ -251,7 +251,7 @@ async def log_totals(request: Request) -> dict[str, Any]:
     def store() -> int:
         with request.app.state.ingest_gate:
             records = clean_totals(body)
-            _store(request).log_totals(records)
+            _store(request).log_totals(records, require_experiments=True)
             return len(records)
 
     try:

@@ -26,8 +26,12 @@ TraceRecord = dict[str, Any]
 _SELECT = "SELECT trace_id, content FROM sampled_traces WHERE trace_id {in}"
 
 
-def log_totals(store: Any, records: Sequence[TraceRecord]) -> None:
-    """Add totals records to the rollups of a ``SqlTraceStore`` (one transaction)."""
+def log_totals(
+    store: Any, records: Sequence[TraceRecord], require_experiments: bool = False
+) -> None:
+    """Add totals records to the rollups of a ``SqlTraceStore`` (one transaction).
+    ``require_experiments``: a record of an experiment that does not exist raises
+    :class:`LookupError` and nothing is written (else it is created, as for whole traces)."""
     if not records:
         return
     by_id: dict[str, TraceRecord] = {}
@@ -44,7 +48,10 @@ def log_totals(store: Any, records: Sequence[TraceRecord]) -> None:
             )
         old = {tid: loads(text) for tid, text in store._rows_in(conn, _SELECT, ids)}
         new = [merge_totals(old[tid], by_id[tid]) if tid in old else by_id[tid] for tid in ids]
-        store._ensure_experiments(conn, {int(r["info"].get("experiment_id") or 0) for r in new})
+        wanted = {int(r["info"].get("experiment_id") or 0) for r in new}
+        if require_experiments and (missing := wanted - store._known_experiments(conn, wanted)):
+            raise LookupError(f"experiment '{min(missing)}' does not exist; create it first")
+        store._ensure_experiments(conn, wanted)
         if old:
             marks = ", ".join([store._mark] * len(old))
             conn.exec_driver_sql(

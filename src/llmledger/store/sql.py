@@ -765,12 +765,14 @@ class SqlTraceStore:
         return int(n or 0)
 
     # -- lifecycle (store/retention.py, store/sampled.py) ---------------------------------
-    def log_totals(self, records: Sequence[TraceRecord]) -> None:
+    def log_totals(
+        self, records: Sequence[TraceRecord], require_experiments: bool = False
+    ) -> None:
         """Add sampled-out traces (totals records) to the rollups; their spans are not
         stored (see :mod:`llmledger.store.sampled`)."""
         from llmledger.store.sampled import log_totals
 
-        log_totals(self, records)
+        log_totals(self, records, require_experiments)
 
     def set_retention(self, experiment_id: str, days: int | None) -> dict[str, Any]:
         from llmledger.store.retention import set_retention
