@@ -21,7 +21,7 @@ from llmledger.server.ingest import (
     valid_experiment_id,
 )
 from llmledger.storable import storable
-from llmledger.tracing.sampling import SPAN_KEYS
+from llmledger.tracing.sampling import SPAN_KEYS, money
 from llmledger.usage import UsageError, normalize_usage
 
 MAX_TIME_MS = 2**53
@@ -94,7 +94,7 @@ def _info(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
         "status": status,
         "tags": dict(tags),
         "token_usage": usage,
-        "cost": dict(cost) if cost is not None else None,
+        "cost": money(cost),
         "models": list(models),
     }
 

@@ -21,6 +21,7 @@ from typing import Any
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.jsontext import dumps, loads
 from llmledger.store.rollup import apply_delta, net_delta
+from llmledger.tracing.sampling import money
 
 TraceRecord = dict[str, Any]
 _SELECT = "SELECT trace_id, content FROM sampled_traces WHERE trace_id {in}"
@@ -89,7 +90,7 @@ def merge_totals(old: TraceRecord, new: TraceRecord) -> TraceRecord:
     if base is new and len(spans) == len(new_spans):  # the same trace again: as delivered
         return {"info": info, "spans": new["spans"]}
     info["token_usage"], cost = _sum(list(spans.values()))
-    info["cost"] = cost.to_json() if cost is not None else None
+    info["cost"] = money(cost.to_json()) if cost is not None else None
     return {"info": info, "spans": list(spans.values())}
 
 

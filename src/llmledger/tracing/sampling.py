@@ -33,6 +33,7 @@ INFO_KEYS = (
     "models",
 )
 SPAN_KEYS = (K.TOKEN_USAGE, K.COST, K.MODEL, K.PROVIDER)
+COST_KEYS = ("input_cost", "output_cost", "total_cost")
 
 
 def keeps_spans(trace_id: str, ratio: float) -> bool:
@@ -63,7 +64,16 @@ def totals_record(record: dict[str, Any]) -> dict[str, Any]:
         attrs = s.get("attributes") or {}
         kept = {k: attrs[k] for k in SPAN_KEYS if attrs.get(k) is not None}
         spans.append({"span_id": s["span_id"], "counted": True, "attributes": kept})
-    return {"info": {k: info.get(k) for k in INFO_KEYS}, "spans": spans, "sampled_out": True}
+    light = {k: info.get(k) for k in INFO_KEYS}
+    light["cost"] = money(info.get("cost"))
+    return {"info": light, "spans": spans, "sampled_out": True}
+
+
+def money(cost: Any) -> dict[str, Any] | None:
+    """The three amounts of a trace's cost (what the rollups add), without its details."""
+    if not isinstance(cost, dict):
+        return None
+    return {k: cost[k] for k in COST_KEYS if k in cost}
 
 
 def is_totals(record: dict[str, Any]) -> bool:
