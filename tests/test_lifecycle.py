@@ -342,15 +342,26 @@ def test_import_fails_with_a_bad_sampling_ratio(monkeypatch):
 
 
 # -- through the server --------------------------------------------------------------------
-@pytest.fixture
-def server(tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request, tmp_path, monkeypatch):
     monkeypatch.setenv(config.GC_INTERVAL_ENV, "1")  # the server's scheduled gc, every second
+    if request.param == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'server.db'}"
+    else:
+        uri = request.getfixturevalue("postgres_uri")
+    srv = ServerProcess(uri).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def sqlite_server(tmp_path):
     srv = ServerProcess(f"sqlite:///{tmp_path / 'server.db'}").start()
     yield srv
     srv.stop()
 
 
-def test_server_sampling_retention_and_scheduled_gc(server, tmp_path, monkeypatch):
+def test_server_sampling_retention_and_scheduled_gc(server, monkeypatch, capsys):
     api = httpx.Client(base_url=server.url, timeout=30)
     full = api.post("/api/experiments", json={"name": "full"}).json()["experiment_id"]
     part = api.post("/api/experiments", json={"name": "sampled"}).json()["experiment_id"]
@@ -387,6 +398,13 @@ def test_server_sampling_retention_and_scheduled_gc(server, tmp_path, monkeypatc
     assert api.get(f"/api/experiments/{part}").json()["retention_days"] is None
     assert api.patch("/api/experiments/999", json={"retention_days": 3}).status_code == 404
     before = series(part, "model")
+    # the CLI over HTTP: set-retention, then a dry run that counts what the gc will delete
+    base = ["--tracking-uri", server.url]
+    assert main(["experiments", "set-retention", "sampled", "--days", "-1", *base]) == 2
+    assert main(["experiments", "set-retention", "sampled", "--days", "30000", *base]) == 0
+    assert api.get(f"/api/experiments/{part}").json()["retention_days"] == 30000
+    assert main(["gc", "--dry-run", *base]) == 0
+    assert "would delete 0 traces" in capsys.readouterr().out
     r = api.put(f"/api/experiments/{part}", json={"retention_days": 30})
     assert r.status_code == 200 and r.json()["retention_days"] == 30
     # the traces are from 2025: the scheduled gc (every second) deletes them all
@@ -401,8 +419,8 @@ def test_server_sampling_retention_and_scheduled_gc(server, tmp_path, monkeypatc
     api.close()
 
 
-def test_totals_endpoint_refuses_bad_input_and_stores_nothing(server):
-    api = httpx.Client(base_url=server.url, timeout=30)
+def test_totals_endpoint_refuses_bad_input_and_stores_nothing(sqlite_server):
+    api = httpx.Client(base_url=sqlite_server.url, timeout=30)
     good = {
         "info": {
             "trace_id": "tr-1",
