@@ -145,6 +145,10 @@ def test_gc_deletes_old_raw_traces_and_keeps_every_total(two_uris, monkeypatch):
     assert rollup_rows(uri) == before_rows
     assert metrics(store) == before_metrics
     assert store.gc()["traces"] == 0  # idempotent: a second run finds nothing
+    store.log_totals([sampled])  # deleting the experiment takes its sampled-out rows too
+    assert store.delete_experiment(eid) == 5
+    with store.engine.connect() as conn:
+        assert conn.execute(select(t.sampled_traces)).all() == []
 
 
 def test_gc_works_in_small_batches_while_totals_stay(tmp_path, monkeypatch):

@@ -759,7 +759,7 @@ class SqlTraceStore:
             for table in (t.trace_spans, t.trace_tags, t.trace_models):
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
             n = conn.execute(delete(t.traces).where(t.traces.c.experiment_id == eid)).rowcount
-            for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup):
+            for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup, t.sampled_traces):
                 conn.execute(delete(table).where(table.c.experiment_id == eid))
             conn.execute(delete(t.experiments).where(t.experiments.c.experiment_id == eid))
         return int(n or 0)
