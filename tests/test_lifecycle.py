@@ -8,6 +8,7 @@ usage_rollup, tag_rollup and trace_rollup: exact float and integer equality) and
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -211,6 +212,23 @@ def test_sampling_is_decided_by_the_trace_id_alone():
     assert keeps_spans("tr-" + "f" * 16 + "0" * 16, 0.1)
     assert not keeps_spans("tr-" + "0" * 16 + "f" * 16, 0.1)
     assert keeps_spans("not-hex-id", 0.1) == keeps_spans("not-hex-id", 0.1)
+
+
+def test_a_totals_record_is_the_rollup_contribution_and_little_else(monkeypatch):
+    from llmledger.store.rollup import contributions
+
+    record_traces(monkeypatch, trace_ids(2, "tr"), 1_760_000_000_000)
+    store = SqlTraceStore(llmledger.get_tracking_uri())
+    for tid in trace_ids(2, "tr"):
+        whole = store.get_trace(tid)
+        whole["info"]["user"] = "u-1"  # a key a newer rollup may read
+        light = totals_record(whole)
+        assert contributions(light) == contributions(whole)
+        assert light["info"]["user"] == "u-1" and "request_preview" not in light["info"]
+        assert set(light["info"]["cost"]) == {"input_cost", "output_cost", "total_cost"}
+        counted = [s for s in whole["spans"] if s["counted"]]
+        assert [s["span_id"] for s in light["spans"]] == [s["span_id"] for s in counted]
+        assert len(json.dumps(light)) * 3 < len(json.dumps(whole))
 
 
 def test_sampled_run_has_exactly_the_totals_of_an_unsampled_run(two_uris, monkeypatch):
@@ -474,7 +492,14 @@ def test_totals_endpoint_refuses_bad_input_and_stores_nothing(sqlite_server):
     assert api.post("/api/traces/totals", content=b"{nope").status_code == 400
     q = {"start_time_ms": 0, "end_time_ms": 2**52, "group_by": "model"}
     assert api.get("/api/metrics", params=q).json()["series"] == []  # nothing stored
+    extra = {"user": "u-42", "metadata": {"session": "s-7"}, "junk": [1, 2]}
+    good["info"] |= extra  # what other rollups may read goes along; odd values are left out
     assert api.post("/api/traces/totals", json={"traces": [good]}).json() == {"traces": 1}
+    with SqlTraceStore(sqlite_server.store_uri).engine.connect() as conn:
+        (content,) = conn.execute(select(t.sampled_traces.c.content)).scalars().all()
+    info = json.loads(content)["info"]
+    assert info["user"] == "u-42" and info["metadata"] == {"session": "s-7"}
+    assert "junk" not in info
     rows = api.get("/api/metrics", params=q).json()["series"]
     assert [(r["group"], r["total_cost"], r["traces"]) for r in rows] == [("m", 0.3, 1)]
     api.close()

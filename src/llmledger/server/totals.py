@@ -86,6 +86,7 @@ def _info(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
     if cost is not None:  # the same ranges as a span's cost
         _check_usage_and_cost({K.COST: cost}, lambda: where)
     return {
+        **_extra(raw),
         "trace_id": trace_id,
         "experiment_id": eid,
         "name": name,
@@ -97,6 +98,32 @@ def _info(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
         "cost": money(cost),
         "models": list(models),
     }
+
+
+KNOWN_INFO = frozenset(
+    (
+        "trace_id", "experiment_id", "name", "timestamp_ms", "execution_time_ms",
+        "status", "tags", "token_usage", "cost", "models",
+    )
+)  # fmt: skip
+
+
+def _extra(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The info's other keys (a user, a session, spans dropped...) when they are short
+    plain values or objects of strings; anything else is left out (the rollups of this
+    version read none of them)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in KNOWN_INFO or not isinstance(key, str) or len(key) > 256:
+            continue
+        if value is None or _whole(value) or (isinstance(value, str) and len(value) <= 1000):
+            out[key] = value
+        elif isinstance(value, Mapping) and len(value) <= 100 and all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= 1000
+            for k, v in value.items()
+        ):
+            out[key] = dict(value)
+    return out
 
 
 def _whole(value: Any) -> bool:

@@ -19,19 +19,9 @@ from typing import Any
 from llmledger.attributes import SpanAttributeKey as K
 
 _BOUND = 2**64
-# what a totals record keeps of a trace's info
-INFO_KEYS = (
-    "trace_id",
-    "experiment_id",
-    "name",
-    "timestamp_ms",
-    "execution_time_ms",
-    "status",
-    "tags",
-    "token_usage",
-    "cost",
-    "models",
-)
+# what a totals record leaves out of a trace's info (any other key is kept: what a rollup
+# may read, such as the user and session, goes with it)
+DROPPED_INFO_KEYS = frozenset({"request_preview", "response_preview"})
 SPAN_KEYS = (K.TOKEN_USAGE, K.COST, K.MODEL, K.PROVIDER)
 COST_KEYS = ("input_cost", "output_cost", "total_cost")
 
@@ -64,7 +54,7 @@ def totals_record(record: dict[str, Any]) -> dict[str, Any]:
         attrs = s.get("attributes") or {}
         kept = {k: attrs[k] for k in SPAN_KEYS if attrs.get(k) is not None}
         spans.append({"span_id": s["span_id"], "counted": True, "attributes": kept})
-    light = {k: info.get(k) for k in INFO_KEYS}
+    light = {k: v for k, v in info.items() if k not in DROPPED_INFO_KEYS}
     light["cost"] = money(info.get("cost"))
     return {"info": light, "spans": spans, "sampled_out": True}
 
