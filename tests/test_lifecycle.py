@@ -363,6 +363,16 @@ def test_import_fails_with_a_bad_sampling_ratio(monkeypatch):
     assert "LLMLEDGER_TRACE_SAMPLING_RATIO='1.5' must be a number from 0 to 1" in proc.stderr
 
 
+def test_gc_schedule_settings(tmp_path, monkeypatch, capsys):
+    from llmledger.server.app import start_gc_schedule
+
+    assert start_gc_schedule(SqlTraceStore(f"sqlite:///{tmp_path / 'g.db'}"), 0) is None
+    assert config.gc_interval_seconds() == 3600
+    monkeypatch.setenv(config.GC_INTERVAL_ENV, "-5")
+    assert main(["server", "--backend-store-uri", f"sqlite:///{tmp_path / 'g.db'}"]) == 2
+    assert "LLMLEDGER_GC_INTERVAL_SECONDS='-5' must be at least 0" in capsys.readouterr().err
+
+
 # -- through the server --------------------------------------------------------------------
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request, tmp_path, monkeypatch):
