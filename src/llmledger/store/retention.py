@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from llmledger.store import schema as t
+from llmledger.store.sampled import lock_traces
 
 DAY_MS = 86_400_000
 DEFAULT_BATCH = 1000
@@ -132,6 +133,7 @@ def _delete_traces(store: Any, eid: int, cutoff: int, batch_size: int) -> int:
             ids = _old_ids(conn, t.traces, eid, cutoff, batch_size)
             if not ids:
                 return deleted
+            lock_traces(conn, ids)  # a merge of one of them in progress finishes first
             for table in _RAW_TABLES:  # rows that refer to the trace first
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
             n = conn.execute(delete(t.traces).where(t.traces.c.trace_id.in_(ids))).rowcount
@@ -148,6 +150,7 @@ def _delete_sampled(store: Any, eid: int, cutoff: int, batch_size: int) -> int:
             ids = _old_ids(conn, s, eid, cutoff, batch_size)
             if not ids:
                 return deleted
+            lock_traces(conn, ids)
             n = conn.execute(delete(s).where(s.c.trace_id.in_(ids))).rowcount
         deleted += int(n or 0)
         if len(ids) < batch_size:

@@ -41,12 +41,7 @@ def log_totals(
         by_id[tid] = merge_totals(by_id[tid], rec) if tid in by_id else rec
     ids = sorted(by_id)
     with store._write() as conn:
-        if conn.dialect.name == "postgresql":  # the same per-trace locks as merge_spans
-            conn.exec_driver_sql(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(i)"
-                " AS k FROM unnest(%(ids)s::text[]) AS i ORDER BY k) AS locks",
-                {"ids": ids},
-            )
+        lock_traces(conn, ids)
         old = {tid: loads(text) for tid, text in store._rows_in(conn, _SELECT, ids)}
         new = [merge_totals(old[tid], by_id[tid]) if tid in old else by_id[tid] for tid in ids]
         wanted = {int(r["info"].get("experiment_id") or 0) for r in new}
@@ -60,6 +55,17 @@ def log_totals(
             )
         store._insert(conn, "sampled_traces", [_row(r) for r in new])
         apply_delta(conn, net_delta(new, list(old.values())), store._mark)
+
+
+def lock_traces(conn: Any, ids: list[str]) -> None:
+    """On PostgreSQL, the per-trace locks ``merge_spans`` takes (transaction-scoped, in one
+    global order, so writers of the same traces wait for each other and never deadlock)."""
+    if conn.dialect.name == "postgresql" and ids:
+        conn.exec_driver_sql(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(i)"
+            " AS k FROM unnest(%(ids)s::text[]) AS i ORDER BY k) AS locks",
+            {"ids": ids},
+        )
 
 
 def _row(rec: TraceRecord) -> dict[str, Any]:
