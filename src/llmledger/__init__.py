@@ -30,10 +30,16 @@ from llmledger.tracking import (
     get_tracking_uri,
     search_traces,
     set_experiment,
+    set_retention,
     set_tracking_uri,
 )
 
 __version__ = "0.1.0"
+
+# A bad LLMLEDGER_TRACE_SAMPLING_RATIO is an error at start, not a silent default.
+from llmledger import config as _config
+
+_config.trace_sampling_ratio()
 
 # Integrations load on first use: ``llmledger.openai.autolog()``, ``llmledger.autolog()``.
 _INTEGRATIONS = ("openai", "anthropic", "litellm", "langchain", "google_genai", "bedrock")
@@ -80,6 +86,7 @@ __all__ = [
     "search_traces",
     "set_budget",
     "set_experiment",
+    "set_retention",
     "set_tracking_uri",
     "start_detached_span",
     "start_span",

@@ -1,4 +1,5 @@
-"""The ``llmledger`` command: ``demo``, ``traces``, ``costs``, ``prices``, ``server``.
+"""The ``llmledger`` command: ``demo``, ``traces``, ``costs``, ``prices``, ``server``,
+``experiments``, ``gc``.
 
 Common mistakes (a server that is not running, a wrong token, a database that does not
 exist, output piped into ``head``) end with one line on stderr and a non-zero exit, never a
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from llmledger.pricing.cli import register as register_prices
+from llmledger.retention_cli import register as register_retention
 from llmledger.server.cli import register as register_server
 
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
@@ -202,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_prices(sub)
     register_server(sub)
+    register_retention(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ program may set it after ``import llmledger``. A value that cannot be used is a
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -28,6 +29,9 @@ MAX_SPANS_ENV = "LLMLEDGER_MAX_SPANS_PER_TRACE"  # spans kept per trace (10,000;
 # tracing/trace_builder.py, by the SDK and the server)
 OTLP_ENDPOINT_ENV = "LLMLEDGER_OTLP_ENDPOINT"  # also export traces as OTLP/HTTP (otlp_export)
 OTLP_HEADERS_ENV = "LLMLEDGER_OTLP_HEADERS"  # headers of those requests (key=value,...)
+# share of traces stored with their spans (0..1, default 1); the others are stored as their
+# totals only (usage, cost, tags: the rollups count every trace; tracing/sampling.py)
+TRACE_SAMPLING_RATIO_ENV = "LLMLEDGER_TRACE_SAMPLING_RATIO"
 
 # -- server (``llmledger server`` sets these for its worker processes) ---------------------
 BACKEND_STORE_URI_ENV = "LLMLEDGER_BACKEND_STORE_URI"  # the server's database
@@ -48,6 +52,8 @@ SMTP_FROM_ENV = "LLMLEDGER_SMTP_FROM"  # sender address (llmledger@localhost)
 SMTP_USER_ENV = "LLMLEDGER_SMTP_USER"  # login, if the server needs one
 SMTP_PASSWORD_ENV = "LLMLEDGER_SMTP_PASSWORD"  # ...and its password
 SMTP_STARTTLS_ENV = "LLMLEDGER_SMTP_STARTTLS"  # 1: STARTTLS before login (0)
+# seconds between the server's runs of retention gc (store/retention.py; 3600, 0 = never)
+GC_INTERVAL_ENV = "LLMLEDGER_GC_INTERVAL_SECONDS"
 
 DEFAULT_DB_FILE = "llmledger.db"
 DEFAULT_EXPERIMENT_ID = "0"
@@ -59,6 +65,7 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_INGEST_CONCURRENCY = 1
 DEFAULT_BUDGET_REFRESH = 30.0
 DEFAULT_ALERTS_INTERVAL = 60.0
+DEFAULT_GC_INTERVAL = 3600.0
 
 _lock = threading.RLock()
 _tracking_uri: str | None = None
@@ -118,6 +125,29 @@ def alerts_fixed_now_ms() -> int | None:
     if env_text(ALERTS_NOW_ENV) is None:
         return None
     return int(_env_number(ALERTS_NOW_ENV, 0, int, 0))
+
+
+def trace_sampling_ratio() -> float:
+    """The share of traces stored with their spans (``LLMLEDGER_TRACE_SAMPLING_RATIO``,
+    default 1: all); a ``ValueError`` naming the variable for anything outside [0, 1]."""
+    text = env_text(TRACE_SAMPLING_RATIO_ENV)
+    if text is None:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ValueError(
+            f"{TRACE_SAMPLING_RATIO_ENV}={text!r} must be a number from 0 to 1 (the share of "
+            "traces stored with their spans; 1 keeps all)"
+        )
+    return value
+
+
+def gc_interval_seconds() -> float:
+    """Seconds between the server's retention gc runs (0: never)."""
+    return float(_env_number(GC_INTERVAL_ENV, DEFAULT_GC_INTERVAL, float, 0))
 
 
 def prices_file() -> str | None:

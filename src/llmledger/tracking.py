@@ -61,6 +61,30 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     return eid
 
 
+def set_retention(
+    days: int | None, experiment_name: str | None = None, experiment_id: str | None = None
+) -> dict[str, Any]:
+    """Keep the raw traces of an experiment (by name or id; the current one when neither is
+    given) for ``days`` days; ``None`` keeps them forever (the default). Older traces are
+    deleted by ``llmledger gc`` and the server's scheduled gc; the hourly rollups keep their
+    usage and cost. Returns the experiment; a ``ValueError`` for ``days`` below 1."""
+    from llmledger.store.retention import check_days
+
+    check_days(days)
+    if experiment_name is not None and experiment_id is not None:
+        raise ValueError("give at most one of experiment_name or experiment_id")
+    store = _store()
+    if experiment_name is not None:
+        exp = store.get_experiment_by_name(experiment_name)
+        if exp is None:
+            raise ValueError(f"no experiment named {experiment_name!r}")
+        experiment_id = exp["experiment_id"]
+    eid = str(experiment_id) if experiment_id is not None else config.get_experiment_id()
+    if store.get_experiment(eid) is None:
+        raise ValueError(f"no experiment with id {eid!r}")
+    return store.set_retention(eid, days)  # type: ignore[no-any-return]
+
+
 def flush(timeout: float | None = 30.0) -> bool:
     """Block until every trace finished so far is stored at the current tracking URI.
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Resp
 from pydantic import BaseModel, Field, field_validator
 
 from llmledger import __version__
-from llmledger.jsontext import dumps
+from llmledger.jsontext import dumps, loads
 from llmledger.server.ingest import (
     EXPERIMENT_ID_RULE,
     ID_RE,
@@ -155,15 +155,59 @@ def get_experiment(request: Request, experiment_id: str) -> dict[str, Any]:
     return exp
 
 
+class ExperimentPatch(BaseModel):
+    """What a PATCH changes: the name, the retention (days; ``null`` keeps traces forever),
+    or both. A field left out stays as it is."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    retention_days: Any = None  # checked by store.retention.check_days (a clear 400)
+
+    @field_validator("name")
+    @classmethod
+    def _no_nul(cls, name: str | None) -> str | None:
+        if name is not None and "\x00" in name:
+            raise ValueError("must not contain NUL characters")
+        return name
+
+
 @router.patch("/api/experiments/{experiment_id}", tags=["experiments"])
-def rename_experiment(request: Request, experiment_id: str, body: ExperimentIn) -> dict[str, Any]:
+@router.put("/api/experiments/{experiment_id}", tags=["experiments"])
+def update_experiment(
+    request: Request, experiment_id: str, body: ExperimentPatch
+) -> dict[str, Any]:
+    """Rename an experiment and/or set its retention: ``{"retention_days": 30}`` deletes
+    its raw traces older than 30 days at the next gc (the hourly rollups keep their usage
+    and cost); ``{"retention_days": null}`` keeps them forever."""
+    from llmledger.store.retention import check_days
+
     _known_id(experiment_id, or_404=True)
+    store = _store(request)
+    wants_retention = "retention_days" in body.model_fields_set
     try:
-        return _store(request).rename_experiment(experiment_id, body.name)
+        days = check_days(body.retention_days) if wants_retention else None
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    try:
+        exp = store.get_experiment(experiment_id)
+        if exp is None:
+            raise LookupError(f"no experiment with id {experiment_id!r}")
+        if body.name is not None:
+            try:
+                exp = store.rename_experiment(experiment_id, body.name)
+            except ValueError as exc:
+                raise HTTPException(409, str(exc)) from None
+        if wants_retention:
+            exp = store.set_retention(experiment_id, days)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(409, str(exc)) from None
+    return exp  # type: ignore[no-any-return]
+
+
+@router.post("/api/gc", tags=["experiments"])
+def collect_garbage(request: Request, dry_run: bool = False) -> dict[str, Any]:
+    """Delete raw traces older than their experiment's retention (the hourly rollups, hence
+    the Overview and /api/metrics, are kept); ``dry_run=true`` only counts them."""
+    return _store(request).gc(dry_run=dry_run)  # type: ignore[no-any-return]
 
 
 @router.delete("/api/experiments/{experiment_id}", tags=["experiments"])
@@ -188,6 +232,33 @@ def log_traces(request: Request, body: TracesIn = Body(...)) -> dict[str, Any]: 
         except IngestError as exc:
             raise HTTPException(400, str(exc)) from None
         return _json(_ingest(request, batches))  # type: ignore[return-value]
+
+
+@router.post("/api/traces/totals", tags=["traces"])
+async def log_totals(request: Request) -> dict[str, Any]:
+    """Sampled-out traces (``LLMLEDGER_TRACE_SAMPLING_RATIO``): each trace's info and its
+    counted spans' usage, cost, model and provider. They are added to the rollups (metrics,
+    budgets) and kept as a small row; their spans are not stored. Idempotent per trace."""
+    from starlette.concurrency import run_in_threadpool
+
+    from llmledger.server.totals import clean_totals
+
+    try:
+        body = loads(await request.body())
+    except ValueError:
+        raise HTTPException(400, 'the body must be JSON: {"traces": [...]}') from None
+
+    def store() -> int:
+        with request.app.state.ingest_gate:
+            records = clean_totals(body)
+            _store(request).log_totals(records, require_experiments=True)
+            return len(records)
+
+    try:
+        count = await run_in_threadpool(store)
+    except (LookupError, IngestError) as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"traces": count}
 
 
 def _page_token(offset: int) -> str:

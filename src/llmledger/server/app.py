@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from llmledger import __version__, config
 from llmledger.server.limits import RequestGuard
 
+logger = logging.getLogger("llmledger.server")
 UI_DIR = Path(__file__).parent / "ui"
 DEFAULT_MAX_BODY = config.DEFAULT_MAX_BODY_BYTES
 STORE_ENV = config.BACKEND_STORE_URI_ENV
@@ -177,8 +180,36 @@ def app_from_env() -> Any:
         ingest_concurrency=config.ingest_concurrency(),
         alerts_interval=config.alerts_interval_seconds(),
     )
+    start_gc_schedule(app.app.state.store, config.gc_interval_seconds())
     settle_heap()
     return app
+
+
+def start_gc_schedule(store: Any, interval: float) -> threading.Thread | None:
+    """Run retention gc (:mod:`llmledger.store.retention`) every ``interval`` seconds in a
+    daemon thread of this server process (``LLMLEDGER_GC_INTERVAL_SECONDS``; 0: never).
+    Each worker runs its own: gc needs no lease (its deletes are idempotent and it never
+    changes a rollup), so overlapping runs only repeat a look-up."""
+    if interval <= 0:
+        return None
+
+    def run() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                report = store.gc()
+                if report["traces"] or report["sampled_traces"]:
+                    logger.info(
+                        "retention gc: %d traces and %d sampled-out traces deleted",
+                        report["traces"],
+                        report["sampled_traces"],
+                    )
+            except Exception:  # the database away for a moment: try at the next run
+                logger.exception("retention gc failed")
+
+    thread = threading.Thread(target=run, name="llmledger-gc", daemon=True)
+    thread.start()
+    return thread
 
 
 def settle_heap() -> None:

@@ -32,6 +32,7 @@ def cmd_server(args: argparse.Namespace) -> int:
             if args.ingest_concurrency is None
             else args.ingest_concurrency
         )
+        config.gc_interval_seconds()  # read by each worker: a bad value stops the start here
     except ValueError as exc:
         print(f"llmledger: {exc}", file=sys.stderr)
         return 2

@@ -120,6 +120,19 @@ class HttpTraceStore:
         }
         self._request("POST", "/api/traces", body)
 
+    def log_totals(self, records: Sequence[TraceRecord]) -> None:
+        """Sampled-out traces: their totals only (``POST /api/traces/totals``)."""
+        if records:
+            body = {"traces": [{"info": r["info"], "spans": r["spans"]} for r in records]}
+            self._request("POST", "/api/traces/totals", body)
+
+    def set_retention(self, experiment_id: str, days: int | None) -> dict[str, Any]:
+        path = f"/api/experiments/{urllib.parse.quote(str(experiment_id), safe='')}"
+        return self._request("PATCH", path, {"retention_days": days})
+
+    def gc(self, dry_run: bool = False) -> dict[str, Any]:
+        return self._request("POST", "/api/gc", query={"dry_run": "true" if dry_run else None})
+
     def get_trace(self, trace_id: str) -> TraceRecord | None:
         return self._request("GET", f"/api/traces/{urllib.parse.quote(trace_id, safe='')}")
 

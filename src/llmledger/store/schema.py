@@ -24,6 +24,8 @@ experiments = Table(
     Column("experiment_id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(256), nullable=False, unique=True),
     Column("creation_time_ms", BigInteger, nullable=False),
+    # raw traces older than this many days are deleted by gc (rollups kept); NULL: forever
+    Column("retention_days", Integer, nullable=True),
 )
 
 TOKEN_COLUMNS = (
@@ -84,6 +86,20 @@ trace_models = Table(
     Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
     Column("model", String(256), primary_key=True),
     Index("ix_trace_models_model", "model"),
+)
+
+# Traces sampled out (LLMLEDGER_TRACE_SAMPLING_RATIO): no spans stored, only what their
+# rollup contribution needs (the trace's info and its counted spans' usage, cost, model and
+# provider, as JSON: store/sampled.py). A row, not nothing, so the same trace delivered again
+# replaces its contribution instead of adding it twice, and gc can age it out.
+sampled_traces = Table(
+    "sampled_traces",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("experiment_id", Integer, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Index("ix_sampled_traces_experiment_time", "experiment_id", "timestamp_ms"),
 )
 
 # -- rollups: what the Overview reads, kept exact on every write -------------------------

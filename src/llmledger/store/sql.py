@@ -233,6 +233,7 @@ class SqlTraceStore:
             "experiment_id": str(row["experiment_id"]),
             "name": row["name"],
             "creation_time_ms": row["creation_time_ms"],
+            "retention_days": row["retention_days"],
         }
 
     def get_experiment(self, experiment_id: str) -> dict[str, Any] | None:
@@ -253,6 +254,7 @@ class SqlTraceStore:
                     "experiment_id": str(r.experiment_id),
                     "name": r.name,
                     "creation_time_ms": r.creation_time_ms,
+                    "retention_days": r.retention_days,
                 }
                 for r in rows
             ]
@@ -757,10 +759,31 @@ class SqlTraceStore:
             for table in (t.trace_spans, t.trace_tags, t.trace_models):
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
             n = conn.execute(delete(t.traces).where(t.traces.c.experiment_id == eid)).rowcount
-            for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup):
+            for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup, t.sampled_traces):
                 conn.execute(delete(table).where(table.c.experiment_id == eid))
             conn.execute(delete(t.experiments).where(t.experiments.c.experiment_id == eid))
         return int(n or 0)
+
+    # -- lifecycle (store/retention.py, store/sampled.py) ---------------------------------
+    def log_totals(
+        self, records: Sequence[TraceRecord], require_experiments: bool = False
+    ) -> None:
+        """Add sampled-out traces (totals records) to the rollups; their spans are not
+        stored (see :mod:`llmledger.store.sampled`)."""
+        from llmledger.store.sampled import log_totals
+
+        log_totals(self, records, require_experiments)
+
+    def set_retention(self, experiment_id: str, days: int | None) -> dict[str, Any]:
+        from llmledger.store.retention import set_retention
+
+        return set_retention(self, experiment_id, days)
+
+    def gc(self, dry_run: bool = False, now_ms: int | None = None) -> dict[str, Any]:
+        """Delete raw traces older than their experiment's retention; rollups kept."""
+        from llmledger.store.retention import gc
+
+        return gc(self, now_ms=now_ms, dry_run=dry_run).to_json()
 
     def trace_counts(self) -> dict[str, int]:
         """Traces per experiment id, from the rollups' per-hour totals: a few rows per hour of

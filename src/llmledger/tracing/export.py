@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from llmledger import config
 from llmledger.store.errors import is_rejection
+from llmledger.tracing import sampling
 
 if TYPE_CHECKING:
     from llmledger.store.base import TraceRecord, TraceStore
@@ -80,6 +81,7 @@ class TraceExporter:
         self._store: TraceStore | None = None
         self._store_lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self.ratio: float | None = None  # the sampling ratio, read on the first export
 
     # -- store ------------------------------------------------------------------------
     @property
@@ -175,20 +177,37 @@ class TraceExporter:
     def _export(self, batch: list[TraceBuilder]) -> bool:
         """Write ``batch``; ``False`` when a transient failure left part of it waiting."""
         items = []
+        ratio = self._sampling_ratio()
         for builder in batch:
             try:
-                items.append((builder, builder.record()))
+                record = builder.record()
+                if not sampling.keeps_spans(builder.trace_id, ratio):
+                    record = sampling.totals_record(record)  # its cost still counts
+                items.append((builder, record))
             except Exception as exc:
                 logger.exception("llmledger: trace %s could not be finished", builder.trace_id)
                 self._reject(builder, exc)
         return self._write(items)
+
+    def _sampling_ratio(self) -> float:
+        """``LLMLEDGER_TRACE_SAMPLING_RATIO`` for a store that takes totals records (the
+        tracking store; an OTLP endpoint gets every trace whole). Checked at ``import
+        llmledger``; set to a bad value later, it is logged and every trace is kept."""
+        if self.ratio is None:
+            try:
+                ratio = config.trace_sampling_ratio()
+            except ValueError as exc:
+                logger.error("llmledger: %s; keeping every trace", exc)
+                ratio = 1.0
+            self.ratio = ratio if ratio >= 1.0 or hasattr(self.store, "log_totals") else 1.0
+        return self.ratio
 
     def _write(self, items: list[tuple[TraceBuilder, TraceRecord]]) -> bool:
         """Store ``items``; a rejected batch is bisected until its invalid traces are alone."""
         if not items:
             return True
         try:
-            self.store.log_traces([record for _, record in items])
+            _store_records(self.store, [record for _, record in items])
         except Exception as exc:
             if not is_rejection(exc):
                 self._failed(len(items), exc)
@@ -264,6 +283,16 @@ class TraceExporter:
                 self.max_pending,
                 self.uri,
             )
+
+
+def _store_records(store: TraceStore, records: list[TraceRecord]) -> None:
+    """Store whole traces, and the totals records of sampled-out ones (rollups only)."""
+    totals = [r for r in records if sampling.is_totals(r)]
+    whole = [r for r in records if not sampling.is_totals(r)] if totals else records
+    if whole:
+        store.log_traces(whole)
+    if totals:
+        store.log_totals(totals)  # type: ignore[attr-defined]
 
 
 def _max_pending() -> int:
