@@ -13,6 +13,8 @@ Revises: 0004
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,7 +26,7 @@ depends_on = None
 _BATCH = 500
 
 
-def _copy_sqlite_table(content_type: sa.types.TypeEngine[object]) -> None:
+def _copy_sqlite_table(content_type: sa.types.TypeEngine[Any]) -> None:
     op.create_table(
         "trace_spans_0011",
         sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), primary_key=True),
