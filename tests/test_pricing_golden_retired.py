@@ -20,9 +20,9 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from test_pricing_golden import Case, u
 
 from llmledger.pricing import compute_cost
+from test_pricing_golden import Case, u
 
 M = D(1_000_000)
 RETIRED_CASES: list[Case] = []
@@ -36,8 +36,13 @@ add(
     "retired-claude-3-5-sonnet-cache-5m-and-1h",
     "claude-3-5-sonnet-20241022",
     # 10,000 input: 2,000 cache hits, 3,000 written (1,000 of them for 1 hour), 5,000 plain
-    u(10_000, 700, cache_read_input_tokens=2_000, cache_creation_input_tokens=3_000,
-      cache_creation_1h_input_tokens=1_000),
+    u(
+        10_000,
+        700,
+        cache_read_input_tokens=2_000,
+        cache_creation_input_tokens=3_000,
+        cache_creation_1h_input_tokens=1_000,
+    ),
     (5_000 * D(3) + 2_000 * D("0.30") + 2_000 * D("3.75") + 1_000 * D(6)) / M,  # 0.0291
     700 * D(15) / M,  # 0.0105
     model_id="claude-3-5-sonnet-20241022",

@@ -114,35 +114,68 @@ def test_golden_pricing_file_is_up_to_date() -> None:
 
 
 def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
-    sdk, tmp_path: Path
+    sdk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmledger.pricing import clear_overrides, compute_cost
+    """Every exported case, none skipped: both languages apply the same exported overrides
+    and Azure deployment names and price each case at its moment (``at``)."""
+    import datetime as dt
 
+    from llmledger.pricing import clear_overrides, compute_cost, set_azure_deployment, set_price
+
+    monkeypatch.delenv("LLMLEDGER_PRICES_FILE", raising=False)
+    doc = json.loads(GOLDEN.read_text())
+    cases = doc["cases"]
     clear_overrides()
-    cases = [c for c in json.loads(GOLDEN.read_text())["cases"] if not c["skip"]]
-    python = {}
-    for c in cases:
-        cost = compute_cost(
-            c["model"], c["usage"], provider=c["provider"], service_tier=c["service_tier"]
-        )
-        assert cost is not None, c["id"]
-        python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
-            str(cost.decimals[k].normalize()) for k in ("input_cost", "output_cost", "total_cost")
-        ]
+    try:
+        for name, model in doc["overrides"]["azure_deployments"].items():
+            set_azure_deployment(name, model)
+        for v in doc["overrides"]["versions"]:
+            set_price(
+                v["model"],
+                effective_from=v["effective_from"],
+                provider=v["provider"],
+                mode=v["mode"],
+                **v["prices"],
+            )
+        python = {}
+        for c in cases:
+            at = dt.datetime.fromisoformat(c["at"].replace("Z", "+00:00")) if c["at"] else None
+            cost = compute_cost(
+                c["model"],
+                c["usage"],
+                provider=c["provider"],
+                service_tier=c["service_tier"],
+                at=at,
+            )
+            assert cost is not None, c["id"]
+            python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
+                str(cost.decimals[k].normalize())
+                for k in ("input_cost", "output_cost", "total_cost")
+            ]
+    finally:
+        clear_overrides()
     script = (
-        "import {computeCost} from 'llmledger'; import {readFileSync} from 'node:fs';"
+        "import * as l from 'llmledger'; import {readFileSync} from 'node:fs';"
+        f"const doc = JSON.parse(readFileSync({json.dumps(str(GOLDEN))}, 'utf8'));"
+        "for (const [d, m] of Object.entries(doc.overrides.azure_deployments))"
+        " l.setAzureDeployment(d, m);"
+        "for (const v of doc.overrides.versions) l.setPrice(v.model, v.prices,"
+        " {effectiveFrom: v.effective_from, provider: v.provider, mode: v.mode});"
         "const out = {};"
-        f"for (const c of JSON.parse(readFileSync({json.dumps(str(GOLDEN))}, 'utf8')).cases) {{"
-        " if (c.skip) continue;"
-        " const k = computeCost(c.model, c.usage,"
-        "  {provider: c.provider, serviceTier: c.service_tier});"
+        "for (const c of doc.cases) {"
+        " const k = l.computeCost(c.model, c.usage,"
+        "  {provider: c.provider, serviceTier: c.service_tier, at: c.at ?? undefined});"
         " out[c.id] = [k.input_cost, k.output_cost, k.total_cost,"
         "  k.decimals.input_cost, k.decimals.output_cost, k.decimals.total_cost]; }"
         "console.log(JSON.stringify(out));"
     )
     where = node_project(tmp_path)
-    typescript = json.loads(run_node(["--input-type=module", "-e", script], where, {}))
-    assert len(python) >= 200
+    typescript = json.loads(
+        run_node(["--input-type=module", "-e", script], where, {"LLMLEDGER_PRICES_FILE": ""})
+    )
+    assert len(python) == len(cases) >= 240
+    assert sum(c["id"].startswith(("override-", "azure-deployment")) for c in cases) >= 13
+    assert sum(c["id"].startswith("retired-") for c in cases) >= 15
     for case_id, values in python.items():
         ts = typescript[case_id]
         assert ts[:3] == values[:3], case_id  # the same doubles

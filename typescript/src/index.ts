@@ -32,3 +32,15 @@ export { PricingConfigError, type PriceValue } from "./pricing/overrides";
 export { normalizeUsage, anthropicUsage, type TokenUsage } from "./usage";
 export { tracedOpenAI } from "./integrations/openai";
 export { tracedAnthropic } from "./integrations/anthropic";
+export {
+  budget,
+  setBudget,
+  clearBudgets,
+  Budget,
+  WindowBudget,
+  BudgetExceeded,
+  type BudgetOptions,
+  type WindowBudgetOptions,
+  type OnExceed,
+  type Period,
+} from "./budgets";

@@ -33,6 +33,8 @@ export class LiveSpan {
     readonly parent: LiveSpan | null,
     readonly parentId: string | null,
     spanType: SpanTypeName,
+    /** start time, ms since the epoch: prices in force then price the span */
+    private readonly startTimeMs: number = Date.now(),
   ) {
     const ctx = otelSpan.spanContext();
     this.traceId = `tr-${ctx.traceId}`;
@@ -123,10 +125,9 @@ export class LiveSpan {
   /** The span's cost in USD: set by hand, else computed from usage, model and the bundled
    * catalog (exact decimal arithmetic). undefined without usage or a known model. */
   get llmCost(): CostDict | undefined {
-    return costOfAttributes(this.attrs, Number(this.startTimeMs));
+    return costOfAttributes(this.attrs, this.startTimeMs);
   }
 
-  private startTimeMs = Date.now();
 
   end(options: EndOptions = {}): void {
     if (this.isEnded) return;
@@ -137,9 +138,13 @@ export class LiveSpan {
       if (typeof status === "string") this.setStatus(status);
       else if (status) this.setStatus(status.code, status.message);
       else if (this.statusCode === "UNSET") this.statusCode = "OK"; // exported as UNSET: stored as OK
-      if (sdkState().provider?.exportComputedCost && this.attrs[K.COST] === undefined) {
+      if (this.attrs[K.COST] === undefined) {
+        // the server prices spans itself, but cannot know this process's own prices
+        // (setPrice, an overrides file, Azure deployment names): those costs travel along
         const cost = this.llmCost;
-        if (cost) this.otelSpan.setAttribute(K.COST, safeJson(cost));
+        if (cost && (sdkState().provider?.exportComputedCost || pricedByUser(cost))) {
+          this.otelSpan.setAttribute(K.COST, safeJson(cost));
+        }
       }
       if (this.root === this && this.traceTags) {
         this.otelSpan.setAttribute(TRACE_TAGS_KEY, safeJson(this.traceTags));
@@ -152,12 +157,22 @@ export class LiveSpan {
   }
 }
 
+function pricedByUser(cost: CostDict): boolean {
+  const rule = (cost as { price?: { matched_by?: string } }).price?.matched_by ?? "";
+  return rule.startsWith("override") || rule.startsWith("azure_deployment");
+}
+
 /** Trace tags travel on the local root span; the server moves them to the trace. */
 export const TRACE_TAGS_KEY = "llmledger.traceTags";
 
 type EndHook = (span: LiveSpan) => void;
-let onSpanEnd: EndHook = () => undefined;
+const endHooks: EndHook[] = [];
 
-export function setEndHook(hook: EndHook): void {
-  onSpanEnd = hook;
+/** Call `hook` with every span as it ends (after the OpenTelemetry span ended). */
+export function addEndHook(hook: EndHook): void {
+  endHooks.push(hook);
+}
+
+function onSpanEnd(span: LiveSpan): void {
+  for (const hook of endHooks) hook(span);
 }
