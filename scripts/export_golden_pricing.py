@@ -56,11 +56,11 @@ def _overrides() -> dict[str, object]:
 
 
 def build() -> str:
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT))
     import pytest
+    import tests.test_pricing_golden as golden
+    import tests.test_pricing_golden_retired as retired
 
-    import test_pricing_golden as golden
-    import test_pricing_golden_retired as retired
     from llmledger.pricing import compute_cost
 
     fixture = golden.golden_overrides.__wrapped__  # the overrides the Python cases run with

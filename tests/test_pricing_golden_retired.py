@@ -20,9 +20,9 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from tests.test_pricing_golden import Case, u
 
 from llmledger.pricing import compute_cost
-from test_pricing_golden import Case, u
 
 M = D(1_000_000)
 RETIRED_CASES: list[Case] = []
