@@ -190,6 +190,11 @@ def test_anthropic_autolog_with_the_real_npm_client(project, server, fake) -> No
     run_itest(project, "anthropic.test.mjs", server, fake)
 
 
+def test_budgets_with_the_real_npm_clients(project, server, fake) -> None:
+    """Block and window budgets refuse calls before they are sent (issue 16, TypeScript)."""
+    run_itest(project, "budgets.test.mjs", server, fake)
+
+
 PYTHON_SERVICE = """
 import sys
 

@@ -188,14 +188,12 @@ export class WindowBudget extends Budget {
       [stored, allStored] = await storedSpend(start, this.tags);
     } catch (error) {
       warnOnce(`read:${this.scope}`, `llmledger: budget ${this.scope}: spend not read from the server (${(error as Error).message}); counting this process's calls only until it answers`);
-      this.fetchedAt = Date.now();
+      if (start !== this.periodStart) this.newWindow(start, ZERO);
+      this.fetchedAt = Date.now(); // next try after refreshSeconds(), not on every call
       return;
     }
     if (start !== this.periodStart) {
-      // a new window: the old one's calls are out
-      this.periodStart = start;
-      this.unstored.clear();
-      this.finished.clear();
+      this.newWindow(start, stored);
     } else if (allStored) {
       // finished traces are in `stored` now: count them once
       for (const traceId of finished) {
@@ -205,6 +203,14 @@ export class WindowBudget extends Budget {
     }
     this.stored = stored;
     this.fetchedAt = Date.now();
+  }
+
+  /** A new window: the old one's calls are out. */
+  private newWindow(start: number, stored: Dec): void {
+    this.periodStart = start;
+    this.stored = stored;
+    this.unstored.clear();
+    this.finished.clear();
   }
 }
 

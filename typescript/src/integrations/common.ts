@@ -111,6 +111,7 @@ function afterVerdict(verdict: Promise<Error | null>, span: LiveSpan | null, sen
     sent = send();
   });
   const result = gate.then(() => sent);
+  result.catch(() => undefined); // a caller using only withResponse() leaves no unhandled rejection
   return new Proxy(result, {
     get(target, key) {
       if (key === "then" || key === "catch" || key === "finally") return Reflect.get(target, key).bind(target);
@@ -146,12 +147,9 @@ export function wrapMethod(
     }
     const send = () => sendTraced(original, this, args, params, span, recorder);
     const verdict = checkBudgets(span);
-    if (verdict instanceof Error) {
-      if (span) endError(span, verdict);
-      return Promise.reject(verdict);
-    }
-    if (verdict !== null) return afterVerdict(verdict, span, send);
-    return send();
+    if (verdict === null) return send();
+    // refused now, or once a window's spend is read: the SDK-shaped promise rejects
+    return afterVerdict(verdict instanceof Error ? Promise.resolve(verdict) : verdict, span, send);
   };
   (traced as unknown as Record<symbol, boolean>)[WRAPPED] = true;
   resource[method] = traced;
