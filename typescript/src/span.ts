@@ -3,6 +3,7 @@
 import { SpanStatusCode, type Span as OtelSpan } from "@opentelemetry/api";
 import { SpanAttributeKey as K, canonicalKey, type SpanTypeName } from "./attributes";
 import { encodeAttribute, safeJson } from "./encode";
+import { userPricesMayApply } from "./pricing/catalog";
 import { costOfAttributes, type CostDict } from "./pricing/cost";
 import { sdkState } from "./state";
 import { canonicalUsage, type TokenUsage } from "./usage";
@@ -138,13 +139,12 @@ export class LiveSpan {
       if (typeof status === "string") this.setStatus(status);
       else if (status) this.setStatus(status.code, status.message);
       else if (this.statusCode === "UNSET") this.statusCode = "OK"; // exported as UNSET: stored as OK
-      if (this.attrs[K.COST] === undefined) {
+      const exportAll = sdkState().provider?.exportComputedCost;
+      if (this.attrs[K.COST] === undefined && (exportAll || userPricesMayApply())) {
         // the server prices spans itself, but cannot know this process's own prices
         // (setPrice, an overrides file, Azure deployment names): those costs travel along
         const cost = this.llmCost;
-        if (cost && (sdkState().provider?.exportComputedCost || pricedByUser(cost))) {
-          this.otelSpan.setAttribute(K.COST, safeJson(cost));
-        }
+        if (cost && (exportAll || pricedByUser(cost))) this.otelSpan.setAttribute(K.COST, safeJson(cost));
       }
       if (this.root === this && this.traceTags) {
         this.otelSpan.setAttribute(TRACE_TAGS_KEY, safeJson(this.traceTags));

@@ -322,6 +322,13 @@ export function getPrice(model: string, provider?: string | null, at?: At): Mode
   return null;
 }
 
+/** Whether a price of this process's own (setPrice, the overrides file, an Azure deployment
+ * name) may apply: cheap, for the span end path. */
+export function userPricesMayApply(): boolean {
+  if (!store.empty) return true;
+  return !envLoaded && (process.env[PRICES_FILE_ENV] ?? "").trim() !== "";
+}
+
 function invalidate(): void {
   resolutions.clear();
   warned.clear();

@@ -248,6 +248,11 @@ export class OverrideStore {
     return this.models.size;
   }
 
+  /** Whether any price or deployment name is set. */
+  get empty(): boolean {
+    return this.models.size === 0 && this.deployments.size === 0;
+  }
+
   /** Add a version; one with the same model, provider and date replaces the old one. */
   add(version: OverrideVersion): void {
     const key = keyOf(version.model, version.provider);
