@@ -14,7 +14,7 @@
  * go; a function is called with the error, and the call goes on unless it throws). */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { getCurrentActiveSpan } from "./fluent";
-import { addDec, cmpDec, decToNumber, parseDecimal, ZERO, type Dec } from "./pricing/money";
+import { addDec, cmpDec, decToNumber, decToString, parseDecimal, ZERO, type Dec } from "./pricing/money";
 import { authHeader } from "./provider";
 import { addEndHook, type LiveSpan } from "./span";
 import { sdkState } from "./state";
@@ -63,7 +63,7 @@ function checkOnExceed(onExceed: unknown): void {
 
 /** A limit on the spend of a block; `spentUsd` grows as the block's LLM calls end. */
 export class Budget {
-  protected spentExact: Dec = ZERO;
+  private spentExact: Dec = ZERO;
   warned = false;
 
   constructor(
@@ -80,9 +80,15 @@ export class Budget {
     return decToNumber(this.limit);
   }
 
-  /** the spend counted so far (USD) */
+  /** the spend counted so far (USD); a window's: the server's last reading plus this
+   * process's spend since */
   get spentUsd(): number {
-    return decToNumber(this.spentExact);
+    return decToNumber(this.spend());
+  }
+
+  /** the same, exact, as a decimal string ("0.0000774") */
+  get spent(): string {
+    return decToString(this.spend());
   }
 
   /** the spend in scope now, exact */
@@ -156,7 +162,6 @@ export class WindowBudget extends Budget {
   spend(): Dec {
     let local = ZERO;
     for (const cost of this.unstored.values()) local = addDec(local, cost);
-    this.spentExact = local;
     return addDec(this.stored, local);
   }
 

@@ -2,7 +2,7 @@
 // real openai client gets; itest/budgets.test.mjs runs the real npm clients and a server).
 // Dollars by hand from https://openai.com/api/pricing/: gpt-4o-mini $0.15 in, $0.60 out per 1M.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import {
   BudgetExceeded,
   budget,
@@ -42,6 +42,7 @@ test("a block budget refuses the call that would start at or over the limit; exa
   const error = await budget({ usd: "0.0000774", name: "agent" }, async (b) => {
     for (let i = 0; i < 3; i++) await openai.chat.completions.create(ask);
     assert.equal(b.spentUsd, 0.0000774);
+    assert.equal(b.spent, "0.0000774");
     return openai.chat.completions.create(ask).then(
       () => null,
       (e) => e,
@@ -139,4 +140,31 @@ test("bad budgets are clear errors naming the field", () => {
   assert.throws(() => setBudget({ usd: 1, tags: { a: "1", b: "2" } }), /one tag/);
   assert.throws(() => setBudget({ usd: 0 }), /positive number of USD/);
   clearBudgets();
+});
+
+test("a window budget starts over with each calendar window (controlled clock, no server)", async () => {
+  const { openai, sent } = stubClient();
+  const warn = console.warn;
+  const warnings = [];
+  console.warn = (m) => warnings.push(m);
+  mock.timers.enable({ apis: ["Date"], now: Date.UTC(2026, 0, 31, 23, 59) });
+  try {
+    const window = setBudget({ usd: "0.00005", per: "month" });
+    await openai.chat.completions.create(ask);
+    await openai.chat.completions.create(ask);
+    const refused = await openai.chat.completions.create(ask).catch((e) => e);
+    assert.ok(refused instanceof BudgetExceeded);
+    assert.deepEqual([refused.scope, refused.spentUsd], ["month (all traces)", 0.0000516]);
+    assert.equal(sent.length, 2);
+    mock.timers.setTime(Date.UTC(2026, 1, 1)); // February: a new window, January's calls are out
+    await openai.chat.completions.create(ask);
+    assert.equal(sent.length, 3);
+    assert.equal(window.spent, "0.0000258");
+    // no tracking server to read: said once, counted locally
+    assert.equal(warnings.filter((w) => /spend not read from the server \(no tracking server/.test(w)).length, 1);
+  } finally {
+    mock.timers.reset();
+    console.warn = warn;
+    clearBudgets();
+  }
 });
