@@ -135,6 +135,38 @@ test("a window budget counts this process's calls not yet on the server (no read
   }
 });
 
+test("under a window budget being read, streams and withResponse() work as without budgets", async () => {
+  process.env.LLMLEDGER_BUDGET_REFRESH_SECONDS = "0"; // every call waits for a read first
+  const run = `pass-${Date.now()}`;
+  try {
+    llmledger.setBudget({ usd: 1, per: "day", tags: { budget_run: run } });
+    await llmledger.withSpan(async () => {
+      llmledger.updateCurrentTrace({ tags: { budget_run: run } });
+      await fakeReply({ model: "gpt-4o-mini", text: "streamed answer", usage: { prompt_tokens: 45, completion_tokens: 14 } });
+      const stream = await openai.chat.completions.create({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: run }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = "";
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+      assert.equal(text, "streamed answer");
+      await fakeReply({ model: "gpt-4o-mini", usage: OPENAI_USAGE });
+      const { data, response } = await chat(run).withResponse();
+      assert.equal(response.status, 200);
+      assert.equal(data.usage.prompt_tokens, 1000);
+    }, { name: "passing" });
+    const trace = await lastTrace();
+    // 45 x $0.15/1M + 14 x $0.60/1M = $0.00001515; plus $0.00045
+    assert.deepEqual(trace.data.spans.filter((s) => s.name === "Completions").map((s) => s.llmCost.total_cost), [0.00001515, 0.00045]);
+    assert.equal(await sentWith(run), 2);
+  } finally {
+    llmledger.clearBudgets();
+    delete process.env.LLMLEDGER_BUDGET_REFRESH_SECONDS;
+  }
+});
+
 test("a window budget with the server down keeps counting locally and never throws into the call", async () => {
   const run = `down-${Date.now()}`;
   llmledger.init({ trackingUri: "http://127.0.0.1:9", experimentId: "0", exportTimeoutMillis: 500 });
