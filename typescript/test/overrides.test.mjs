@@ -73,6 +73,10 @@ test("setPrice with effective dates: the version in force at the moment prices i
   const after = computeCost("acme-llm", u, { at: new Date(Date.UTC(2026, 5, 1)) });
   assert.deepEqual({ ...after }, { input_cost: 0.4, output_cost: 0.12, total_cost: 0.52 });
   assert.equal(getPrice("ACME-LLM", null, Date.UTC(2027, 0, 1)).effective_from, "2026-06-01T00:00:00.000Z");
+  // a moment without a zone is UTC, also with a space; garbage is a TypeError naming `at`
+  assert.equal(computeCost("acme-llm", u, { at: "2026-05-31 23:59" }).total_cost, 0.65);
+  assert.equal(computeCost("acme-llm", u, { at: "2026-06-01T00:00:00" }).total_cost, 0.52);
+  assert.throws(() => computeCost("acme-llm", u, { at: "soon" }), (e) => e instanceof TypeError && /at must be a Date/.test(e.message));
 });
 
 test("a span is priced at the prices in force at its start, and carries that cost to the server", () => {

@@ -10,6 +10,7 @@ import {
   PRICES_FILE_ENV,
   PricingConfigError,
   makeVersion,
+  parseEffectiveFrom,
   readOverridesFile,
   type OverrideVersion,
   type PriceValue,
@@ -283,9 +284,11 @@ function epochMs(at: At): number {
   if (at === null || at === undefined) return Date.now();
   if (at instanceof Date) return at.getTime();
   if (typeof at === "number") return at;
-  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(at) || !at.includes("T") ? at : `${at}Z`);
-  if (Number.isNaN(ms)) throw new TypeError(`at must be a Date, epoch milliseconds or an ISO string, got ${JSON.stringify(at)}`);
-  return ms;
+  try {
+    return parseEffectiveFrom(at, "at") as number;
+  } catch {
+    throw new TypeError(`at must be a Date, epoch milliseconds or an ISO date/datetime string, got ${JSON.stringify(at)}`);
+  }
 }
 
 /** The price of `model` in force at `at` (default now; only user overrides have dates), or
