@@ -350,3 +350,85 @@ def test_bearer_token_from_llmledger_tracking_token(project, tmp_path: Path) -> 
         assert without == {"exported": 0, "dropped": 1, "queued": 0, "cost": None}
     finally:
         secured.stop()
+
+
+PYTHON_SPENDER = """
+import sys
+
+import llmledger
+
+tracking_uri, run = sys.argv[1:3]
+llmledger.set_tracking_uri(tracking_uri)
+with llmledger.start_span("python-agent", span_type="CHAIN"):
+    llmledger.update_current_trace(tags={"budget_run": run})
+    with llmledger.start_span("llm", span_type="LLM") as llm:
+        llm.set_attributes(
+            {
+                "llmledger.chat.tokenUsage": {"input_tokens": 1000, "output_tokens": 500},
+                "llmledger.llm.model": "gpt-4o-mini",
+            }
+        )
+assert llmledger.flush()
+"""
+
+NODE_BUDGETED = """
+import * as llmledger from "llmledger";
+import OpenAI from "openai";
+
+const run = process.env.BUDGET_RUN;
+llmledger.init({ trackingUri: process.env.LLMLEDGER_TRACKING_URI });
+const openai = llmledger.tracedOpenAI(
+  new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: "x", maxRetries: 0 }));
+const window = llmledger.setBudget({ usd: "0.0009", per: "day", tags: { budget_run: run } });
+const call = () => llmledger.withSpan(async () => {
+  llmledger.updateCurrentTrace({ tags: { budget_run: run } });
+  const messages = [{ role: "user", content: run }];
+  return openai.chat.completions.create({ model: "gpt-4o-mini", messages });
+}, { name: "node-agent" });
+await call();
+const refused = await call().catch((e) => e);
+await llmledger.flushTraces();
+const { name, scope, spentUsd } = refused;
+console.log(JSON.stringify({ name, scope, spent: spentUsd, window: window.spent }));
+"""
+
+
+def test_a_node_window_budget_counts_what_a_python_process_spent(
+    project, server, fake, tmp_path: Path
+) -> None:
+    """Windows span processes and languages: the Node budget reads the server's rollups,
+    which hold the Python process's spend."""
+    import subprocess
+    import sys
+    import uuid
+
+    run = f"xlang-{uuid.uuid4().hex[:8]}"
+    script = tmp_path / "python_spender.py"
+    script.write_text(PYTHON_SPENDER)
+    proc = subprocess.run(
+        [sys.executable, str(script), server.url, run], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Python spent 1000 x $0.15/1M + 500 x $0.60/1M = $0.00045 (https://openai.com/api/pricing/);
+    # Node's first call the same: the window then holds $0.0009, its limit
+    fake.reply(model="gpt-4o-mini", usage={"prompt_tokens": 1000, "completion_tokens": 500})
+    (project / "budgeted.mjs").write_text(NODE_BUDGETED)
+    out = run_node(
+        ["budgeted.mjs"],
+        project,
+        {
+            "LLMLEDGER_TRACKING_URI": server.url,
+            "OPENAI_BASE_URL": fake.openai_base_url,
+            "BUDGET_RUN": run,
+            "LLMLEDGER_BUDGET_REFRESH_SECONDS": "0",
+        },
+    )
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {
+        "name": "BudgetExceeded",
+        "scope": f"day (budget_run={run})",
+        "spent": 0.0009,
+        "window": "0.0009",
+    }
+    sent = [r for r in fake.requests if run in json.dumps(r.body)]
+    assert len(sent) == 1  # the refused call never reached the provider
