@@ -1,24 +1,27 @@
-"""Write Python's golden pricing cases (tests/test_pricing_golden.py) to a JSON file that the
-TypeScript SDK's tests run too, so both languages give the same dollars for the same usage.
+"""Write Python's golden pricing cases (tests/test_pricing_golden.py and the retired models'
+tests/test_pricing_golden_retired.py) to a JSON file that the TypeScript SDK's tests run too,
+so both languages give the same dollars for the same usage.
 
     python scripts/export_golden_pricing.py            # writes typescript/test/golden_pricing.json
     python scripts/export_golden_pricing.py --check    # exit 1 if the file is out of date
 
 Expected amounts are the hand-computed ones of the Python test (exact decimal strings) and
-the floats nearest to them. Cases priced by a user override or an Azure deployment name are
-marked ``skip`` with the reason: the TypeScript SDK prices from the bundled catalog only.
+the floats nearest to them. The user overrides and Azure deployment names the Python cases
+run with (the ``golden_overrides`` fixture) are exported too, read back from the override
+store after the fixture ran, so the TypeScript test applies exactly the same ones; each case
+carries the moment it is priced at (``at``), which picks the override version in force.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "typescript" / "test" / "golden_pricing.json"
-OVERRIDE_RULES = ("override", "azure_deployment")
 
 
 def _dec(value: object) -> str:
@@ -27,11 +30,37 @@ def _dec(value: object) -> str:
     return dec_str(value)  # type: ignore[arg-type]
 
 
-def build() -> str:
-    sys.path.insert(0, str(ROOT / "tests"))
-    import pytest
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
-    import test_pricing_golden as golden
+
+def _overrides() -> dict[str, object]:
+    """The overrides in force now (set by the fixture), as setPrice/setAzureDeployment args."""
+    from llmledger.pricing import catalog
+
+    store = catalog._store
+    versions = [
+        {
+            "model": v.model,
+            "prices": {name: _dec(amount) for name, amount in sorted(v.fields.items())},
+            "effective_from": _iso(v.effective_from),
+            "provider": v.provider,
+            "mode": v.mode,
+        }
+        for v in store.versions()
+    ]
+    return {"versions": versions, "azure_deployments": dict(sorted(store._deployments.items()))}
+
+
+def build() -> str:
+    sys.path.insert(0, str(ROOT))
+    import pytest
+    import tests.test_pricing_golden as golden
+    import tests.test_pricing_golden_retired as retired
+
     from llmledger.pricing import compute_cost
 
     fixture = golden.golden_overrides.__wrapped__  # the overrides the Python cases run with
@@ -39,8 +68,9 @@ def build() -> str:
         gen = fixture(mp)
         next(gen)
         try:
+            overrides = _overrides()
             cases = []
-            for case in golden.CASES:
+            for case in [*golden.CASES, *retired.RETIRED_CASES]:
                 cost = compute_cost(
                     case.model,
                     case.usage,
@@ -48,11 +78,8 @@ def build() -> str:
                     service_tier=case.tier,
                     at=case.at,
                 )
-                rule = (cost.price or {}).get("matched_by", "") if cost is not None else ""
-                skip = None
-                if rule.startswith(OVERRIDE_RULES):
-                    how = rule.split("+")[0]
-                    skip = f"priced by a Python-only {how} (set_price / set_azure_deployment)"
+                if cost is None or cost.decimal_total != case.inp + case.out:
+                    raise SystemExit(f"golden case {case.id} fails in Python: fix it first")
                 total = case.inp + case.out
                 cases.append(
                     {
@@ -61,6 +88,7 @@ def build() -> str:
                         "usage": case.usage,
                         "provider": case.provider,
                         "service_tier": case.tier,
+                        "at": _iso(case.at),
                         "model_id": case.model_id,
                         "expected": {
                             "input_cost": _dec(case.inp),
@@ -68,12 +96,16 @@ def build() -> str:
                             "total_cost": _dec(total),
                             "floats": [float(case.inp), float(case.out), float(total)],
                         },
-                        "skip": skip,
                     }
                 )
         finally:
             gen.close()
-    return json.dumps({"source": "tests/test_pricing_golden.py", "cases": cases}, indent=1) + "\n"
+    doc = {
+        "source": "tests/test_pricing_golden.py, tests/test_pricing_golden_retired.py",
+        "overrides": overrides,
+        "cases": cases,
+    }
+    return json.dumps(doc, indent=1) + "\n"
 
 
 def main() -> int:

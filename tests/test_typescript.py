@@ -114,35 +114,68 @@ def test_golden_pricing_file_is_up_to_date() -> None:
 
 
 def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
-    sdk, tmp_path: Path
+    sdk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmledger.pricing import clear_overrides, compute_cost
+    """Every exported case, none skipped: both languages apply the same exported overrides
+    and Azure deployment names and price each case at its moment (``at``)."""
+    import datetime as dt
 
+    from llmledger.pricing import clear_overrides, compute_cost, set_azure_deployment, set_price
+
+    monkeypatch.delenv("LLMLEDGER_PRICES_FILE", raising=False)
+    doc = json.loads(GOLDEN.read_text())
+    cases = doc["cases"]
     clear_overrides()
-    cases = [c for c in json.loads(GOLDEN.read_text())["cases"] if not c["skip"]]
-    python = {}
-    for c in cases:
-        cost = compute_cost(
-            c["model"], c["usage"], provider=c["provider"], service_tier=c["service_tier"]
-        )
-        assert cost is not None, c["id"]
-        python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
-            str(cost.decimals[k].normalize()) for k in ("input_cost", "output_cost", "total_cost")
-        ]
+    try:
+        for name, model in doc["overrides"]["azure_deployments"].items():
+            set_azure_deployment(name, model)
+        for v in doc["overrides"]["versions"]:
+            set_price(
+                v["model"],
+                effective_from=v["effective_from"],
+                provider=v["provider"],
+                mode=v["mode"],
+                **v["prices"],
+            )
+        python = {}
+        for c in cases:
+            at = dt.datetime.fromisoformat(c["at"].replace("Z", "+00:00")) if c["at"] else None
+            cost = compute_cost(
+                c["model"],
+                c["usage"],
+                provider=c["provider"],
+                service_tier=c["service_tier"],
+                at=at,
+            )
+            assert cost is not None, c["id"]
+            python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
+                str(cost.decimals[k].normalize())
+                for k in ("input_cost", "output_cost", "total_cost")
+            ]
+    finally:
+        clear_overrides()
     script = (
-        "import {computeCost} from 'llmledger'; import {readFileSync} from 'node:fs';"
+        "import * as l from 'llmledger'; import {readFileSync} from 'node:fs';"
+        f"const doc = JSON.parse(readFileSync({json.dumps(str(GOLDEN))}, 'utf8'));"
+        "for (const [d, m] of Object.entries(doc.overrides.azure_deployments))"
+        " l.setAzureDeployment(d, m);"
+        "for (const v of doc.overrides.versions) l.setPrice(v.model, v.prices,"
+        " {effectiveFrom: v.effective_from, provider: v.provider, mode: v.mode});"
         "const out = {};"
-        f"for (const c of JSON.parse(readFileSync({json.dumps(str(GOLDEN))}, 'utf8')).cases) {{"
-        " if (c.skip) continue;"
-        " const k = computeCost(c.model, c.usage,"
-        "  {provider: c.provider, serviceTier: c.service_tier});"
+        "for (const c of doc.cases) {"
+        " const k = l.computeCost(c.model, c.usage,"
+        "  {provider: c.provider, serviceTier: c.service_tier, at: c.at ?? undefined});"
         " out[c.id] = [k.input_cost, k.output_cost, k.total_cost,"
         "  k.decimals.input_cost, k.decimals.output_cost, k.decimals.total_cost]; }"
         "console.log(JSON.stringify(out));"
     )
     where = node_project(tmp_path)
-    typescript = json.loads(run_node(["--input-type=module", "-e", script], where, {}))
-    assert len(python) >= 200
+    typescript = json.loads(
+        run_node(["--input-type=module", "-e", script], where, {"LLMLEDGER_PRICES_FILE": ""})
+    )
+    assert len(python) == len(cases) >= 240
+    assert sum(c["id"].startswith(("override-", "azure-deployment")) for c in cases) >= 13
+    assert sum(c["id"].startswith("retired-") for c in cases) >= 15
     for case_id, values in python.items():
         ts = typescript[case_id]
         assert ts[:3] == values[:3], case_id  # the same doubles
@@ -155,6 +188,11 @@ def test_tracing_api_against_the_server(project, server, fake) -> None:
 
 def test_anthropic_autolog_with_the_real_npm_client(project, server, fake) -> None:
     run_itest(project, "anthropic.test.mjs", server, fake)
+
+
+def test_budgets_with_the_real_npm_clients(project, server, fake) -> None:
+    """Block and window budgets refuse calls before they are sent (issue 16, TypeScript)."""
+    run_itest(project, "budgets.test.mjs", server, fake)
 
 
 PYTHON_SERVICE = """
@@ -312,3 +350,85 @@ def test_bearer_token_from_llmledger_tracking_token(project, tmp_path: Path) -> 
         assert without == {"exported": 0, "dropped": 1, "queued": 0, "cost": None}
     finally:
         secured.stop()
+
+
+PYTHON_SPENDER = """
+import sys
+
+import llmledger
+
+tracking_uri, run = sys.argv[1:3]
+llmledger.set_tracking_uri(tracking_uri)
+with llmledger.start_span("python-agent", span_type="CHAIN"):
+    llmledger.update_current_trace(tags={"budget_run": run})
+    with llmledger.start_span("llm", span_type="LLM") as llm:
+        llm.set_attributes(
+            {
+                "llmledger.chat.tokenUsage": {"input_tokens": 1000, "output_tokens": 500},
+                "llmledger.llm.model": "gpt-4o-mini",
+            }
+        )
+assert llmledger.flush()
+"""
+
+NODE_BUDGETED = """
+import * as llmledger from "llmledger";
+import OpenAI from "openai";
+
+const run = process.env.BUDGET_RUN;
+llmledger.init({ trackingUri: process.env.LLMLEDGER_TRACKING_URI });
+const openai = llmledger.tracedOpenAI(
+  new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: "x", maxRetries: 0 }));
+const window = llmledger.setBudget({ usd: "0.0009", per: "day", tags: { budget_run: run } });
+const call = () => llmledger.withSpan(async () => {
+  llmledger.updateCurrentTrace({ tags: { budget_run: run } });
+  const messages = [{ role: "user", content: run }];
+  return openai.chat.completions.create({ model: "gpt-4o-mini", messages });
+}, { name: "node-agent" });
+await call();
+const refused = await call().catch((e) => e);
+await llmledger.flushTraces();
+const { name, scope, spentUsd } = refused;
+console.log(JSON.stringify({ name, scope, spent: spentUsd, window: window.spent }));
+"""
+
+
+def test_a_node_window_budget_counts_what_a_python_process_spent(
+    project, server, fake, tmp_path: Path
+) -> None:
+    """Windows span processes and languages: the Node budget reads the server's rollups,
+    which hold the Python process's spend."""
+    import subprocess
+    import sys
+    import uuid
+
+    run = f"xlang-{uuid.uuid4().hex[:8]}"
+    script = tmp_path / "python_spender.py"
+    script.write_text(PYTHON_SPENDER)
+    proc = subprocess.run(
+        [sys.executable, str(script), server.url, run], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Python spent 1000 x $0.15/1M + 500 x $0.60/1M = $0.00045 (https://openai.com/api/pricing/);
+    # Node's first call the same: the window then holds $0.0009, its limit
+    fake.reply(model="gpt-4o-mini", usage={"prompt_tokens": 1000, "completion_tokens": 500})
+    (project / "budgeted.mjs").write_text(NODE_BUDGETED)
+    out = run_node(
+        ["budgeted.mjs"],
+        project,
+        {
+            "LLMLEDGER_TRACKING_URI": server.url,
+            "OPENAI_BASE_URL": fake.openai_base_url,
+            "BUDGET_RUN": run,
+            "LLMLEDGER_BUDGET_REFRESH_SECONDS": "0",
+        },
+    )
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {
+        "name": "BudgetExceeded",
+        "scope": f"day (budget_run={run})",
+        "spent": 0.0009,
+        "window": "0.0009",
+    }
+    sent = [r for r in fake.requests if run in json.dumps(r.body)]
+    assert len(sent) == 1  # the refused call never reached the provider

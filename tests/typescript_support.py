@@ -28,7 +28,8 @@ def _dist_is_fresh() -> bool:
     if not built.exists():
         return False
     inputs = [*(TS / "src").rglob("*.ts"), TS / "scripts" / "build.mjs", TS / "package.json"]
-    inputs.append(ROOT / "src" / "llmledger" / "pricing" / "data" / "prices.json")
+    data = ROOT / "src" / "llmledger" / "pricing" / "data"
+    inputs += [data / "prices.json", data / "retired.json"]
     return built.stat().st_mtime >= max(p.stat().st_mtime for p in inputs)
 
 

@@ -1,6 +1,7 @@
 // Build: TypeScript -> dist/cjs (CommonJS + .d.ts), an ESM entry over it (one copy of the
 // SDK's state whichever way it is loaded), and the price catalog copied from the Python
-// package (the one source of truth: src/llmledger/pricing/data/prices.json).
+// package (the one source of truth: src/llmledger/pricing/data/prices.json plus the retired
+// models of retired.json, merged at load time exactly as Python's catalog.add_retired does).
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -9,7 +10,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
-const catalog = join(root, "..", "src", "llmledger", "pricing", "data", "prices.json");
+const dataDir = join(root, "..", "src", "llmledger", "pricing", "data");
+const catalog = join(dataDir, "prices.json");
+const retired = join(dataDir, "retired.json");
 
 // `npm install <repo>/typescript` links this folder without installing its dependencies
 // (npm does not, for a folder outside the project) and then runs `prepare`: install them
@@ -29,11 +32,14 @@ rmSync(dist, { recursive: true, force: true });
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
 
-if (!existsSync(catalog)) {
-  throw new Error(`price catalog not found at ${catalog}: build from a checkout of the llmledger repository`);
+for (const file of [catalog, retired]) {
+  if (!existsSync(file)) {
+    throw new Error(`price data not found at ${file}: build from a checkout of the llmledger repository`);
+  }
 }
 mkdirSync(join(dist, "data"), { recursive: true });
 copyFileSync(catalog, join(dist, "data", "prices.json"));
+copyFileSync(retired, join(dist, "data", "retired.json"));
 
 const names = Object.keys(createRequire(import.meta.url)(join(dist, "cjs", "index.js"))).filter(
   (n) => n !== "default" && n !== "__esModule",

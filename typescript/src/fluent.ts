@@ -2,7 +2,7 @@
 import { context, trace as otelTrace, type Context, type Tracer } from "@opentelemetry/api";
 import { SpanType, type SpanTypeName } from "./attributes";
 import { currentProvider, init } from "./provider";
-import { LiveSpan, setEndHook } from "./span";
+import { LiveSpan, addEndHook } from "./span";
 import { sdkState } from "./state";
 
 export interface SpanOptions {
@@ -19,7 +19,7 @@ export interface SpanOptions {
 // the live span of an OpenTelemetry span, kept on it (cheaper than a WeakMap for the GC)
 const LIVE = Symbol("llmledger.liveSpan");
 
-setEndHook((span) => {
+addEndHook((span) => {
   if (span.root === span) sdkState().lastTraceId = span.traceId;
 });
 
@@ -57,7 +57,7 @@ export function startSpan(options: SpanOptions): LiveSpan {
   const remote = parent ? null : otelTrace.getSpanContext(ctx);
   const otelSpan = tracer().startSpan(options.name, options.startTime ? { startTime: options.startTime } : {}, ctx);
   const parentId = parent ? parent.spanId : (remote?.spanId ?? null);
-  const span = new LiveSpan(otelSpan, options.name, parent, parentId, options.spanType ?? SpanType.UNKNOWN);
+  const span = new LiveSpan(otelSpan, options.name, parent, parentId, options.spanType ?? SpanType.UNKNOWN, options.startTime ?? Date.now());
   (otelSpan as unknown as Record<symbol, LiveSpan>)[LIVE] = span;
   if (options.inputs !== undefined) span.setInputs(options.inputs);
   if (options.attributes) span.setAttributes(options.attributes);

@@ -17,7 +17,30 @@ export {
 export { getTracingContextHeadersForHttpRequest, withTracingContext } from "./propagation";
 export { LlmledgerClient, LlmledgerClient as MlflowClient, type Trace, type TraceInfo, type TraceSpan, type SearchOptions } from "./client";
 export { computeCost, costFromPrice, MissingPriceError, type Cost, type CostDict } from "./pricing/cost";
-export { getPrice, catalogInfo, type ModelPrice } from "./pricing/catalog";
+export {
+  getPrice,
+  catalogInfo,
+  setPrice,
+  setAzureDeployment,
+  loadOverrides,
+  clearOverrides,
+  type ModelPrice,
+  type SetPriceOptions,
+  type At,
+} from "./pricing/catalog";
+export { PricingConfigError, type PriceValue } from "./pricing/overrides";
 export { normalizeUsage, anthropicUsage, type TokenUsage } from "./usage";
 export { tracedOpenAI } from "./integrations/openai";
 export { tracedAnthropic } from "./integrations/anthropic";
+export {
+  budget,
+  setBudget,
+  clearBudgets,
+  Budget,
+  WindowBudget,
+  BudgetExceeded,
+  type BudgetOptions,
+  type WindowBudgetOptions,
+  type OnExceed,
+  type Period,
+} from "./budgets";

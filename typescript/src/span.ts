@@ -3,6 +3,7 @@
 import { SpanStatusCode, type Span as OtelSpan } from "@opentelemetry/api";
 import { SpanAttributeKey as K, canonicalKey, type SpanTypeName } from "./attributes";
 import { encodeAttribute, safeJson } from "./encode";
+import { userPricesMayApply } from "./pricing/catalog";
 import { costOfAttributes, type CostDict } from "./pricing/cost";
 import { sdkState } from "./state";
 import { canonicalUsage, type TokenUsage } from "./usage";
@@ -33,6 +34,8 @@ export class LiveSpan {
     readonly parent: LiveSpan | null,
     readonly parentId: string | null,
     spanType: SpanTypeName,
+    /** start time, ms since the epoch: prices in force then price the span */
+    private readonly startTimeMs: number = Date.now(),
   ) {
     const ctx = otelSpan.spanContext();
     this.traceId = `tr-${ctx.traceId}`;
@@ -123,10 +126,9 @@ export class LiveSpan {
   /** The span's cost in USD: set by hand, else computed from usage, model and the bundled
    * catalog (exact decimal arithmetic). undefined without usage or a known model. */
   get llmCost(): CostDict | undefined {
-    return costOfAttributes(this.attrs, Number(this.startTimeMs));
+    return costOfAttributes(this.attrs, this.startTimeMs);
   }
 
-  private startTimeMs = Date.now();
 
   end(options: EndOptions = {}): void {
     if (this.isEnded) return;
@@ -137,9 +139,12 @@ export class LiveSpan {
       if (typeof status === "string") this.setStatus(status);
       else if (status) this.setStatus(status.code, status.message);
       else if (this.statusCode === "UNSET") this.statusCode = "OK"; // exported as UNSET: stored as OK
-      if (sdkState().provider?.exportComputedCost && this.attrs[K.COST] === undefined) {
+      const exportAll = sdkState().provider?.exportComputedCost;
+      if (this.attrs[K.COST] === undefined && (exportAll || userPricesMayApply())) {
+        // the server prices spans itself, but cannot know this process's own prices
+        // (setPrice, an overrides file, Azure deployment names): those costs travel along
         const cost = this.llmCost;
-        if (cost) this.otelSpan.setAttribute(K.COST, safeJson(cost));
+        if (cost && (exportAll || pricedByUser(cost))) this.otelSpan.setAttribute(K.COST, safeJson(cost));
       }
       if (this.root === this && this.traceTags) {
         this.otelSpan.setAttribute(TRACE_TAGS_KEY, safeJson(this.traceTags));
@@ -152,12 +157,22 @@ export class LiveSpan {
   }
 }
 
+function pricedByUser(cost: CostDict): boolean {
+  const rule = (cost as { price?: { matched_by?: string } }).price?.matched_by ?? "";
+  return rule.startsWith("override") || rule.startsWith("azure_deployment");
+}
+
 /** Trace tags travel on the local root span; the server moves them to the trace. */
 export const TRACE_TAGS_KEY = "llmledger.traceTags";
 
 type EndHook = (span: LiveSpan) => void;
-let onSpanEnd: EndHook = () => undefined;
+const endHooks: EndHook[] = [];
 
-export function setEndHook(hook: EndHook): void {
-  onSpanEnd = hook;
+/** Call `hook` with every span as it ends (after the OpenTelemetry span ended). */
+export function addEndHook(hook: EndHook): void {
+  endHooks.push(hook);
+}
+
+function onSpanEnd(span: LiveSpan): void {
+  for (const hook of endHooks) hook(span);
 }

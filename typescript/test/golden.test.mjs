@@ -1,22 +1,36 @@
-// Python's golden pricing cases (tests/test_pricing_golden.py, exported to golden_pricing.json
-// by scripts/export_golden_pricing.py) give the same dollars here, to the last digit.
+// Python's golden pricing cases (tests/test_pricing_golden.py and
+// tests/test_pricing_golden_retired.py, exported to golden_pricing.json by
+// scripts/export_golden_pricing.py) give the same dollars here, to the last digit: every
+// case, with the same user overrides and Azure deployment names the Python cases run with.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { test } from "node:test";
-import { computeCost } from "../dist/index.mjs";
+import { after, before, test } from "node:test";
+import { clearOverrides, computeCost, setAzureDeployment, setPrice } from "../dist/index.mjs";
 
-const { cases } = JSON.parse(readFileSync(new URL("./golden_pricing.json", import.meta.url), "utf8"));
-const run = cases.filter((c) => !c.skip);
+const { cases, overrides } = JSON.parse(readFileSync(new URL("./golden_pricing.json", import.meta.url), "utf8"));
 
-test("the shared file has Python's cases; only override cases are skipped", () => {
-  assert.ok(cases.length >= 200, `${cases.length} cases`);
-  assert.ok(run.length >= cases.length - 13, `${cases.length - run.length} skipped`);
-  for (const c of cases.filter((c) => c.skip)) assert.match(c.skip, /Python-only (override|azure_deployment)/);
+before(() => {
+  delete process.env.LLMLEDGER_PRICES_FILE;
+  clearOverrides();
+  for (const [deployment, model] of Object.entries(overrides.azure_deployments)) setAzureDeployment(deployment, model);
+  for (const v of overrides.versions) {
+    setPrice(v.model, v.prices, { effectiveFrom: v.effective_from, provider: v.provider, mode: v.mode });
+  }
+});
+after(() => clearOverrides());
+
+test("the shared file has every Python case, none skipped, retired models and overrides included", () => {
+  assert.ok(cases.length >= 240, `${cases.length} cases`);
+  assert.equal(cases.filter((c) => c.skip).length, 0);
+  assert.ok(cases.filter((c) => c.id.startsWith("retired-")).length >= 15);
+  assert.ok(cases.filter((c) => c.id.startsWith("override-")).length >= 8);
+  assert.ok(cases.filter((c) => c.id.startsWith("azure-deployment")).length >= 5);
+  assert.ok(overrides.versions.length >= 5);
 });
 
-for (const c of run) {
+for (const c of cases) {
   test(`golden ${c.id}`, () => {
-    const cost = computeCost(c.model, c.usage, { provider: c.provider, serviceTier: c.service_tier });
+    const cost = computeCost(c.model, c.usage, { provider: c.provider, serviceTier: c.service_tier, at: c.at ?? undefined });
     assert.ok(cost, `${c.model} did not resolve`);
     assert.equal(cost.decimals.input_cost, c.expected.input_cost);
     assert.equal(cost.decimals.output_cost, c.expected.output_cost);

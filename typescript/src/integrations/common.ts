@@ -1,5 +1,6 @@
 /** Shared wrapping for client-library autolog: one span per call, ended when the response
  * arrives or the stream is consumed; errors end it ERROR and reach the caller unchanged. */
+import { checkBudgets } from "../budgets";
 import { startSpan } from "../fluent";
 import type { LiveSpan } from "../span";
 
@@ -97,7 +98,36 @@ function recordedStream(stream: object, span: LiveSpan, recorder: StreamRecorder
   });
 }
 
-/** Replace `resource[method]` (on the instance) by a traced version. */
+/** The SDK's promise for a call sent once `verdict` allows it: awaiting it gives the call's
+ * result (or the refusal); its own helpers (`withResponse()`, `asResponse()`, ...) are kept,
+ * each waiting for the verdict first. */
+function afterVerdict(verdict: Promise<Error | null>, span: LiveSpan | null, send: () => unknown): unknown {
+  let sent: unknown;
+  const gate = verdict.then((error) => {
+    if (error) {
+      if (span) endError(span, error);
+      throw error;
+    }
+    sent = send();
+  });
+  const result = gate.then(() => sent);
+  result.catch(() => undefined); // a caller using only withResponse() leaves no unhandled rejection
+  return new Proxy(result, {
+    get(target, key) {
+      if (key === "then" || key === "catch" || key === "finally") return Reflect.get(target, key).bind(target);
+      return (...args: unknown[]) =>
+        gate.then(() => {
+          const method = (sent as Record<string | symbol, unknown> | null)?.[key];
+          if (typeof method !== "function") throw new TypeError(`${String(key)} is not a function of the call's result`);
+          return method.apply(sent, args);
+        });
+    },
+  });
+}
+
+/** Replace `resource[method]` (on the instance) by a traced version: a span per call, and
+ * the budgets in scope checked first (a refused call is not sent: its span ends ERROR and
+ * the returned promise rejects with the BudgetExceeded). */
 export function wrapMethod(
   resource: Record<string, unknown> | undefined,
   method: string,
@@ -115,35 +145,51 @@ export function wrapMethod(
     } catch (error) {
       console.warn(`llmledger: span not started: ${(error as Error).message}`);
     }
-    let result: unknown;
-    try {
-      result = original.apply(this, args);
-    } catch (error) {
-      if (span) endError(span, error);
-      throw error;
-    }
-    if (!span || !result || typeof (result as PromiseLike<unknown>).then !== "function") return result;
-    const live = span;
-    const promise = result as Promise<unknown> & { _thenUnwrap?: (f: (v: unknown) => unknown) => unknown };
-    if (params.stream) {
-      const wrap = (stream: unknown) =>
-        stream && typeof stream === "object" && Symbol.asyncIterator in stream
-          ? recordedStream(stream, live, recorder.stream())
-          : stream;
-      // _thenUnwrap keeps the SDK's promise type (withResponse() etc.) around the new value
-      const out = (typeof promise._thenUnwrap === "function" ? promise._thenUnwrap(wrap) : promise.then(wrap)) as Promise<unknown>;
-      out.then(undefined, (error: unknown) => endError(live, error));
-      return out;
-    }
-    promise.then(
-      (value: unknown) => {
-        quietly(() => recorder.response(live, value));
-        endOk(live);
-      },
-      (error: unknown) => endError(live, error),
-    );
-    return result;
+    const send = () => sendTraced(original, this, args, params, span, recorder);
+    const verdict = checkBudgets(span);
+    if (verdict === null) return send();
+    // refused now, or once a window's spend is read: the SDK-shaped promise rejects
+    return afterVerdict(verdict instanceof Error ? Promise.resolve(verdict) : verdict, span, send);
   };
   (traced as unknown as Record<symbol, boolean>)[WRAPPED] = true;
   resource[method] = traced;
+}
+
+/** Call the client's method; the span ends with the response, the stream or the error. */
+function sendTraced(
+  original: AnyFn,
+  self: unknown,
+  args: unknown[],
+  params: Record<string, unknown>,
+  span: LiveSpan | null,
+  recorder: CallRecorder,
+): unknown {
+  let result: unknown;
+  try {
+    result = original.apply(self, args);
+  } catch (error) {
+    if (span) endError(span, error);
+    throw error;
+  }
+  if (!span || !result || typeof (result as PromiseLike<unknown>).then !== "function") return result;
+  const live = span;
+  const promise = result as Promise<unknown> & { _thenUnwrap?: (f: (v: unknown) => unknown) => unknown };
+  if (params.stream) {
+    const wrap = (stream: unknown) =>
+      stream && typeof stream === "object" && Symbol.asyncIterator in stream
+        ? recordedStream(stream, live, recorder.stream())
+        : stream;
+    // _thenUnwrap keeps the SDK's promise type (withResponse() etc.) around the new value
+    const out = (typeof promise._thenUnwrap === "function" ? promise._thenUnwrap(wrap) : promise.then(wrap)) as Promise<unknown>;
+    out.then(undefined, (error: unknown) => endError(live, error));
+    return out;
+  }
+  promise.then(
+    (value: unknown) => {
+      quietly(() => recorder.response(live, value));
+      endOk(live);
+    },
+    (error: unknown) => endError(live, error),
+  );
+  return result;
 }

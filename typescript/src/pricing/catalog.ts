@@ -1,8 +1,20 @@
-/** The bundled price catalog: the Python package's pricing/data/prices.json, copied into
- * dist/data at build time (one source of truth). Parsed on the first lookup. */
+/** The price catalog, as llmledger/pricing/catalog.py: the bundled snapshot (the Python
+ * package's pricing/data/prices.json plus the retired models of retired.json, both copied
+ * into dist/data at build time: one source of truth), user overrides (setPrice, an
+ * overrides file) and Azure deployment names. Parsed on the first lookup. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDecimal, type Dec } from "./money";
+import {
+  OverrideStore,
+  PRICES_FILE_ENV,
+  PricingConfigError,
+  makeVersion,
+  parseEffectiveFrom,
+  readOverridesFile,
+  type OverrideVersion,
+  type PriceValue,
+} from "./overrides";
 import { VENDOR_PREFIXES, candidates, canonicalProvider, type Candidate } from "./resolution";
 
 export interface ModelPrice {
@@ -12,6 +24,8 @@ export interface ModelPrice {
   matched_by: string;
   query: string;
   source: string;
+  /** ISO 8601 start of an override's price; null for bundled prices */
+  effective_from: string | null;
   /** every cost field, exact */
   fields: Map<string, Dec>;
 }
@@ -22,11 +36,14 @@ class Snapshot {
   readonly entries: Record<string, Entry>;
   readonly aliases: Record<string, string>;
   readonly source: string;
+  /** entries added from retired.json: catalog key -> the provider page of its price */
+  readonly retiredSources: Map<string, string>;
   private lower: Map<string, string> | null = null;
   private knownSet: Set<string> | null = null;
   private decimals = new Map<string, Map<string, Dec>>();
 
-  constructor(data: Record<string, unknown>) {
+  constructor(data: Record<string, unknown>, retiredSources: Map<string, string> = new Map()) {
+    this.retiredSources = retiredSources;
     const meta = (data._meta ?? {}) as Record<string, unknown>;
     this.aliases = (data._aliases ?? {}) as Record<string, string>;
     const entries: Record<string, Entry> = {};
@@ -89,14 +106,41 @@ class Snapshot {
       mode: (entry.mode as string) ?? null,
       matched_by: matchedBy,
       query,
-      source: this.source,
+      source: this.sourceOf(key),
+      effective_from: null,
       fields,
     };
   }
+
+  sourceOf(key: string): string {
+    const page = this.retiredSources.get(key);
+    return page === undefined ? this.source : `bundled: retired model, last published price (${page})`;
+  }
+}
+
+/** Add the retired models (data/retired.json) the snapshot lacks, and their aliases (as
+ * Python's catalog.add_retired): a snapshot entry of the same name wins. Returns
+ * {catalog key: source page} of those added. */
+export function addRetired(snapshot: Record<string, unknown>, retired: Record<string, unknown>): Map<string, string> {
+  const sources = new Map<string, string>();
+  const has = (obj: object, key: string) => Object.prototype.hasOwnProperty.call(obj, key);
+  if (!snapshot._aliases || typeof snapshot._aliases !== "object") snapshot._aliases = {};
+  const aliases = snapshot._aliases as Record<string, string>;
+  for (const [name, target] of Object.entries((retired._aliases ?? {}) as Record<string, string>)) {
+    if (!has(snapshot, name) && !has(aliases, name)) aliases[name] = target;
+  }
+  for (const [key, entry] of Object.entries(retired)) {
+    if (key.startsWith("_") || has(snapshot, key)) continue;
+    const e = entry as Record<string, unknown>;
+    snapshot[key] = Object.fromEntries(Object.entries(e).filter(([k]) => !k.startsWith("_")));
+    sources.set(key, String(e._source ?? "llmledger retired models"));
+  }
+  return sources;
 }
 
 let snapshot: Snapshot | null = null;
-const resolved = new Map<string, ModelPrice | null>();
+const store = new OverrideStore();
+let envLoaded = false;
 const warned = new Set<string>();
 
 /** Where the catalog is read from: dist/data/prices.json next to the build. */
@@ -104,9 +148,32 @@ export function catalogPath(): string {
   return join(__dirname, "..", "..", "data", "prices.json");
 }
 
+function loadSnapshot(): Snapshot {
+  const data = JSON.parse(readFileSync(catalogPath(), "utf8")) as Record<string, unknown>;
+  const retired = JSON.parse(readFileSync(join(catalogPath(), "..", "retired.json"), "utf8")) as Record<string, unknown>;
+  return new Snapshot(data, addRetired(data, retired));
+}
+
+/** The snapshot, loading it (and the LLMLEDGER_PRICES_FILE overrides) on first use. */
 function catalog(): Snapshot {
-  if (!snapshot) snapshot = new Snapshot(JSON.parse(readFileSync(catalogPath(), "utf8")));
+  if (!snapshot) snapshot = loadSnapshot();
+  if (!envLoaded) loadEnvOverrides();
   return snapshot;
+}
+
+/** Read LLMLEDGER_PRICES_FILE once; a bad file is logged (file and problem) and skipped. */
+function loadEnvOverrides(): void {
+  envLoaded = true;
+  const path = (process.env[PRICES_FILE_ENV] ?? "").trim();
+  if (!path) return;
+  try {
+    const [versions, deployments] = readOverridesFile(path);
+    store.addAll(versions, deployments);
+    resolutions.clear();
+  } catch (error) {
+    if (!(error instanceof PricingConfigError)) throw error;
+    console.error(`llmledger: ${PRICES_FILE_ENV} ignored: ${error.message}`);
+  }
 }
 
 const EXACTISH = new Set(["exact", "case_whitespace"]);
@@ -145,25 +212,194 @@ function firstHit(snap: Snapshot, cands: Candidate[], family: string | null): [s
   return null;
 }
 
-/** The catalog price of a model (provider picks between entries of one name), or null
- * (warned once per name). */
-export function getPrice(model: string, provider?: string | null): ModelPrice | null {
-  const cacheKey = `${model}\u0000${provider ?? ""}`;
-  const cached = resolved.get(cacheKey);
-  if (cached !== undefined) return cached;
-  const snap = catalog();
-  const hit = firstHit(snap, candidates(model, snap.known), canonicalProvider(provider));
-  const price = hit ? snap.price(hit[0], hit[1], model) : null;
-  if (resolved.size > 10_000) resolved.clear();
-  resolved.set(cacheKey, price);
-  if (!price && !warned.has(model)) {
-    warned.add(model);
-    console.warn(`llmledger: no price for model ${JSON.stringify(model)}${provider ? ` (provider ${provider})` : ""}; its cost is unknown`);
+/** The cached outcome of resolving one (model, provider); the price is chosen per call by date. */
+class Resolution {
+  overrideKey: string | null = null;
+  overrideRule = "override";
+  catalogPrice: ModelPrice | null = null;
+  private overridePrices = new Map<OverrideVersion, ModelPrice>();
+
+  constructor(readonly query: string) {}
+
+  overridePrice(version: OverrideVersion): ModelPrice {
+    let found = this.overridePrices.get(version);
+    if (!found) {
+      const base = this.catalogPrice;
+      found = {
+        model_id: version.model,
+        provider: version.provider ?? base?.provider ?? null,
+        mode: version.mode ?? base?.mode ?? null,
+        matched_by: this.overrideRule,
+        query: this.query,
+        source: version.source,
+        effective_from: version.effectiveFrom === null ? null : new Date(version.effectiveFrom).toISOString(),
+        fields: version.fields,
+      };
+      this.overridePrices.set(version, found);
+    }
+    return found;
   }
-  return price;
 }
 
-export function catalogInfo(): { source: string; entries: number } {
+const resolutions = new Map<string, Resolution>();
+
+function resolveNames(snap: Snapshot, name: string, family: string | null, query: string): Resolution {
+  const cands = candidates(name, snap.known);
+  const res = new Resolution(query);
+  if (store.size) {
+    for (const cand of cands) {
+      const key = store.find(cand.name, cand.hint ?? family);
+      if (key !== null) {
+        res.overrideKey = key;
+        break;
+      }
+    }
+  }
+  const hit = firstHit(snap, cands, family);
+  if (hit) res.catalogPrice = snap.price(hit[0], hit[1], query);
+  return res;
+}
+
+function resolve(model: string, provider: string | null | undefined): Resolution {
   const snap = catalog();
-  return { source: snap.source, entries: Object.keys(snap.entries).length };
+  const family = canonicalProvider(provider);
+  const name = model.trim();
+  if (family === null || family === "azure" || family === "azure_ai") {
+    const deployment = name.toLowerCase().startsWith("azure/") ? name.slice("azure/".length) : name;
+    const target = store.deployment(deployment);
+    if (target !== null) {
+      const res = resolveNames(snap, target, "azure", model);
+      res.overrideRule = "azure_deployment";
+      if (res.catalogPrice) res.catalogPrice = snap.price(res.catalogPrice.model_id, "azure_deployment", model);
+      return res;
+    }
+  }
+  return resolveNames(snap, model, family, model);
+}
+
+/** A moment as epoch ms: a Date, epoch ms, or an ISO string; undefined = now. */
+export type At = Date | number | string | null | undefined;
+
+function epochMs(at: At): number {
+  if (at === null || at === undefined) return Date.now();
+  if (at instanceof Date) return at.getTime();
+  if (typeof at === "number") return at;
+  try {
+    return parseEffectiveFrom(at, "at") as number;
+  } catch {
+    throw new TypeError(`at must be a Date, epoch milliseconds or an ISO date/datetime string, got ${JSON.stringify(at)}`);
+  }
+}
+
+/** The price of `model` in force at `at` (default now; only user overrides have dates), or
+ * null if unknown (warned once per name). `provider` picks between entries of one name. */
+export function getPrice(model: string, provider?: string | null, at?: At): ModelPrice | null {
+  if (typeof model !== "string") throw new TypeError(`model must be a string, got ${typeof model}`);
+  const cacheKey = `${model}\u0000${provider ?? ""}`;
+  if (!envLoaded) catalog();
+  let res = resolutions.get(cacheKey);
+  if (!res) {
+    res = resolve(model, provider);
+    if (resolutions.size >= 10_000) resolutions.clear();
+    resolutions.set(cacheKey, res);
+  }
+  if (res.overrideKey !== null) {
+    const version = store.inForce(res.overrideKey, epochMs(at));
+    if (version) return res.overridePrice(version);
+  }
+  if (res.catalogPrice) return res.catalogPrice;
+  if (!warned.has(model)) {
+    warned.add(model);
+    if (res.overrideKey !== null) {
+      console.warn(
+        `llmledger: no price in force for model ${JSON.stringify(model)} at ${new Date(epochMs(at)).toISOString()}: ` +
+          "its override starts later and the bundled catalog does not know it; add an earlier effective_from",
+      );
+    } else {
+      console.warn(
+        `llmledger: unknown model ${JSON.stringify(model)}${provider ? ` (provider ${provider})` : ""}: no cost computed. ` +
+          `Add a price with setPrice() or the ${PRICES_FILE_ENV} file`,
+      );
+    }
+  }
+  return null;
+}
+
+/** Whether a price of this process's own (setPrice, the overrides file, an Azure deployment
+ * name) may apply: cheap, for the span end path. */
+export function userPricesMayApply(): boolean {
+  if (!store.empty) return true;
+  return !envLoaded && (process.env[PRICES_FILE_ENV] ?? "").trim() !== "";
+}
+
+function invalidate(): void {
+  resolutions.clear();
+  warned.clear();
+}
+
+export interface SetPriceOptions {
+  /** when this price starts (Date, epoch ms or ISO date/datetime; no zone = UTC); default always */
+  effectiveFrom?: Date | number | string | null;
+  /** only for this provider ("azure", "openai", ...); default any provider */
+  provider?: string | null;
+  mode?: string | null;
+}
+
+/** Add or replace the price of `model` from `effectiveFrom` on, as Python's set_price:
+ * catalog field names (`input_cost_per_token`, `output_cost_per_reasoning_token`,
+ * `input_cost_per_token_batches`, `input_cost_per_token_above_200k_tokens`, ...) or
+ * per-million spellings (`input_per_million: 2.5`). Numbers are read by their shortest
+ * decimal form (1.5e-7 is exactly 15e-8); pass strings to be explicit. The override replaces
+ * the catalog entry while in force (no field is inherited). Throws PricingConfigError. */
+export function setPrice(model: string, prices: Record<string, PriceValue | null | undefined>, options: SetPriceOptions = {}): void {
+  if (!prices || typeof prices !== "object") throw new PricingConfigError(`setPrice('${model}'): prices must be an object`);
+  const values: Record<string, unknown> = {
+    ...prices,
+    effective_from: options.effectiveFrom,
+    provider: options.provider,
+    mode: options.mode,
+  };
+  const version = makeVersion(model, values, `setPrice('${model}')`, "override: setPrice()");
+  catalog(); // the env file first, so an explicit call made later wins over it
+  store.add(version);
+  invalidate();
+}
+
+/** Price the Azure deployment named `deployment` as `model` (`azure/<model>` first). */
+export function setAzureDeployment(deployment: string, model: string): void {
+  if (typeof deployment !== "string" || !deployment.trim() || typeof model !== "string" || !model.trim()) {
+    throw new PricingConfigError("setAzureDeployment: deployment and model must be non-empty strings");
+  }
+  catalog();
+  store.setDeployment(deployment, model);
+  invalidate();
+}
+
+/** Apply a JSON overrides file now; returns the number of price versions. Throws
+ * PricingConfigError (naming the file and the problem) and applies nothing when malformed. */
+export function loadOverrides(path: string): number {
+  const [versions, deployments] = readOverridesFile(path);
+  catalog();
+  store.addAll(versions, deployments);
+  invalidate();
+  return versions.length;
+}
+
+/** Forget every override and deployment mapping (LLMLEDGER_PRICES_FILE is read again on
+ * the next lookup). */
+export function clearOverrides(): void {
+  store.clear();
+  envLoaded = false;
+  invalidate();
+}
+
+export function catalogInfo(): { source: string; entries: number; retired: number; override_versions: number; overrides_file: string | null } {
+  const snap = catalog();
+  return {
+    source: snap.source,
+    entries: Object.keys(snap.entries).length,
+    retired: snap.retiredSources.size,
+    override_versions: store.versions().length,
+    overrides_file: (process.env[PRICES_FILE_ENV] ?? "").trim() || null,
+  };
 }

@@ -4,7 +4,7 @@
  * (`_above_{N}k_tokens`) and service tiers (batch, priority, flex, ...). */
 import { SpanAttributeKey as K } from "../attributes";
 import { canonicalUsage, type TokenUsage } from "../usage";
-import { getPrice, type ModelPrice } from "./catalog";
+import { getPrice, type At, type ModelPrice } from "./catalog";
 import { decToString, pow10, scaleFor, toUnits, unitsToNumber, unitsToString, type Dec } from "./money";
 
 export interface CostDict {
@@ -254,17 +254,18 @@ export function costFromPrice(usage: TokenUsage | Record<string, unknown>, price
 
 const warnedMissing = new Set<string>();
 
-/** Resolve the model in the bundled catalog and price the usage; undefined when the model
- * is unknown, the usage has no input or output, or the entry lacks a needed price. */
+/** Resolve the model (user overrides in force at `at`, default now, then the bundled
+ * catalog) and price the usage; undefined when the model is unknown, the usage has no input
+ * or output, or the entry lacks a needed price. */
 export function computeCost(
   model: string,
   usage: TokenUsage | Record<string, unknown> | null | undefined,
-  options: { provider?: string | null; serviceTier?: string | null } = {},
+  options: { provider?: string | null; serviceTier?: string | null; at?: At } = {},
 ): Cost | undefined {
   if (!usage) return undefined;
   const u = usage as Record<string, unknown>;
   if (u.input_tokens == null && u.output_tokens == null) return undefined;
-  const price = getPrice(model, options.provider);
+  const price = getPrice(model, options.provider, options.at);
   if (!price) return undefined;
   try {
     return costFromPrice(usage, price, options.serviceTier);
@@ -320,15 +321,16 @@ function exactSum(a: number, b: number): string {
   return `${units}e-${k}`;
 }
 
-/** A span's cost from its attributes: set by hand (kept as set), else computed. */
-export function costOfAttributes(attrs: Record<string, unknown>, _startMs?: number): CostDict | undefined {
+/** A span's cost from its attributes: set by hand (kept as set), else computed at the
+ * prices in force at the span's start (`startMs`). */
+export function costOfAttributes(attrs: Record<string, unknown>, startMs?: number): CostDict | undefined {
   if (attrs[K.COST] !== undefined) return handSetCost(attrs[K.COST]);
   const usage = canonicalUsage(attrs[K.TOKEN_USAGE]);
   if (!usage) return undefined;
   const model = firstNamed(attrs, MODEL_KEYS);
   if (!model) return undefined;
   try {
-    return computeCost(model, usage, { provider: firstNamed(attrs, PROVIDER_KEYS), serviceTier: firstNamed(attrs, TIER_KEYS) });
+    return computeCost(model, usage, { provider: firstNamed(attrs, PROVIDER_KEYS), serviceTier: firstNamed(attrs, TIER_KEYS), at: startMs });
   } catch {
     return undefined;
   }

@@ -67,3 +67,24 @@ export function decToString(d: Dec): string {
   const k = Math.max(0, -d.e);
   return unitsToString(toUnits(d, k), k);
 }
+
+export const ZERO: Dec = { n: 0n, e: 0 };
+
+/** a + b, exactly. */
+export function addDec(a: Dec, b: Dec): Dec {
+  const e = Math.min(a.e, b.e);
+  return { n: a.n * pow10(a.e - e) + b.n * pow10(b.e - e), e };
+}
+
+/** -1, 0 or 1 as a <, =, > b. */
+export function cmpDec(a: Dec, b: Dec): number {
+  const e = Math.min(a.e, b.e);
+  const x = a.n * pow10(a.e - e);
+  const y = b.n * pow10(b.e - e);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The double nearest to the exact value. */
+export function decToNumber(d: Dec): number {
+  return Number(`${d.n}e${d.e}`);
+}
