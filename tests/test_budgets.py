@@ -281,3 +281,27 @@ def test_bad_window_and_mode_are_clear_errors():
         llmledger.set_budget(usd=1, tags={"a": "1", "b": "2"})
     with pytest.raises(ValueError, match="on_exceed"):
         llmledger.set_budget(usd=1, on_exceed="explode")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("per", ["day", "month"])
+def test_a_window_budget_reads_the_spend_a_tracking_server_holds(fake, tmp_path, per):
+    """Against an ``http://`` tracking URI the window's spend comes from the server's
+    rollups (hourly buckets, summed), not only from this process."""
+    from server_process import ServerProcess
+
+    server = ServerProcess(f"sqlite:///{tmp_path / 'srv.db'}", None).start()
+    try:
+        llmledger.set_tracking_uri(server.url)
+        client = openai_client(fake)
+        for _ in range(2):
+            fake.reply(usage=USAGE)
+            with llmledger.start_span("earlier"):
+                ask(client)
+        assert llmledger.flush()
+        llmledger.set_budget(usd=CALL_COST * 2, per=per)
+        with pytest.raises(llmledger.BudgetExceeded) as refused:
+            ask(client)
+        assert refused.value.spent_usd == pytest.approx(float(2 * CALL_COST), rel=1e-9)
+        assert len(fake.requests) == 2
+    finally:
+        server.stop()

@@ -194,9 +194,9 @@ def stored_spend(start_ms: int, tags: Mapping[str, str]) -> tuple[Decimal, bool]
     end_ms = (int(time.time() * 1000) // HOUR_MS + 1) * HOUR_MS
     key, value = next(iter(tags.items()), (None, None))
     group_by = f"tag:{key}" if key is not None else "none"
-    rows = exporter.store.usage_metrics(
-        start_ms, end_ms, bucket_ms=end_ms - start_ms, group_by=group_by
-    )
+    # hourly buckets, summed: every store (the HTTP one too) serves hour buckets, and a
+    # window's start is on an hour
+    rows = exporter.store.usage_metrics(start_ms, end_ms, bucket_ms=HOUR_MS, group_by=group_by)
     costs = [
         Decimal(str(row.get("total_cost") or 0))
         for row in rows
