@@ -18,6 +18,7 @@ from llmledger.usage import (
     AUDIO_IN,
     AUDIO_OUT,
     CACHE_READ,
+    CACHE_READ_AUDIO,
     CACHE_WRITE,
     CACHE_WRITE_1H,
     IMAGE_IN,
@@ -113,7 +114,11 @@ def openai_usage(usage: Any) -> dict[str, int] | None:
     prompt = _sub(data, "prompt_tokens_details")
     completion = _sub(data, "completion_tokens_details")
     ttl = _sub(prompt, "cache_creation_token_details")
-    cache_read = _first(prompt.get("cached_tokens"), data.get("cache_read_input_tokens"))
+    cache_read = _first(
+        prompt.get("cached_tokens"),
+        data.get("cache_read_input_tokens"),
+        data.get("prompt_cache_hit_tokens"),  # DeepSeek
+    )
     cache_write = _first(
         prompt.get("cache_write_tokens"),
         prompt.get("cache_creation_tokens"),
@@ -133,6 +138,7 @@ def openai_usage(usage: Any) -> dict[str, int] | None:
             CACHE_WRITE: cache_write,
             CACHE_WRITE_1H: cache_write_1h,
             AUDIO_IN: prompt.get("audio_tokens"),
+            CACHE_READ_AUDIO: _sub(prompt, "cached_tokens_details").get("audio_tokens"),
             IMAGE_IN: prompt.get("image_tokens"),
             REASONING: completion.get("reasoning_tokens"),
             AUDIO_OUT: completion.get("audio_tokens"),

@@ -65,18 +65,19 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmledger.pricing.catalog import ModelPrice, first_time, get_price, logger
 from llmledger.pricing.money import units_to_decimal
 from llmledger.pricing.rates import MissingPriceError, RateCard, card_for
 from llmledger.pricing.result import (
+    CACHE_WRITE_1H_DETAIL,
+    CACHE_WRITE_1H_NOTE,
     INPUT_DETAILS,
     MONEY_DETAILS,
     OUTPUT_DETAILS,
     Cost,
     call_cost,
-    call_cost_1h,
 )
 from llmledger.usage import READABLE_KEYS, normalize_usage
 
@@ -100,6 +101,11 @@ IMAGE_IN = "image_input_tokens"
 REASONING = "reasoning_tokens"
 AUDIO_OUT = "audio_output_tokens"
 IMAGE_OUT = "image_output_tokens"
+CACHE_READ_AUDIO = "cache_read_audio_input_tokens"  # part of CACHE_READ and of AUDIO_IN
+CHARACTERS = "input_characters"  # text-to-speech input characters
+AUDIO_SECONDS = "input_audio_seconds"  # transcribed audio, seconds
+WEB_SEARCH = "web_search_requests"  # web-search tool calls / grounded prompts
+IMAGES = "output_images"  # generated images
 
 # a usage with no other key has no detail to price
 _PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
@@ -188,8 +194,15 @@ def _cost(
             except TypeError:
                 pass
             else:
-                return call_cost(card, in_units, out_units, None)
-        return _checked_cost(card, inp, out, 0, 0, 0, 0, 0, 0, 0)
+                request = card.request
+                return call_cost(
+                    card,
+                    in_units,
+                    out_units,
+                    MONEY_DETAILS,
+                    (in_units - request, 0, 0, 0, 0, request, out_units, 0, 0, 0),
+                )
+        return _priced(usage, card, inp, out)
 
     get = usage.get
     cache_read = get(CACHE_READ)
@@ -214,157 +227,139 @@ def _cost(
                     card,
                     uncached_units + read_units + request,
                     out_units,
+                    MONEY_DETAILS,
                     (uncached_units, read_units, 0, 0, 0, request, out_units, 0, 0, 0),
                 )
-    cache_write = get(CACHE_WRITE)
-    if cache_write is None:
-        cache_write = 0
-    elif cache_write.__class__ is not int or cache_write < 0:
-        cache_write = _checked_count(CACHE_WRITE, cache_write)
-    write_1h = get(CACHE_WRITE_1H)
-    if write_1h is not None:
-        if write_1h.__class__ is not int or write_1h < 0:
-            write_1h = _checked_count(CACHE_WRITE_1H, write_1h)
-        if write_1h > cache_write:
-            raise ValueError(
-                f"inconsistent usage: {CACHE_WRITE_1H} = {write_1h} exceeds {CACHE_WRITE} = "
-                f"{cache_write}; the 1-hour cache writes are part of all the cache writes"
-            )
-    audio_in = get(AUDIO_IN)
-    if audio_in is None:
-        audio_in = 0
-    elif audio_in.__class__ is not int or audio_in < 0:
-        audio_in = _checked_count(AUDIO_IN, audio_in)
-    image_in = get(IMAGE_IN)
-    if image_in is None:
-        image_in = 0
-    elif image_in.__class__ is not int or image_in < 0:
-        image_in = _checked_count(IMAGE_IN, image_in)
-    reasoning = get(REASONING)
-    if reasoning is None:
-        reasoning = 0
-    elif reasoning.__class__ is not int or reasoning < 0:
-        reasoning = _checked_count(REASONING, reasoning)
-    audio_out = get(AUDIO_OUT)
-    if audio_out is None:
-        audio_out = 0
-    elif audio_out.__class__ is not int or audio_out < 0:
-        audio_out = _checked_count(AUDIO_OUT, audio_out)
-    image_out = get(IMAGE_OUT)
-    if image_out is None:
-        image_out = 0
-    elif image_out.__class__ is not int or image_out < 0:
-        image_out = _checked_count(IMAGE_OUT, image_out)
-    uncached = inp - cache_read - cache_write - audio_in - image_in
-    if uncached < 0:
-        raise ValueError(
-            f"inconsistent usage: {CACHE_READ} + {CACHE_WRITE} + {AUDIO_IN} + {IMAGE_IN} = "
-            f"{inp - uncached} exceeds {INPUT} = {inp}; details are subsets of input_tokens "
-            "(Anthropic/Bedrock input must include cache reads and writes)"
-        )
-    if reasoning + audio_out + image_out > out:
-        raise ValueError(
-            f"inconsistent usage: {REASONING} + {AUDIO_OUT} + {IMAGE_OUT} = "
-            f"{reasoning + audio_out + image_out} exceeds {OUTPUT} = {out}; details are "
-            "subsets of output_tokens (reasoning tokens must be included in the output)"
-        )
     if card.__class__ is not RateCard:
         card = card_for(price, service_tier, inp)
-    if write_1h:  # two cache-write rates: the checked path, which keeps the extra part
-        return _checked_cost(
-            card,
-            inp,
-            out,
-            cache_read,
-            cache_write,
-            audio_in,
-            image_in,
-            reasoning,
-            audio_out,
-            image_out,
-            write_1h,
+    return _priced(usage, card, inp, out)
+
+
+# ---- the table --------------------------------------------------------------------------
+
+
+class Part(NamedTuple):
+    """One row of the formula: the count of a usage key priced at one rate of the card."""
+
+    key: str  # canonical usage key (its count)
+    component: str  # the RateCard component pricing it (see rates.COMPONENTS)
+    detail: str  # the money detail of Cost.details
+    output: bool = False  # part of the output cost (else of the input cost)
+    within: tuple[str, ...] = ()  # usage keys whose counts include this one (priced once, here)
+    into: str | None = None  # a sub-detail: its amount is also counted in this detail
+    own_rate_only: bool = False  # without a rate of its own it is priced as its parent
+    tokens: bool = True  # a subset of input/output tokens (False: a count of other units)
+
+
+# The formula, one row per usage key, in the order of Cost.details. The uncached input, the
+# per-request fee and the text output (what no row prices) come before/after them.
+PARTS: tuple[Part, ...] = (
+    Part(CACHE_READ, "cache_read", "cache_read_cost"),
+    Part(
+        CACHE_READ_AUDIO, "cache_read_audio", "cache_read_audio_cost", within=(CACHE_READ, AUDIO_IN)
+    ),
+    Part(CACHE_WRITE, "cache_write", "cache_write_cost"),
+    Part(
+        CACHE_WRITE_1H,
+        "cache_write_1h",
+        CACHE_WRITE_1H_DETAIL,
+        within=(CACHE_WRITE,),
+        into="cache_write_cost",
+    ),
+    Part(AUDIO_IN, "audio_input", "audio_input_cost"),
+    Part(IMAGE_IN, "image_input", "image_input_cost"),
+    Part(CHARACTERS, "character", "characters_cost", tokens=False),
+    Part(AUDIO_SECONDS, "audio_second", "audio_seconds_cost", tokens=False),
+    Part(WEB_SEARCH, "web_search", "web_search_cost", tokens=False),
+    Part(REASONING, "reasoning", "reasoning_cost", output=True, own_rate_only=True),
+    Part(AUDIO_OUT, "audio_output", "audio_output_cost", output=True),
+    Part(IMAGE_OUT, "image_output", "image_output_cost", output=True),
+    Part(IMAGES, "image", "images_cost", output=True, tokens=False),
+)
+# what is inside each key's count (its own count is the rest)
+_INNER: dict[str, tuple[str, ...]] = {
+    p.key: tuple(q.key for q in PARTS if p.key in q.within) for p in PARTS
+}
+# the order of the money details of a call: MONEY_DETAILS always, the others when not 0
+_ORDER = (
+    "uncached_input_cost",
+    *(p.detail for p in PARTS if not p.output),
+    "request_cost",
+    "text_output_cost",
+    *(p.detail for p in PARTS if p.output),
+)
+_ALWAYS = frozenset(MONEY_DETAILS)
+
+
+def _counts(usage: Mapping[str, Any]) -> dict[str, int]:
+    """The checked count of every row's key present in ``usage``."""
+    counts: dict[str, int] = {}
+    get = usage.get
+    for part in PARTS:
+        value = get(part.key)
+        if value is None:
+            continue
+        if value.__class__ is not int or value < 0:
+            value = _checked_count(part.key, value)
+        counts[part.key] = value
+    return counts
+
+
+def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cost:
+    """The formula as one loop over :data:`PARTS`: each row's own count (its count minus
+    the rows inside it) at its rate; what no row prices is uncached input and text output.
+    Checks that every part with a count has a price (:class:`MissingPriceError`) and, for a
+    hand-made price with a negative rate, that no total is negative."""
+    counts = _counts(usage)
+    rate = card.rate
+    own: dict[str, int] = {}
+    used = [0, 0]  # input / output tokens priced by a row
+    reported = [0, 0]  # ... and reported (reasoning priced as text included)
+    for part in PARTS:
+        n = counts.get(part.key, 0)
+        for inner in _INNER[part.key]:
+            n -= counts.get(inner, 0)
+            if n < 0:
+                raise ValueError(
+                    f"inconsistent usage: {inner} = {counts[inner]} exceeds {part.key} = "
+                    f"{counts.get(part.key, 0)}; {inner} is part of {part.key}"
+                )
+        if part.tokens:
+            reported[part.output] += n
+        if not n or (part.own_rate_only and rate[part.component] is None):
+            continue  # nothing to price, or priced with its parent (reasoning as text)
+        own[part.detail] = n
+        if part.tokens:
+            used[part.output] += n
+    if reported[0] > inp:
+        raise ValueError(
+            f"inconsistent usage: the input details add up to {reported[0]}, which exceeds "
+            f"{INPUT} = {inp}; details are subsets of input_tokens "
+            "(Anthropic/Bedrock input must include cache reads and writes)"
         )
-    if card.non_negative:
-        try:
-            if card.reasoning is None:  # reasoning is billed as text output
-                text_cost = (out - audio_out - image_out) * card.output if out else 0
-                reasoning_cost = 0
-            else:
-                text_out = out - audio_out - image_out - reasoning
-                text_cost = text_out * card.output if text_out else 0
-                reasoning_cost = reasoning * card.reasoning if reasoning else 0
-            parts = (
-                uncached * card.input if uncached else 0,
-                cache_read * card.cache_read if cache_read else 0,  # type: ignore[operator]
-                cache_write * card.cache_write if cache_write else 0,  # type: ignore[operator]
-                audio_in * card.audio_input if audio_in else 0,  # type: ignore[operator]
-                image_in * card.image_input if image_in else 0,  # type: ignore[operator]
-                card.request,
-                text_cost,
-                reasoning_cost,
-                audio_out * card.audio_output if audio_out else 0,  # type: ignore[operator]
-                image_out * card.image_output if image_out else 0,  # type: ignore[operator]
-            )
-        except TypeError:
-            pass
-        else:
-            return call_cost(
-                card,
-                parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5],
-                text_cost + reasoning_cost + parts[8] + parts[9],
-                parts,
-            )
-    return _checked_cost(
-        card, inp, out, cache_read, cache_write, audio_in, image_in, reasoning, audio_out, image_out
-    )
-
-
-def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:
-    """``count`` tokens (not 0) of ``component`` at ``rate`` units per token."""
-    if rate is None:
-        raise card.missing(component, count)
-    return count * rate
-
-
-def _checked_cost(
-    card: RateCard,
-    inp: int,
-    out: int,
-    cache_read: int,
-    cache_write: int,
-    audio_in: int,
-    image_in: int,
-    reasoning: int,
-    audio_out: int,
-    image_out: int,
-    write_1h: int = 0,
-) -> Cost:
-    """The formula part by part, checking that every part with tokens has a price
-    (:class:`MissingPriceError`, naming the first that has not) and, for a hand-made price
-    with a negative rate, that no total is negative. ``write_1h`` (part of ``cache_write``)
-    are 1-hour cache writes, priced at their own rate."""
-    uncached = inp - cache_read - cache_write - audio_in - image_in
-    separate_reasoning = card.reasoning is not None
-    text_out = out - audio_out - image_out - (reasoning if separate_reasoning else 0)
-    write_5m = cache_write - write_1h
-    # `count and _times(...)` is 0 when the count is 0, whether or not the part has a price
-    write_1h_units = write_1h and _times(write_1h, card.cache_write_1h, card, "cache_write_1h")
-    parts = (
-        uncached and _times(uncached, card.input, card, "input"),
-        cache_read and _times(cache_read, card.cache_read, card, "cache_read"),
-        (write_5m and _times(write_5m, card.cache_write, card, "cache_write")) + write_1h_units,
-        audio_in and _times(audio_in, card.audio_input, card, "audio_input"),
-        image_in and _times(image_in, card.image_input, card, "image_input"),
-        card.request,
-        text_out and _times(text_out, card.output, card, "output"),
-        (reasoning and _times(reasoning, card.reasoning, card, "reasoning"))
-        if separate_reasoning
-        else 0,
-        audio_out and _times(audio_out, card.audio_output, card, "audio_output"),
-        image_out and _times(image_out, card.image_output, card, "image_output"),
-    )
-    in_units = parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5]
-    out_units = parts[6] + parts[7] + parts[8] + parts[9]
+    if reported[1] > out:
+        raise ValueError(
+            f"inconsistent usage: the output details add up to {reported[1]}, which exceeds "
+            f"{OUTPUT} = {out}; details are subsets of output_tokens (reasoning tokens must "
+            "be included in the output)"
+        )
+    uncached, text_out = inp - used[0], out - used[1]
+    amounts = {
+        "uncached_input_cost": uncached and _times(uncached, card.input, card, "input"),
+        "request_cost": card.request,
+        "text_output_cost": text_out and _times(text_out, card.output, card, "output"),
+    }
+    totals = [amounts["uncached_input_cost"] + card.request, amounts["text_output_cost"]]
+    for part in PARTS:
+        count = own.get(part.detail)
+        if count is None:
+            continue
+        units = _times(count, rate[part.component], card, part.component)
+        amounts[part.detail] = units
+        if part.into is not None:
+            amounts[part.into] = amounts.get(part.into, 0) + units
+        totals[part.output] += units
+    in_units, out_units = totals
     if not card.non_negative:  # a negative rate (a hand-made price): no total may be negative
         for key, units in (
             ("input_cost", in_units),
@@ -375,10 +370,11 @@ def _checked_cost(
                 raise ValueError(
                     f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
                 )
-    if write_1h:
-        if card.cache_write_1h_priced_as is not None and first_time(
-            "cache_write_1h_priced_as", card.model_id
-        ):
+    keys = tuple(k for k in _ORDER if k in _ALWAYS or k in amounts)
+    notes = None
+    if CACHE_WRITE_1H_DETAIL in amounts and card.cache_write_1h_priced_as is not None:
+        notes = {CACHE_WRITE_1H_NOTE: card.cache_write_1h_priced_as}
+        if first_time("cache_write_1h_priced_as", card.model_id):
             logger.warning(
                 "model %r has no 1-hour cache-write price "
                 "(cache_creation_input_token_cost_above_1hr): its 1-hour cache writes are "
@@ -386,8 +382,23 @@ def _checked_cost(
                 card.model_id,
                 card.cache_write_1h_priced_as,
             )
-        return call_cost_1h(card, in_units, out_units, parts, write_1h_units)
-    return call_cost(card, in_units, out_units, parts)
+    explanation = card.explain_1h() if CACHE_WRITE_1H_DETAIL in amounts else None
+    return call_cost(
+        card,
+        in_units,
+        out_units,
+        keys,
+        tuple(amounts.get(k, 0) for k in keys),
+        notes,
+        explanation,
+    )
+
+
+def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:
+    """``count`` (not 0) of ``component`` at ``rate`` units each."""
+    if rate is None:
+        raise card.missing(component, count)
+    return count * rate
 
 
 def compute_cost(

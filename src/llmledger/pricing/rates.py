@@ -70,6 +70,22 @@ COMPONENTS: dict[str, tuple[str, str | None]] = {
     "reasoning": ("output_cost_per_reasoning_token", None),
     "audio_output": ("output_cost_per_audio_token", "output"),
     "image_output": ("output_cost_per_image_token", "output"),
+    # cached audio: its own rate, else the cache-read rate
+    "cache_read_audio": ("cache_read_input_audio_token_cost", "cache_read"),
+    # units that are not tokens (priced per unit, no fallback to a token rate)
+    "character": ("input_cost_per_character", None),
+    "audio_second": ("input_cost_per_second", None),
+    "web_search": ("web_search_cost_per_request", None),
+    "image_input_field": ("input_cost_per_image", None),  # LiteLLM's per-image price, often
+    "image": ("output_cost_per_image", "image_input_field"),  # under this name
+}
+# the components counted in other units than tokens (for messages)
+UNIT_COMPONENTS = {
+    "character": "characters",
+    "audio_second": "seconds of audio",
+    "web_search": "web-search requests",
+    "image": "images",
+    "image_input_field": "images",
 }
 
 # the 1-hour cache-write price (its fallback: the cache-write rate of the same card)
@@ -79,6 +95,18 @@ _STANDARD_TIERS = frozenset({"", "default", "standard", "auto", "on_demand", "on
 _TIER_NAME = re.compile(r"^[a-z0-9_]+$")
 _THRESHOLD = re.compile(r"_above_(\d+)k_tokens")
 _MAX_PLANS = 32  # distinct service-tier spellings cached per price
+_TOKEN_SLOTS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "audio_input",
+    "image_input",
+    "request",
+    "output",
+    "reasoning",
+    "audio_output",
+    "image_output",
+)  # the components also kept as attributes, for the short paths of the formula
 _BY_NAME = object()  # key of the (tier name, suffix) -> plan map inside ModelPrice._cards
 
 
@@ -111,6 +139,7 @@ class RateCard:
         "cache_write_1h_field",
         "cache_write_1h_priced_as",
         "div",
+        "extras",
         "fields_used",
         "image_input",
         "image_output",
@@ -118,6 +147,7 @@ class RateCard:
         "model_id",
         "non_negative",
         "output",
+        "rate",
         "reasoning",
         "request",
         "scale",
@@ -142,10 +172,12 @@ class RateCard:
     audio_output: int | None
     image_output: int | None
     non_negative: bool
+    rate: dict[str, int | None]  # every component's rate, "cache_write_1h" included
     model_id: str
     service_tier: str
     tier: str
     fields_used: dict[str, str]
+    extras: dict[str, str]  # the non-money details of a cost priced with the card (tiers)
     _explain: dict[str, Any]
     _rate_1h: str | None  # the 1-hour rate as an exact decimal string
 
@@ -180,6 +212,11 @@ class RateCard:
 
     def missing(self, component: str, count: int) -> MissingPriceError:
         field = COMPONENTS[component][0] if component in COMPONENTS else CACHE_WRITE_1H_FIELD
+        if component in UNIT_COMPONENTS:
+            return MissingPriceError(
+                f"model {self.model_id!r} has no price for {count} "
+                f"{UNIT_COMPONENTS[component]} ({field} is missing from its entry)"
+            )
         return MissingPriceError(
             f"model {self.model_id!r} has no per-token price for {count} {component} "
             f"tokens ({field} is missing from its entry)"
@@ -319,10 +356,12 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
     card._essentials = None
     card.scale = scale
     card.div = pow10(scale)
-    for component, rate in rates.items():
-        setattr(card, component, None if rate is None else to_units(rate, scale))
+    card.rate = {c: None if r is None else to_units(r, scale) for c, r in rates.items()}
+    for component in _TOKEN_SLOTS:
+        setattr(card, component, card.rate[component])
     card.request = card.request or 0
     card.cache_write_1h = None if rate_1h is None else to_units(rate_1h, scale)
+    card.rate["cache_write_1h"] = card.cache_write_1h
     card.cache_write_1h_field = field_1h
     card.cache_write_1h_priced_as = None if name_1h is not None else field_1h
     card._rate_1h = None if rate_1h is None else dec_str(rate_1h)
@@ -331,6 +370,7 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
     card.service_tier = tier_name
     card.tier = f"above_{largest}k_tokens" if largest is not None else "standard"
     card.fields_used = used
+    card.extras = {"service_tier": tier_name, "tier": card.tier}
     card._explain = {
         "model_id": price.model_id,
         "provider": price.provider,
