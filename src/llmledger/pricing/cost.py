@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from llmledger.pricing.catalog import ModelPrice, first_time, get_price, logger
@@ -288,49 +289,76 @@ _ORDER = (
     "text_output_cost",
     *(p.detail for p in PARTS if p.output),
 )
-_ALWAYS = frozenset(MONEY_DETAILS)
-
-
-def _counts(usage: Mapping[str, Any]) -> dict[str, int]:
-    """The checked count of every row's key present in ``usage``."""
-    counts: dict[str, int] = {}
-    get = usage.get
-    for part in PARTS:
-        value = get(part.key)
-        if value is None:
-            continue
-        if value.__class__ is not int or value < 0:
-            value = _checked_count(part.key, value)
-        counts[part.key] = value
-    return counts
+_SLOT = {detail: i for i, detail in enumerate(_ORDER)}
+_UNCACHED, _REQUEST, _TEXT = (
+    _SLOT["uncached_input_cost"],
+    _SLOT["request_cost"],
+    _SLOT["text_output_cost"],
+)
+_ALWAYS = frozenset(_SLOT[d] for d in MONEY_DETAILS)
+_MONEY_SLOTS = itemgetter(*(_SLOT[d] for d in MONEY_DETAILS))  # MONEY_DETAILS' amounts
+# PARTS as plain tuples for the loop, by usage key: (component, slot, output, inner keys,
+# outer keys, slot of the detail it is part of or -1, own rate only, tokens)
+_ROWS = {
+    p.key: (
+        p.component,
+        _SLOT[p.detail],
+        int(p.output),
+        _INNER[p.key],
+        p.within,
+        _SLOT[p.into] if p.into else -1,
+        p.own_rate_only,
+        p.tokens,
+    )
+    for p in PARTS
+}
 
 
 def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cost:
-    """The formula as one loop over :data:`PARTS`: each row's own count (its count minus
-    the rows inside it) at its rate; what no row prices is uncached input and text output.
-    Checks that every part with a count has a price (:class:`MissingPriceError`) and, for a
-    hand-made price with a negative rate, that no total is negative."""
-    counts = _counts(usage)
+    """The formula as one loop over the usage keys found in :data:`PARTS`: each row's own
+    count (its count minus the rows inside it) at its rate; what no row prices is uncached
+    input and text output. Checks that every part with a count has a price
+    (:class:`MissingPriceError`) and, for a hand-made price with a negative rate, that no
+    total is negative."""
+    get = usage.get
     rate = card.rate
-    own: dict[str, int] = {}
+    rows = _ROWS
+    priced: list[tuple[int, int, str, int, int]] = []  # (count, slot, component, side, into)
     used = [0, 0]  # input / output tokens priced by a row
     reported = [0, 0]  # ... and reported (reasoning priced as text included)
-    for part in PARTS:
-        n = counts.get(part.key, 0)
-        for inner in _INNER[part.key]:
-            n -= counts.get(inner, 0)
-            if n < 0:
+    for key, n in usage.items():
+        row = rows.get(key)
+        if row is None or n is None:
+            continue
+        component, slot, side, inner, outer, into, own_rate_only, tokens = row
+        if n.__class__ is not int or n < 0:
+            n = _checked_count(key, n)
+        count = n
+        for inner_key in inner:
+            m = get(inner_key)
+            if m is not None:
+                if m.__class__ is not int or m < 0:
+                    m = _checked_count(inner_key, m)
+                n -= m
+                if n < 0:
+                    raise ValueError(
+                        f"inconsistent usage: {inner_key} = {m} exceeds {key} = {count}; "
+                        f"{inner_key} is part of {key}"
+                    )
+        if not n:
+            continue
+        for outer_key in outer:  # its outer count absent: 0
+            if get(outer_key) is None:
                 raise ValueError(
-                    f"inconsistent usage: {inner} = {counts[inner]} exceeds {part.key} = "
-                    f"{counts.get(part.key, 0)}; {inner} is part of {part.key}"
+                    f"inconsistent usage: {key} = {count} exceeds {outer_key} = 0; "
+                    f"{key} is part of {outer_key}"
                 )
-        if part.tokens:
-            reported[part.output] += n
-        if not n or (part.own_rate_only and rate[part.component] is None):
-            continue  # nothing to price, or priced with its parent (reasoning as text)
-        own[part.detail] = n
-        if part.tokens:
-            used[part.output] += n
+        if tokens:
+            reported[side] += n
+            if own_rate_only and rate[component] is None:
+                continue  # priced with its parent (reasoning as text output)
+            used[side] += n
+        priced.append((n, slot, component, side, into))
     if reported[0] > inp:
         raise ValueError(
             f"inconsistent usage: the input details add up to {reported[0]}, which exceeds "
@@ -344,21 +372,19 @@ def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cos
             "be included in the output)"
         )
     uncached, text_out = inp - used[0], out - used[1]
-    amounts = {
-        "uncached_input_cost": uncached and _times(uncached, card.input, card, "input"),
-        "request_cost": card.request,
-        "text_output_cost": text_out and _times(text_out, card.output, card, "output"),
-    }
-    totals = [amounts["uncached_input_cost"] + card.request, amounts["text_output_cost"]]
-    for part in PARTS:
-        count = own.get(part.detail)
-        if count is None:
-            continue
-        units = _times(count, rate[part.component], card, part.component)
-        amounts[part.detail] = units
-        if part.into is not None:
-            amounts[part.into] = amounts.get(part.into, 0) + units
-        totals[part.output] += units
+    amounts = [0] * len(_ORDER)
+    amounts[_UNCACHED] = uncached and _times(uncached, card.input, card, "input")
+    amounts[_REQUEST] = card.request
+    amounts[_TEXT] = text_out and _times(text_out, card.output, card, "output")
+    totals = [amounts[_UNCACHED] + card.request, amounts[_TEXT]]
+    extra = False  # a detail beyond MONEY_DETAILS
+    for n, slot, component, side, into in priced:
+        units = _times(n, rate[component], card, component)
+        amounts[slot] += units
+        if into >= 0:
+            amounts[into] += units
+        totals[side] += units
+        extra = extra or slot not in _ALWAYS
     in_units, out_units = totals
     if not card.non_negative:  # a negative rate (a hand-made price): no total may be negative
         for key, units in (
@@ -370,28 +396,38 @@ def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cos
                 raise ValueError(
                     f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
                 )
-    keys = tuple(k for k in _ORDER if k in _ALWAYS or k in amounts)
+    if not extra:
+        return call_cost(card, in_units, out_units, MONEY_DETAILS, _MONEY_SLOTS(amounts))
+    return _with_extra_details(card, in_units, out_units, amounts, priced)
+
+
+def _with_extra_details(
+    card: RateCard,
+    in_units: int,
+    out_units: int,
+    amounts: list[int],
+    priced: list[tuple[int, int, str, int, int]],
+) -> Cost:
+    """A call with details beyond MONEY_DETAILS (cached audio, 1-hour writes, units)."""
+    present = {slot for _, slot, _, _, _ in priced} | _ALWAYS
+    slots = [i for i in range(len(_ORDER)) if i in present]
+    keys = tuple(_ORDER[i] for i in slots)
     notes = None
-    if CACHE_WRITE_1H_DETAIL in amounts and card.cache_write_1h_priced_as is not None:
-        notes = {CACHE_WRITE_1H_NOTE: card.cache_write_1h_priced_as}
-        if first_time("cache_write_1h_priced_as", card.model_id):
-            logger.warning(
-                "model %r has no 1-hour cache-write price "
-                "(cache_creation_input_token_cost_above_1hr): its 1-hour cache writes are "
-                "priced at %s, noted in the cost details as cache_write_1h_priced_as",
-                card.model_id,
-                card.cache_write_1h_priced_as,
-            )
-    explanation = card.explain_1h() if CACHE_WRITE_1H_DETAIL in amounts else None
-    return call_cost(
-        card,
-        in_units,
-        out_units,
-        keys,
-        tuple(amounts.get(k, 0) for k in keys),
-        notes,
-        explanation,
-    )
+    explanation = None
+    if _SLOT[CACHE_WRITE_1H_DETAIL] in present:
+        explanation = card.explain_1h()
+        if card.cache_write_1h_priced_as is not None:
+            notes = {CACHE_WRITE_1H_NOTE: card.cache_write_1h_priced_as}
+            if first_time("cache_write_1h_priced_as", card.model_id):
+                logger.warning(
+                    "model %r has no 1-hour cache-write price "
+                    "(cache_creation_input_token_cost_above_1hr): its 1-hour cache writes "
+                    "are priced at %s, noted in the cost details as cache_write_1h_priced_as",
+                    card.model_id,
+                    card.cache_write_1h_priced_as,
+                )
+    units = tuple(amounts[i] for i in slots)
+    return call_cost(card, in_units, out_units, keys, units, notes, explanation)
 
 
 def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:

@@ -83,9 +83,9 @@ def call_cost(
     ``explanation`` the price explanation when the card's own is not the whole story."""
     div = card.div
     cost = _new(Cost)
-    dict.__setitem__(cost, "input_cost", in_units / div)
-    dict.__setitem__(cost, "output_cost", out_units / div)
-    dict.__setitem__(cost, "total_cost", (in_units + out_units) / div)
+    cost["input_cost"] = in_units / div
+    cost["output_cost"] = out_units / div
+    cost["total_cost"] = (in_units + out_units) / div
     cost._scale = card.scale
     cost._totals = (in_units, out_units, in_units + out_units)
     cost._keys = keys
