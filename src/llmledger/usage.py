@@ -91,10 +91,15 @@ _DICT_ALIASES: dict[str, str] = {
 
 # OpenAI's objects detailing the input: Chat Completions, Realtime
 _INPUT_DETAIL_OBJECTS = ("prompt_tokens_details", "input_token_details", "input_tokens_details")
+_OUTPUT_DETAIL_OBJECTS = (
+    "completion_tokens_details",
+    "output_token_details",
+    "output_tokens_details",
+)
 # The keys of a usage dict that normalize_usage reads (besides the canonical ones).
 NESTED_DETAIL_KEYS = (
     *_INPUT_DETAIL_OBJECTS,
-    "completion_tokens_details",
+    *_OUTPUT_DETAIL_OBJECTS,
     "cache_creation",
     "prompt_cache_miss_tokens",
 )
@@ -157,7 +162,7 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
                 miss = token_count(key, value)  # DeepSeek: input = hits + misses
                 if miss is not None:
                     found.setdefault("_miss", miss)
-            elif key == "completion_tokens_details" and isinstance(value, Mapping):
+            elif key in _OUTPUT_DETAIL_OBJECTS and isinstance(value, Mapping):
                 _merge_detail(found, REASONING, value.get("reasoning_tokens"))
                 _merge_detail(found, AUDIO_OUT, value.get("audio_tokens"))
             elif key == "cache_creation" and isinstance(value, Mapping):
@@ -196,7 +201,9 @@ def complete_usage(found: dict[str, int]) -> dict[str, int] | None:
     and the total derived, Anthropic's input convention recognised (see the module doc)."""
     inp, out, total = found.get(INPUT), found.get(OUTPUT), found.get(TOTAL)
     if inp is None and out is None and total is None:
-        return None
+        if not any(key in found for key in UNIT_KEYS):
+            return None
+        inp = out = 0  # a call billed in other units only (images, seconds, characters)
     if inp is None and out is not None and total is not None and total >= out:
         inp = total - out
     elif out is None and inp is not None and total is not None and total >= inp:

@@ -70,7 +70,13 @@ from typing import Any, NamedTuple
 
 from llmledger.pricing.catalog import ModelPrice, first_time, get_price, logger
 from llmledger.pricing.money import units_to_decimal
-from llmledger.pricing.rates import MissingPriceError, RateCard, card_for
+from llmledger.pricing.rates import (
+    MissingPriceError,
+    RateCard,
+    card_for,
+    modified_card,
+    price_modifier,
+)
 from llmledger.pricing.result import (
     CACHE_WRITE_1H_DETAIL,
     CACHE_WRITE_1H_NOTE,
@@ -80,7 +86,7 @@ from llmledger.pricing.result import (
     Cost,
     call_cost,
 )
-from llmledger.usage import READABLE_KEYS, normalize_usage
+from llmledger.usage import CANONICAL_KEYS, READABLE_KEYS, normalize_usage
 
 __all__ = [
     "INPUT_DETAILS",  # the money keys of Cost.details, re-exported from .result
@@ -108,6 +114,7 @@ AUDIO_SECONDS = "input_audio_seconds"  # transcribed audio, seconds
 WEB_SEARCH = "web_search_requests"  # web-search tool calls / grounded prompts
 IMAGES = "output_images"  # generated images
 
+_CANONICAL = frozenset(CANONICAL_KEYS)
 # a usage with no other key has no detail to price
 _PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
 # ... and with cache reads, the other detail most calls have
@@ -147,7 +154,12 @@ def _readable_usage(usage: Mapping[str, Any]) -> dict[str, int] | None:
 
 
 def cost_from_price(
-    usage: Mapping[str, int | None], price: ModelPrice, service_tier: str | None = None
+    usage: Mapping[str, int | None],
+    price: ModelPrice,
+    service_tier: str | None = None,
+    *,
+    speed: str | None = None,
+    inference_geo: str | None = None,
 ) -> Cost:
     """The cost of ``usage`` (canonical usage dict) at ``price``; pure, no lookups.
 
@@ -158,7 +170,33 @@ def cost_from_price(
     """
     if usage.__class__ is not dict and not isinstance(usage, Mapping):
         raise TypeError(f"usage must be a mapping, got {type(usage).__name__}")
+    if speed is not None or inference_geo is not None:
+        return _modified_cost(usage, price, service_tier, speed, inference_geo)
     return _cost(usage, price, service_tier, usage.get(INPUT), usage.get(OUTPUT))
+
+
+def _modified_cost(
+    usage: Mapping[str, Any],
+    price: ModelPrice,
+    service_tier: str | None,
+    speed: str | None,
+    inference_geo: str | None,
+) -> Cost:
+    """The cost of a call run in fast mode or with US-only inference (see
+    :func:`~llmledger.pricing.rates.price_modifier`); the standard cost when they change
+    nothing for this model."""
+    inp = usage.get(INPUT)
+    modifier = price_modifier(price.model_id, speed, inference_geo)
+    if modifier is None:
+        return _cost(usage, price, service_tier, inp, usage.get(OUTPUT))
+    if not usage.keys() <= _CANONICAL:
+        usage = _readable_usage(usage) or {}
+        inp = usage.get(INPUT)
+    inp = _checked_count(INPUT, inp) if inp is not None else 0
+    out = usage.get(OUTPUT)
+    out = _checked_count(OUTPUT, out) if out is not None else 0
+    card = modified_card(card_for(price, service_tier, inp), *modifier)
+    return _priced(usage, card, inp, out)
 
 
 def _cost(
@@ -231,6 +269,10 @@ def _cost(
                     MONEY_DETAILS,
                     (uncached_units, read_units, 0, 0, 0, request, out_units, 0, 0, 0),
                 )
+    if not usage.keys() <= _CANONICAL:  # another shape (prompt_tokens, nested details...)
+        canonical = normalize_usage(usage)
+        if canonical is not None and canonical.keys() != usage.keys():
+            return _cost(canonical, price, service_tier, canonical[INPUT], canonical[OUTPUT])
     if card.__class__ is not RateCard:
         card = card_for(price, service_tier, inp)
     return _priced(usage, card, inp, out)
@@ -443,8 +485,15 @@ def compute_cost(
     provider: str | None = None,
     service_tier: str | None = None,
     at: _dt.datetime | _dt.date | float | None = None,
+    *,
+    speed: str | None = None,
+    inference_geo: str | None = None,
 ) -> Cost | None:
     """Resolve ``model`` (see :func:`get_price`) and price ``usage``.
+
+    ``speed`` (``"fast"``) and ``inference_geo`` (``"us"``) are Anthropic's fast mode and
+    US-only inference, as its usage reports them: multipliers on every token rate of the
+    models they apply to (see :func:`~llmledger.pricing.rates.price_modifier`).
 
     ``usage`` is the canonical dict (``input_tokens``, ``output_tokens``, details; see
     :mod:`llmledger.usage`) or another provider's shape that spans accept too, read by
@@ -477,6 +526,8 @@ def compute_cost(
     if usage.__class__ is not dict and not isinstance(usage, Mapping):
         raise TypeError(f"usage must be a mapping, got {type(usage).__name__}")
     try:
+        if speed is not None or inference_geo is not None:
+            return _modified_cost(usage, price, service_tier, speed, inference_geo)
         return _cost(usage, price, service_tier, inp, out)
     except MissingPriceError as exc:
         if first_time("missing_price", price.model_id):

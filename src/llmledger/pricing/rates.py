@@ -46,7 +46,14 @@ from decimal import Decimal
 from typing import Any
 
 from llmledger.pricing.catalog import ModelPrice
-from llmledger.pricing.money import dec_str, pow10, scale_for, to_units
+from llmledger.pricing.money import (
+    dec_mul,
+    dec_str,
+    pow10,
+    scale_for,
+    to_units,
+    units_to_decimal,
+)
 from llmledger.pricing.result import essential_price
 
 __all__ = [
@@ -78,6 +85,15 @@ COMPONENTS: dict[str, tuple[str, str | None]] = {
     "web_search": ("web_search_cost_per_request", None),
     "image_input_field": ("input_cost_per_image", None),  # LiteLLM's per-image price, often
     "image": ("output_cost_per_image", "image_input_field"),  # under this name
+}
+# Web-search tool calls, for entries without web_search_cost_per_request: the providers'
+# list price per call. Anthropic: "$10 per 1,000 searches"
+# (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool#usage-and-pricing);
+# OpenAI Responses web_search tool: "$10.00 / 1k calls"
+# (https://platform.openai.com/docs/pricing#built-in-tools).
+WEB_SEARCH_PER_REQUEST: dict[str, Decimal] = {
+    "anthropic": Decimal("0.01"),
+    "openai": Decimal("0.01"),
 }
 # the components counted in other units than tokens (for messages)
 UNIT_COMPONENTS = {
@@ -337,6 +353,9 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
             used[component] = used[fallback]
         else:
             rates[component] = None
+    if rates["web_search"] is None and price.provider in WEB_SEARCH_PER_REQUEST:
+        rates["web_search"] = WEB_SEARCH_PER_REQUEST[price.provider]
+        used["web_search"] = f"web search, {price.provider} list price"
     # 1-hour cache writes: their own field (same tier rules), else the cache-write rate
     name_1h, _ = _pick(fields, CACHE_WRITE_1H_FIELD, suffix, applicable)
     if name_1h is not None:
@@ -382,6 +401,93 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
         "service_tier": tier_name,
         "tier": card.tier,
         "fields_used": used,
-        "rates": {f: dec_str(fields[f]) for f in sorted(set(used.values()))},
+        "rates": {
+            f: dec_str(fields[f]) if f in fields else dec_str(rates[c] or Decimal(0))
+            for c, f in sorted(used.items(), key=lambda item: item[1])
+        },
     }
     return card
+
+
+# ---- price modifiers: a multiplier on every token rate ----------------------------------------
+
+# Anthropic fast mode (``speed: "fast"`` on the request, echoed as ``usage.speed``): "priced at
+# 6x standard Opus rates", across the whole context window, stacking with the other modifiers
+# (https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing). Only the models
+# listed there; another model asked to run fast runs (and is billed) at standard speed.
+FAST_MODE_MULTIPLIERS: dict[str, Decimal] = {
+    "claude-opus-4-6": Decimal(6),
+    "claude-opus-4-7": Decimal(6),
+}
+# Anthropic US-only inference (``inference_geo: "us"``): "a 1.1x multiplier on all token
+# pricing categories" for Claude Opus 4.6 and newer models
+# (https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing).
+US_ONLY_MULTIPLIER = Decimal("1.1")
+_CLAUDE_VERSION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)-(\d{1,2})(?!\d)")
+# the components priced per token (a modifier multiplies these, not fees or other units)
+_TOKEN_RATES = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "cache_read_audio",
+    "audio_input",
+    "image_input",
+    "output",
+    "reasoning",
+    "audio_output",
+    "image_output",
+)
+
+
+def price_modifier(
+    model_id: str, speed: str | None, inference_geo: str | None
+) -> tuple[Decimal, dict[str, str]] | None:
+    """``(factor, notes)`` of a call run in ``speed`` mode in ``inference_geo``, or ``None``
+    when they change nothing. The notes say what was applied (they become cost details)."""
+    name = model_id.rsplit("/", 1)[-1].lower()
+    factor = Decimal(1)
+    notes: dict[str, str] = {}
+    if isinstance(speed, str) and speed.strip().lower() == "fast":
+        fast = next((m for p, m in FAST_MODE_MULTIPLIERS.items() if name.startswith(p)), None)
+        if fast is not None:
+            factor = dec_mul(factor, fast)
+            notes["speed"] = "fast"
+    if isinstance(inference_geo, str) and inference_geo.strip().lower() == "us":
+        version = _CLAUDE_VERSION.search(name)
+        if version and (int(version[1]), int(version[2])) >= (4, 6):
+            factor = dec_mul(factor, US_ONLY_MULTIPLIER)
+            notes["inference_geo"] = "us"
+    return (factor, notes) if notes else None
+
+
+def modified_card(card: RateCard, factor: Decimal, notes: dict[str, str]) -> RateCard:
+    """``card`` with every per-token rate times ``factor``, exactly (at a larger scale when
+    the factor has decimals); its explanation and cost details say which modifiers."""
+    values = {
+        c: dec_mul(units_to_decimal(u, card.scale), factor)
+        for c in _TOKEN_RATES
+        if (u := card.rate.get(c)) is not None
+    }
+    others = [units_to_decimal(u, card.scale) for c, u in card.rate.items() if u is not None]
+    scale = scale_for([*values.values(), *others])
+    new = RateCard()
+    for slot in RateCard.__slots__:
+        if hasattr(card, slot):
+            setattr(new, slot, getattr(card, slot))
+    new._essentials = None
+    new.scale = scale
+    new.div = pow10(scale)
+    rescaled = {
+        c: None if u is None else to_units(units_to_decimal(u, card.scale), scale)
+        for c, u in card.rate.items()
+    }
+    rescaled.update({c: to_units(v, scale) for c, v in values.items()})
+    new.rate = rescaled
+    for component in _TOKEN_SLOTS:
+        setattr(new, component, rescaled[component])
+    new.request = rescaled["request"] or 0
+    new.cache_write_1h = rescaled["cache_write_1h"]
+    new.extras = {**card.extras, **notes}
+    new._explain = {**card._explain, "modifiers": {**notes, "factor": dec_str(factor)}}
+    return new

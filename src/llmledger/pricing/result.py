@@ -58,7 +58,15 @@ INPUT_DETAILS = (
 OUTPUT_DETAILS = ("text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost")
 MONEY_DETAILS = INPUT_DETAILS + OUTPUT_DETAILS
 # what a span keeps of a price explanation (Cost.breakdown, RateCard.essentials)
-ESSENTIAL_PRICE_KEYS = ("model_id", "provider", "matched_by", "source", "effective_from", "rates")
+ESSENTIAL_PRICE_KEYS = (
+    "model_id",
+    "provider",
+    "matched_by",
+    "source",
+    "effective_from",
+    "rates",
+    "modifiers",
+)
 # the part of cache_write_cost paid for 1-hour cache writes (present only when there are some)
 CACHE_WRITE_1H_DETAIL = "cache_write_1h_cost"
 CACHE_WRITE_1H_NOTE = "cache_write_1h_priced_as"  # the fallback field, when one was used
