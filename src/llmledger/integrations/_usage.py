@@ -26,6 +26,7 @@ from llmledger.usage import (
     OUTPUT,
     REASONING,
     TOTAL,
+    WEB_SEARCH,
     anthropic_usage,
     normalize_usage,
 )
@@ -184,13 +185,17 @@ def anthropic_message_usage(usage: Any) -> dict[str, int] | None:
         ttl.get("ephemeral_1h_input_tokens"),
         data.get("cache_creation_input_tokens"),
     )
-    return anthropic_usage(
+    canonical = anthropic_usage(
         data.get("input_tokens"),
         data.get("output_tokens"),
         data.get("cache_read_input_tokens"),
         write,
         write_1h,
     )
+    searches = _int_or_none(_sub(data, "server_tool_use").get("web_search_requests"))
+    if canonical is not None and searches:  # billed per search
+        canonical[WEB_SEARCH] = searches
+    return canonical
 
 
 def bedrock_converse_usage(usage: Any) -> dict[str, int] | None:

@@ -1,0 +1,77 @@
+"""The whole bill through the real provider clients against the fake provider server: web
+searches, Anthropic fast mode and US-only inference (dollars by hand, pages cited)."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import anthropic
+import pytest
+
+import llmledger
+from fakes.fixtures import fake_server, last_trace
+from llmledger.attributes import SpanAttributeKey as K
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+MESSAGES = [{"role": "user", "content": "What happened in Paris today?"}]
+
+
+@pytest.fixture(autouse=True)
+def autolog():
+    llmledger.anthropic.autolog()
+    yield
+    llmledger.anthropic.autolog(disable=True)
+
+
+@pytest.fixture
+def client():
+    with fake_server() as fake:
+        yield fake, anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-t", max_retries=0)
+
+
+def test_anthropic_web_searches_are_billed_per_search(client):
+    # https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool: $10 per
+    # 1,000 searches; claude-sonnet-4-5 tokens $3/M in, $15/M out
+    fake, anthropic_client = client
+    usage = {
+        "input_tokens": 2000,
+        "output_tokens": 300,
+        "server_tool_use": {"web_search_requests": 2},
+    }
+    fake.reply(usage=usage, text="Here is the news.")
+    anthropic_client.messages.create(model="claude-sonnet-4-5", max_tokens=500, messages=MESSAGES)
+    trace = last_trace()
+    span = trace.data.spans[0]
+    assert span.token_usage["web_search_requests"] == 2
+    cost = span.llm_cost
+    assert cost.decimals["web_search_cost"] == D("0.02")
+    assert cost.decimal_total == D("0.006") + D("0.02") + D("0.0045")
+    assert trace.info.cost["total_cost"] == float(D("0.0305"))
+
+
+@pytest.mark.parametrize(
+    ("speed", "geo", "factor"),
+    [
+        ("fast", None, 6),
+        (None, "us", D("1.1")),
+        ("fast", "us", D("6.6")),
+        ("standard", "global", 1),
+    ],
+)
+def test_anthropic_fast_mode_and_us_only_inference(client, speed, geo, factor):
+    # https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing (6x, Opus 4.6)
+    # https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing (1.1x)
+    # claude-opus-4-6 standard: $5/M in, $25/M out -> 1000 in + 200 out = $0.005 + $0.005
+    fake, anthropic_client = client
+    usage: dict = {"input_tokens": 1000, "output_tokens": 200}
+    if speed:
+        usage["speed"] = speed
+    if geo:
+        usage["inference_geo"] = geo
+    fake.reply(usage=usage, text="Done.")
+    anthropic_client.messages.create(model="claude-opus-4-6", max_tokens=500, messages=MESSAGES)
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.SPEED) == speed
+    assert span.get_attribute(K.INFERENCE_GEO) == geo
+    assert span.llm_cost.decimal_total == D("0.01") * factor
