@@ -75,3 +75,71 @@ def test_anthropic_fast_mode_and_us_only_inference(client, speed, geo, factor):
     assert span.get_attribute(K.SPEED) == speed
     assert span.get_attribute(K.INFERENCE_GEO) == geo
     assert span.llm_cost.decimal_total == D("0.01") * factor
+
+
+# -- provider-reported cost -------------------------------------------------------------------
+
+
+def test_openrouter_reported_cost_is_kept_beside_the_computed_one():
+    import openai
+
+    llmledger.openai.autolog()
+    try:
+        with fake_server() as fake:
+            # OpenRouter's usage carries "cost" (USD); gpt-4o-mini at $0.15/M in, $0.60/M out
+            # (https://platform.openai.com/docs/pricing): 1000 in + 100 out = $0.00021
+            usage = {"prompt_tokens": 1000, "completion_tokens": 100, "cost": 0.000252}
+            fake.reply(usage=usage, text="ok")
+            client = openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-or", max_retries=0)
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    finally:
+        llmledger.openai.autolog(disable=True)
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.PROVIDER_COST) == 0.000252
+    assert span.llm_cost.decimal_total == D("0.00021")  # ours, from the price sheet
+
+
+def test_litellm_response_cost_is_kept():
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    llmledger.litellm.autolog()
+    try:
+        with fake_server() as fake:
+            fake.reply(usage={"prompt_tokens": 100, "completion_tokens": 50}, text="ok")
+            litellm.completion(
+                model="openai/gpt-4o-mini",
+                messages=MESSAGES,
+                api_base=fake.openai_base_url,
+                api_key="sk-test",
+                max_retries=0,
+            )
+    finally:
+        llmledger.litellm.autolog(disable=True)
+    spans = [s for s in last_trace().data.spans if s.get_attribute(K.PROVIDER_COST) is not None]
+    assert spans, "LiteLLM's response_cost was not kept"
+    # 100 * $0.15/M + 50 * $0.60/M = $0.000045, LiteLLM's float and our exact amount agree
+    assert spans[0].get_attribute(K.PROVIDER_COST) == pytest.approx(4.5e-05, rel=1e-12)
+    assert spans[0].llm_cost.decimal_total == D("0.000045")
+
+
+def test_responses_web_search_calls_are_counted():
+    from llmledger.integrations.openai import extract_usage
+
+    body = {
+        "output": [
+            {"type": "web_search_call", "id": "ws_1", "status": "completed"},
+            {"type": "web_search_call", "id": "ws_2", "status": "completed"},
+            {"type": "message", "content": []},
+        ],
+        "usage": {"input_tokens": 1200, "output_tokens": 300, "total_tokens": 1500},
+    }
+    usage = extract_usage("responses", body)
+    assert usage is not None and usage["web_search_requests"] == 2
+    # https://platform.openai.com/docs/pricing: web search $10/1k calls; gpt-4.1 $2/M in,
+    # $8/M out: 1200 * $2/M + 300 * $8/M + 2 * $0.01
+    cost = llmledger.pricing.compute_cost("gpt-4.1", usage)
+    assert cost is not None
+    assert cost.decimal_total == D("0.0024") + D("0.0024") + D("0.02")

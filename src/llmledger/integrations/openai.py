@@ -47,6 +47,7 @@ from llmledger.attributes import SpanType
 from llmledger.integrations import _common as c
 from llmledger.integrations._usage import openai_responses_usage, openai_usage
 from llmledger.jsontext import loads
+from llmledger.usage import WEB_SEARCH
 
 INTEGRATION = "openai"
 log = c.get_logger(INTEGRATION)
@@ -301,7 +302,15 @@ def extract_usage(kind: str, response: Any) -> dict[str, int] | None:
     if usage is None:
         return None
     if kind == "responses":
-        return openai_responses_usage(usage)
+        canonical = openai_responses_usage(usage)
+        searches = sum(
+            1
+            for item in _field(response, "output") or ()
+            if _field(item, "type") == "web_search_call"
+        )
+        if canonical is not None and searches:  # the web_search tool: billed per call
+            canonical[WEB_SEARCH] = searches
+        return canonical
     return openai_usage(usage)
 
 
@@ -315,6 +324,9 @@ def record_response(span: Any, kind: str, response: Any) -> None:
     span.set_outputs(c.dump(response))
     _record_common(span, _field(response, "model"), _field(response, "service_tier"))
     c.set_usage(span, extract_usage(kind, response))
+    usage = _field(response, "usage")
+    if usage is not None:
+        c.set_provider_cost(span, _field(usage, "cost"))  # OpenRouter
 
 
 def _record_common(span: Any, model: Any, tier: Any) -> None:

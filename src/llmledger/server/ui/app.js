@@ -865,6 +865,7 @@ const K = {
   outputs: "llmledger.spanOutputs",
   spanType: "llmledger.spanType",
   serviceTier: "llmledger.llm.serviceTier",
+  providerCost: "llmledger.llm.providerCost",
 };
 const SHOWN_KEYS = new Set([K.model, K.provider, K.usage, K.cost, K.breakdown, K.inputs, K.outputs]);
 
@@ -1314,6 +1315,14 @@ async function renderTrace(traceId, query, signal) {
         const d = (breakdown && breakdown.details) || {};
         const tier = d.service_tier || d.tier;
         if (tier && tier !== "standard") body.appendChild(el("div", { class: "note", text: `Service tier: ${tier}` }));
+        const reported = a[K.providerCost];
+        if (typeof reported === "number" && typeof cost.total_cost === "number") {
+          const diff = cost.total_cost - reported;
+          const same = Math.abs(diff) <= 1e-12 * Math.max(Math.abs(reported), 1);
+          body.appendChild(el("div", { class: "note" + (same ? "" : " warn"), dataset: { testid: "provider-cost" },
+            text: `Provider reported ${fmtCost(reported)}; computed ${fmtCost(cost.total_cost)}; ` +
+              (same ? "the same." : `difference ${diff > 0 ? "+" : "−"}${fmtCost(Math.abs(diff))} (computed − reported).`) }));
+        }
       } else {
         body.appendChild(el("div", { class: "note warn", dataset: { testid: "no-price" },
           text: `No price known for ${a[K.model] ? "model " + a[K.model] : "this call (no model name)"}: cost unknown, not counted as $0.` }));
