@@ -143,3 +143,70 @@ def test_responses_web_search_calls_are_counted():
     cost = llmledger.pricing.compute_cost("gpt-4.1", usage)
     assert cost is not None
     assert cost.decimal_total == D("0.0024") + D("0.0024") + D("0.02")
+
+
+# -- images and audio through the OpenAI client -------------------------------------------------
+
+
+@pytest.fixture
+def openai_client():
+    import openai
+
+    llmledger.openai.autolog()
+    try:
+        with fake_server() as fake:
+            yield fake, openai.OpenAI(base_url=fake.openai_base_url, api_key="sk", max_retries=0)
+    finally:
+        llmledger.openai.autolog(disable=True)
+
+
+def test_whisper_transcription_is_billed_per_second(openai_client):
+    # https://platform.openai.com/docs/pricing (whisper-1): $0.006 / minute
+    fake, client = openai_client
+    fake.reply(text="Hello there.", usage={"type": "duration", "seconds": 125})
+    result = client.audio.transcriptions.create(
+        model="whisper-1", file=("a.mp3", b"ID3" + bytes(64))
+    )
+    assert result.text == "Hello there."
+    span = last_trace().data.spans[0]
+    assert span.token_usage["input_audio_seconds"] == 125
+    assert span.llm_cost.decimal_total == D("0.0125")
+
+
+def test_speech_is_billed_per_input_character(openai_client):
+    # https://platform.openai.com/docs/pricing (tts-1): $15.00 / 1M characters
+    fake, client = openai_client
+    text = "The quick brown fox jumps over the lazy dog. " * 20  # 900 characters
+    audio = client.audio.speech.create(model="tts-1", voice="alloy", input=text)
+    assert audio.content.startswith(b"ID3")
+    span = last_trace().data.spans[0]
+    assert span.token_usage["input_characters"] == 900
+    assert span.llm_cost.decimal_total == D("0.0135")
+
+
+def test_images_are_billed_per_image_or_per_token(openai_client):
+    # https://platform.openai.com/docs/pricing (image generation, gpt-image-1): a medium
+    # 1024x1024 image $0.042; by tokens: text input $5/M, image output tokens $40/M
+    fake, client = openai_client
+    fake.reply(usage=None)
+    result = client.images.generate(
+        model="gpt-image-1", prompt="a cat", n=2, size="1024x1024", quality="medium"
+    )
+    assert len(result.data) == 2
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "medium/1024-x-1024/gpt-image-1"
+    assert span.token_usage["output_images"] == 2
+    assert span.llm_cost.decimal_total == D("0.084")
+    fake.reply(
+        usage={
+            "input_tokens": 50,
+            "output_tokens": 4160,
+            "total_tokens": 4210,
+            "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
+        }
+    )
+    client.images.generate(model="gpt-image-1", prompt="a dog", size="1024x1024", quality="high")
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "gpt-image-1"
+    # 50 * $5/M + 4160 * $40/M
+    assert span.llm_cost.decimal_total == D("0.00025") + D("0.1664")

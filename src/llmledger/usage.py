@@ -61,7 +61,7 @@ CACHE_READ_AUDIO = "cache_read_audio_input_tokens"
 CHARACTERS = "input_characters"  # text-to-speech input characters (tts-1)
 AUDIO_SECONDS = "input_audio_seconds"  # seconds of audio transcribed (whisper-1)
 WEB_SEARCH = "web_search_requests"  # web-search tool calls / grounded prompts
-IMAGES = "output_images"  # images generated (dall-e-3, gpt-image-1 per image)
+IMAGES = OUTPUT_IMAGES = "output_images"  # images generated (dall-e-3, gpt-image-1 per image)
 
 MAIN_KEYS = (INPUT, OUTPUT, TOTAL)
 INPUT_DETAILS = (CACHE_READ, CACHE_READ_AUDIO, CACHE_WRITE, CACHE_WRITE_1H, AUDIO_IN, IMAGE_IN)
