@@ -210,3 +210,54 @@ def test_images_are_billed_per_image_or_per_token(openai_client):
     assert span.get_attribute(K.MODEL) == "gpt-image-1"
     # 50 * $5/M + 4160 * $40/M
     assert span.llm_cost.decimal_total == D("0.00025") + D("0.1664")
+
+
+# -- Gemini: cached audio and Google Search grounding -----------------------------------------
+
+
+@pytest.fixture
+def gemini_client():
+    from google import genai
+    from google.genai import types
+
+    llmledger.google_genai.autolog()
+    try:
+        with fake_server() as fake:
+            options = types.HttpOptions(base_url=fake.base_url)
+            yield fake, genai.Client(api_key="fake-key", http_options=options)
+    finally:
+        llmledger.google_genai.autolog(disable=True)
+
+
+def test_gemini_cached_audio_and_grounding(gemini_client):
+    # https://ai.google.dev/gemini-api/docs/pricing (Gemini 2.5 Flash): input $0.30/M text,
+    # $1.00/M audio; cached $0.03/M text, $0.10/M audio; output $2.50/M
+    fake, client = gemini_client
+    fake.reply(
+        text="Grounded answer.",
+        grounding_queries=["paris weather", "paris news"],
+        usage={
+            "promptTokenCount": 10_000,
+            "candidatesTokenCount": 500,
+            "totalTokenCount": 10_500,
+            "cachedContentTokenCount": 3000,
+            "promptTokensDetails": [
+                {"modality": "TEXT", "tokenCount": 6000},
+                {"modality": "AUDIO", "tokenCount": 4000},
+            ],
+            "cacheTokensDetails": [
+                {"modality": "TEXT", "tokenCount": 2000},
+                {"modality": "AUDIO", "tokenCount": 1000},
+            ],
+        },
+    )
+    client.models.generate_content(model="gemini-2.5-flash", contents="What is on in Paris?")
+    span = last_trace().data.spans[0]
+    usage = span.token_usage
+    assert usage["cache_read_audio_input_tokens"] == 1000
+    assert usage["web_search_requests"] == 2
+    cost = span.llm_cost
+    # 4000 text * $0.30/M + 2000 cached text * $0.03/M + 1000 cached audio * $0.10/M
+    # + 3000 audio * $1/M + 500 out * $2.50/M; grounding has no price in the catalog: noted
+    assert cost.decimal_total == D("0.00561")
+    assert cost.details["unpriced_web_search_requests"] == 2

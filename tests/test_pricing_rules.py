@@ -331,10 +331,15 @@ def test_web_search_calls_are_billed_per_call() -> None:
 
 def test_a_unit_without_a_price_is_named() -> None:
     price = price_of(input_cost_per_token="1e-6", output_cost_per_token="1e-6")
-    with pytest.raises(MissingPriceError, match="no price for 3 web-search requests"):
-        cost_from_price({"input_tokens": 1, "web_search_requests": 3}, price)
-    with pytest.raises(MissingPriceError, match="input_cost_per_second"):
+    # web searches without a price (e.g. Gemini grounding): noted, the tokens still priced
+    noted = cost_from_price({"input_tokens": 10, "web_search_requests": 3}, price)
+    assert noted.decimal_total == D("0.00001")
+    assert noted.details["unpriced_web_search_requests"] == 3
+    assert "web_search_cost" not in noted.details
+    with pytest.raises(MissingPriceError, match="no price for 10 seconds of audio"):
         cost_from_price({"input_audio_seconds": 10}, price)
+    with pytest.raises(MissingPriceError, match="input_cost_per_character"):
+        cost_from_price({"input_characters": 10}, price)
     assert compute_cost("gpt-4o-mini", {"input_audio_seconds": 10}) is None  # warned
 
 

@@ -98,9 +98,7 @@ def handle(request: Request, reply: Any) -> FakeResponse:
 # images.generate: {"created", "data": [{"b64_json"}], "usage"?} (gpt-image-1 reports token
 # usage, dall-e-3 none); audio.transcriptions: {"text", "usage": {"type": "duration",
 # "seconds"}} for whisper-1; audio.speech: the audio bytes.
-_PNG_1PX = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
+_PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="  # noqa: E501
 
 
 def _media(request: Request, reply: Any) -> FakeResponse:

@@ -265,6 +265,7 @@ def gemini_usage(usage_metadata: Any) -> dict[str, int] | None:
     if out is None and total is not None and inp is not None:
         out = max(total - inp, 0)
     prompt_modalities = _modality_counts(get("prompt_tokens_details", "promptTokensDetails"))
+    cached_modalities = _modality_counts(get("cache_tokens_details", "cacheTokensDetails"))
     out_modalities = _modality_counts(get("candidates_tokens_details", "candidatesTokensDetails"))
     return _build(
         {
@@ -273,6 +274,7 @@ def gemini_usage(usage_metadata: Any) -> dict[str, int] | None:
             CACHE_READ: get("cached_content_token_count", "cachedContentTokenCount"),
             REASONING: thoughts,
             AUDIO_IN: prompt_modalities.get("AUDIO"),
+            CACHE_READ_AUDIO: cached_modalities.get("AUDIO"),
             IMAGE_IN: prompt_modalities.get("IMAGE"),
             AUDIO_OUT: out_modalities.get("AUDIO"),
         }

@@ -292,6 +292,7 @@ class Part(NamedTuple):
     into: str | None = None  # a sub-detail: its amount is also counted in this detail
     own_rate_only: bool = False  # without a rate of its own it is priced as its parent
     tokens: bool = True  # a subset of input/output tokens (False: a count of other units)
+    unpriced_ok: bool = False  # without a price: noted in the details, the rest still priced
 
 
 # The formula, one row per usage key, in the order of Cost.details. The uncached input, the
@@ -313,7 +314,7 @@ PARTS: tuple[Part, ...] = (
     Part(IMAGE_IN, "image_input", "image_input_cost"),
     Part(CHARACTERS, "character", "characters_cost", tokens=False),
     Part(AUDIO_SECONDS, "audio_second", "audio_seconds_cost", tokens=False),
-    Part(WEB_SEARCH, "web_search", "web_search_cost", tokens=False),
+    Part(WEB_SEARCH, "web_search", "web_search_cost", tokens=False, unpriced_ok=True),
     Part(REASONING, "reasoning", "reasoning_cost", output=True, own_rate_only=True),
     Part(AUDIO_OUT, "audio_output", "audio_output_cost", output=True),
     Part(IMAGE_OUT, "image_output", "image_output_cost", output=True),
@@ -351,6 +352,7 @@ _ROWS = {
         _SLOT[p.into] if p.into else -1,
         p.own_rate_only,
         p.tokens,
+        p.unpriced_ok,
     )
     for p in PARTS
 }
@@ -368,11 +370,12 @@ def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cos
     priced: list[tuple[int, int, str, int, int]] = []  # (count, slot, component, side, into)
     used = [0, 0]  # input / output tokens priced by a row
     reported = [0, 0]  # ... and reported (reasoning priced as text included)
+    unpriced: dict[str, int] | None = None
     for key, n in usage.items():
         row = rows.get(key)
         if row is None or n is None:
             continue
-        component, slot, side, inner, outer, into, own_rate_only, tokens = row
+        component, slot, side, inner, outer, into, own_rate_only, tokens, unpriced_ok = row
         if n.__class__ is not int or n < 0:
             n = _checked_count(key, n)
         count = n
@@ -400,6 +403,10 @@ def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cos
             if own_rate_only and rate[component] is None:
                 continue  # priced with its parent (reasoning as text output)
             used[side] += n
+        elif unpriced_ok and rate[component] is None:
+            unpriced = unpriced or {}
+            unpriced["unpriced_" + key] = n  # e.g. web searches of a model without their price
+            continue
         priced.append((n, slot, component, side, into))
     if reported[0] > inp:
         raise ValueError(
@@ -438,9 +445,9 @@ def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cos
                 raise ValueError(
                     f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
                 )
-    if not extra:
+    if not extra and unpriced is None:
         return call_cost(card, in_units, out_units, MONEY_DETAILS, _MONEY_SLOTS(amounts))
-    return _with_extra_details(card, in_units, out_units, amounts, priced)
+    return _with_extra_details(card, in_units, out_units, amounts, priced, unpriced)
 
 
 def _with_extra_details(
@@ -449,17 +456,19 @@ def _with_extra_details(
     out_units: int,
     amounts: list[int],
     priced: list[tuple[int, int, str, int, int]],
+    unpriced: dict[str, int] | None,
 ) -> Cost:
-    """A call with details beyond MONEY_DETAILS (cached audio, 1-hour writes, units)."""
+    """A call with details beyond MONEY_DETAILS (cached audio, 1-hour writes, units), or
+    with counts left unpriced (noted as ``unpriced_<usage key>``)."""
     present = {slot for _, slot, _, _, _ in priced} | _ALWAYS
     slots = [i for i in range(len(_ORDER)) if i in present]
     keys = tuple(_ORDER[i] for i in slots)
-    notes = None
+    notes: dict[str, Any] | None = dict(unpriced) if unpriced else None
     explanation = None
     if _SLOT[CACHE_WRITE_1H_DETAIL] in present:
         explanation = card.explain_1h()
         if card.cache_write_1h_priced_as is not None:
-            notes = {CACHE_WRITE_1H_NOTE: card.cache_write_1h_priced_as}
+            notes = {**(notes or {}), CACHE_WRITE_1H_NOTE: card.cache_write_1h_priced_as}
             if first_time("cache_write_1h_priced_as", card.model_id):
                 logger.warning(
                     "model %r has no 1-hour cache-write price "
