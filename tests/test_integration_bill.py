@@ -175,7 +175,7 @@ def test_whisper_transcription_is_billed_per_second(openai_client):
 
 def test_speech_is_billed_per_input_character(openai_client):
     # https://platform.openai.com/docs/pricing (tts-1): $15.00 / 1M characters
-    fake, client = openai_client
+    _fake, client = openai_client
     text = "The quick brown fox jumps over the lazy dog. " * 20  # 900 characters
     audio = client.audio.speech.create(model="tts-1", voice="alloy", input=text)
     assert audio.content.startswith(b"ID3")
