@@ -99,6 +99,7 @@ def test_openrouter_reported_cost_is_kept_beside_the_computed_one():
     assert span.llm_cost.decimal_total == D("0.00021")  # ours, from the price sheet
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydantic notes on LiteLLM's types
 def test_litellm_response_cost_is_kept():
     import os
 
