@@ -207,10 +207,10 @@ def test_sum_is_exact_and_merges_details() -> None:
 def test_sum_keeps_counts_added_by_aggregation_and_nested_sums() -> None:
     trace_a = Cost.sum([mini_cost(), mini_cost()])
     assert trace_a is not None
-    trace_a.details["unpriced_spans"] = 2
+    trace_a = trace_a.with_details(unpriced_spans=2)
     trace_b = Cost.sum([mini_cost()])
     assert trace_b is not None
-    trace_b.details["unpriced_spans"] = 1
+    trace_b = trace_b.with_details(unpriced_spans=1)
     session = Cost.sum([trace_a, trace_b])
     assert session is not None
     assert session.details["unpriced_spans"] == 3

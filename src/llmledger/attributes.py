@@ -13,6 +13,9 @@ class SpanAttributeKey:
     REQUEST_MODEL = "llmledger.llm.requestModel"  # the model (or deployment) asked for
     PROVIDER = "llmledger.llm.provider"
     SERVICE_TIER = "llmledger.llm.serviceTier"
+    SPEED = "llmledger.llm.speed"  # Anthropic fast mode ("fast"), a price multiplier
+    INFERENCE_GEO = "llmledger.llm.inferenceGeo"  # Anthropic US-only inference ("us")
+    PROVIDER_COST = "llmledger.llm.providerCost"  # the cost the provider reported (USD)
     SPAN_TYPE = "llmledger.spanType"
     INPUTS = "llmledger.spanInputs"
     OUTPUTS = "llmledger.spanOutputs"

@@ -54,11 +54,20 @@ AUDIO_IN = "audio_input_tokens"
 AUDIO_OUT = "audio_output_tokens"
 IMAGE_IN = "image_input_tokens"
 IMAGE_OUT = "image_output_tokens"
+# cache reads of audio: part of CACHE_READ and of AUDIO_IN (OpenAI realtime's
+# cached_tokens_details.audio_tokens, Gemini's AUDIO cache_tokens_details)
+CACHE_READ_AUDIO = "cache_read_audio_input_tokens"
+# units that are not tokens (the whole bill): counts of their own, not parts of input/output
+CHARACTERS = "input_characters"  # text-to-speech input characters (tts-1)
+AUDIO_SECONDS = "input_audio_seconds"  # seconds of audio transcribed (whisper-1)
+WEB_SEARCH = "web_search_requests"  # web-search tool calls / grounded prompts
+IMAGES = OUTPUT_IMAGES = "output_images"  # images generated (dall-e-3, gpt-image-1 per image)
 
 MAIN_KEYS = (INPUT, OUTPUT, TOTAL)
-INPUT_DETAILS = (CACHE_READ, CACHE_WRITE, CACHE_WRITE_1H, AUDIO_IN, IMAGE_IN)
+INPUT_DETAILS = (CACHE_READ, CACHE_READ_AUDIO, CACHE_WRITE, CACHE_WRITE_1H, AUDIO_IN, IMAGE_IN)
 OUTPUT_DETAILS = (REASONING, AUDIO_OUT, IMAGE_OUT)
-DETAIL_KEYS = INPUT_DETAILS + OUTPUT_DETAILS
+UNIT_KEYS = (CHARACTERS, AUDIO_SECONDS, WEB_SEARCH, IMAGES)
+DETAIL_KEYS = INPUT_DETAILS + OUTPUT_DETAILS + UNIT_KEYS
 CANONICAL_KEYS = MAIN_KEYS + DETAIL_KEYS
 _CANONICAL_SET = frozenset(CANONICAL_KEYS)
 
@@ -76,11 +85,24 @@ _DICT_ALIASES: dict[str, str] = {
     "cache_write_tokens": CACHE_WRITE,
     "cache_write_input_tokens": CACHE_WRITE,
     "cache_creation_input_tokens_above_1hr": CACHE_WRITE_1H,  # MLflow's 1-hour writes
+    "prompt_cache_hit_tokens": CACHE_READ,  # DeepSeek (its prompt_tokens = hits + misses)
 }
 
 
+# OpenAI's objects detailing the input: Chat Completions, Realtime
+_INPUT_DETAIL_OBJECTS = ("prompt_tokens_details", "input_token_details", "input_tokens_details")
+_OUTPUT_DETAIL_OBJECTS = (
+    "completion_tokens_details",
+    "output_token_details",
+    "output_tokens_details",
+)
 # The keys of a usage dict that normalize_usage reads (besides the canonical ones).
-NESTED_DETAIL_KEYS = ("prompt_tokens_details", "completion_tokens_details", "cache_creation")
+NESTED_DETAIL_KEYS = (
+    *_INPUT_DETAIL_OBJECTS,
+    *_OUTPUT_DETAIL_OBJECTS,
+    "cache_creation",
+    "prompt_cache_miss_tokens",
+)
 READABLE_KEYS = CANONICAL_KEYS + tuple(_DICT_ALIASES) + NESTED_DETAIL_KEYS
 
 
@@ -130,10 +152,17 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
     for key, value in raw.items():
         canonical = key if key in CANONICAL_KEYS else _DICT_ALIASES.get(key)
         if canonical is None:
-            if key == "prompt_tokens_details" and isinstance(value, Mapping):
+            if key in _INPUT_DETAIL_OBJECTS and isinstance(value, Mapping):
                 _merge_detail(found, CACHE_READ, value.get("cached_tokens"))
                 _merge_detail(found, AUDIO_IN, value.get("audio_tokens"))
-            elif key == "completion_tokens_details" and isinstance(value, Mapping):
+                cached = value.get("cached_tokens_details")
+                if isinstance(cached, Mapping):
+                    _merge_detail(found, CACHE_READ_AUDIO, cached.get("audio_tokens"))
+            elif key == "prompt_cache_miss_tokens":
+                miss = token_count(key, value)  # DeepSeek: input = hits + misses
+                if miss is not None:
+                    found.setdefault("_miss", miss)
+            elif key in _OUTPUT_DETAIL_OBJECTS and isinstance(value, Mapping):
                 _merge_detail(found, REASONING, value.get("reasoning_tokens"))
                 _merge_detail(found, AUDIO_OUT, value.get("audio_tokens"))
             elif key == "cache_creation" and isinstance(value, Mapping):
@@ -144,6 +173,9 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
             found[canonical] = n
     if ttl_split is not None:
         _merge_ttl_split(found, ttl_split)
+    miss = found.pop("_miss", None)
+    if miss is not None and INPUT not in found:
+        found[INPUT] = miss + found.get(CACHE_READ, 0)
     return complete_usage(found)
 
 
@@ -169,7 +201,9 @@ def complete_usage(found: dict[str, int]) -> dict[str, int] | None:
     and the total derived, Anthropic's input convention recognised (see the module doc)."""
     inp, out, total = found.get(INPUT), found.get(OUTPUT), found.get(TOTAL)
     if inp is None and out is None and total is None:
-        return None
+        if not any(key in found for key in UNIT_KEYS):
+            return None
+        inp = out = 0  # a call billed in other units only (images, seconds, characters)
     if inp is None and out is not None and total is not None and total >= out:
         inp = total - out
     elif out is None and inp is not None and total is not None and total >= inp:

@@ -74,11 +74,18 @@ def _parts(reply: Any, text: str | None) -> list[dict[str, Any]]:
 
 
 def _response(
-    parts: list[dict[str, Any]], finish: str | None, usage: Any, model: str, rid: str
+    parts: list[dict[str, Any]],
+    finish: str | None,
+    usage: Any,
+    model: str,
+    rid: str,
+    grounding: list[str] | None = None,
 ) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
     if finish:
         candidate["finishReason"] = finish
+    if grounding:  # a Google Search grounded answer
+        candidate["groundingMetadata"] = {"webSearchQueries": list(grounding)}
     out: dict[str, Any] = {"candidates": [candidate], "modelVersion": model, "responseId": rid}
     if usage is not None:
         out["usageMetadata"] = usage
@@ -97,7 +104,7 @@ def handle(request: Request, reply: Any) -> FakeResponse:
         None if reply.tool_calls and reply.text == "Hello from the fake provider." else reply.text
     )
     if ":streamGenerateContent" not in request.path:
-        body = _response(_parts(reply, text), finish, usage, model, rid)
+        body = _response(_parts(reply, text), finish, usage, model, rid, reply.grounding_queries)
         return FakeResponse.json_body(body, headers=headers)
     pieces = split_text(text) if text else []
     chunks = []
@@ -112,6 +119,6 @@ def handle(request: Request, reply: Any) -> FakeResponse:
     for piece in pieces[:-1]:
         chunks.append(sse(_response([{"text": piece}], None, partial_usage, model, rid)))
     last_text = pieces[-1] if pieces else None
-    last = _response(_parts(reply, last_text), finish, usage, model, rid)
+    last = _response(_parts(reply, last_text), finish, usage, model, rid, reply.grounding_queries)
     chunks.append(sse(last))
     return FakeResponse.stream(chunks, "text/event-stream", headers)

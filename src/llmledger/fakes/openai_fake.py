@@ -30,9 +30,12 @@ AZURE_DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"
 FINGERPRINT = "fp_0ba0d124f1"
 
 
+_MEDIA = ("/images/generations", "/audio/transcriptions", "/audio/speech")
+
+
 def matches(request: Request) -> bool:
     p = request.path
-    return p.endswith(("/chat/completions", "/responses", "/embeddings", "/completions"))
+    return p.endswith(("/chat/completions", "/responses", "/embeddings", "/completions", *_MEDIA))
 
 
 def _is_azure(request: Request) -> bool:
@@ -86,7 +89,35 @@ def handle(request: Request, reply: Any) -> FakeResponse:
         return _responses(request, reply)
     if path.endswith("/embeddings"):
         return _embeddings(request, reply)
+    if path.endswith(_MEDIA):
+        return _media(request, reply)
     return _completions(request, reply)
+
+
+# -- images and audio ------------------------------------------------------------------
+# images.generate: {"created", "data": [{"b64_json"}], "usage"?} (gpt-image-1 reports token
+# usage, dall-e-3 none); audio.transcriptions: {"text", "usage": {"type": "duration",
+# "seconds"}} for whisper-1; audio.speech: the audio bytes.
+_PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="  # noqa: E501
+
+
+def _media(request: Request, reply: Any) -> FakeResponse:
+    path = request.path
+    if path.endswith("/audio/speech"):
+        audio = b"ID3" + bytes(61)  # an MP3 header's worth of bytes
+        return FakeResponse(headers={"Content-Type": "audio/mpeg", **_headers(reply)}, body=audio)
+    if path.endswith("/audio/transcriptions"):
+        usage = reply.usage or {"type": "duration", "seconds": 9}
+        out: dict[str, Any] = {"text": reply.text}
+        if not reply.omit_usage:
+            out["usage"] = usage
+        return FakeResponse.json_body(out, headers=_headers(reply))
+    body = request.body or {}
+    n = body.get("n") or 1
+    images: dict[str, Any] = {"created": 1_700_000_000, "data": [{"b64_json": _PNG_1PX}] * n}
+    if reply.usage is not None and not reply.omit_usage:
+        images["usage"] = reply.usage
+    return FakeResponse.json_body(images, headers=_headers(reply))
 
 
 def _headers(reply: Any) -> dict[str, str]:

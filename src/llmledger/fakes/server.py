@@ -58,6 +58,7 @@ class Reply:
     omit_usage: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     provider: str | None = None  # only answer requests of this provider ("openai", ...)
+    grounding_queries: list[str] = field(default_factory=list)  # Gemini Google Search queries
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:

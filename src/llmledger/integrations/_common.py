@@ -354,6 +354,13 @@ def end_span(span: Span | None, log: logging.Logger) -> None:
         log.warning("llmledger: span %r not ended cleanly", span.name, exc_info=True)
 
 
+def set_provider_cost(span: Span, value: Any) -> None:
+    """Keep the cost the provider (OpenRouter ``usage.cost``) or a gateway (LiteLLM
+    ``response_cost``) reported, in USD, beside the cost llmledger computes."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        span.set_attribute(K.PROVIDER_COST, float(value))
+
+
 def set_usage(span: Span, usage: Mapping[str, int] | None) -> None:
     """Set the usage attribute only when the provider reported usage (unknown stays None)."""
     if usage:

@@ -18,6 +18,7 @@ from llmledger.usage import (
     AUDIO_IN,
     AUDIO_OUT,
     CACHE_READ,
+    CACHE_READ_AUDIO,
     CACHE_WRITE,
     CACHE_WRITE_1H,
     IMAGE_IN,
@@ -25,6 +26,7 @@ from llmledger.usage import (
     OUTPUT,
     REASONING,
     TOTAL,
+    WEB_SEARCH,
     anthropic_usage,
     normalize_usage,
 )
@@ -113,7 +115,11 @@ def openai_usage(usage: Any) -> dict[str, int] | None:
     prompt = _sub(data, "prompt_tokens_details")
     completion = _sub(data, "completion_tokens_details")
     ttl = _sub(prompt, "cache_creation_token_details")
-    cache_read = _first(prompt.get("cached_tokens"), data.get("cache_read_input_tokens"))
+    cache_read = _first(
+        prompt.get("cached_tokens"),
+        data.get("cache_read_input_tokens"),
+        data.get("prompt_cache_hit_tokens"),  # DeepSeek
+    )
     cache_write = _first(
         prompt.get("cache_write_tokens"),
         prompt.get("cache_creation_tokens"),
@@ -133,6 +139,7 @@ def openai_usage(usage: Any) -> dict[str, int] | None:
             CACHE_WRITE: cache_write,
             CACHE_WRITE_1H: cache_write_1h,
             AUDIO_IN: prompt.get("audio_tokens"),
+            CACHE_READ_AUDIO: _sub(prompt, "cached_tokens_details").get("audio_tokens"),
             IMAGE_IN: prompt.get("image_tokens"),
             REASONING: completion.get("reasoning_tokens"),
             AUDIO_OUT: completion.get("audio_tokens"),
@@ -178,13 +185,17 @@ def anthropic_message_usage(usage: Any) -> dict[str, int] | None:
         ttl.get("ephemeral_1h_input_tokens"),
         data.get("cache_creation_input_tokens"),
     )
-    return anthropic_usage(
+    canonical = anthropic_usage(
         data.get("input_tokens"),
         data.get("output_tokens"),
         data.get("cache_read_input_tokens"),
         write,
         write_1h,
     )
+    searches = _int_or_none(_sub(data, "server_tool_use").get("web_search_requests"))
+    if canonical is not None and searches:  # billed per search
+        canonical[WEB_SEARCH] = searches
+    return canonical
 
 
 def bedrock_converse_usage(usage: Any) -> dict[str, int] | None:
@@ -254,6 +265,7 @@ def gemini_usage(usage_metadata: Any) -> dict[str, int] | None:
     if out is None and total is not None and inp is not None:
         out = max(total - inp, 0)
     prompt_modalities = _modality_counts(get("prompt_tokens_details", "promptTokensDetails"))
+    cached_modalities = _modality_counts(get("cache_tokens_details", "cacheTokensDetails"))
     out_modalities = _modality_counts(get("candidates_tokens_details", "candidatesTokensDetails"))
     return _build(
         {
@@ -262,6 +274,7 @@ def gemini_usage(usage_metadata: Any) -> dict[str, int] | None:
             CACHE_READ: get("cached_content_token_count", "cachedContentTokenCount"),
             REASONING: thoughts,
             AUDIO_IN: prompt_modalities.get("AUDIO"),
+            CACHE_READ_AUDIO: cached_modalities.get("AUDIO"),
             IMAGE_IN: prompt_modalities.get("IMAGE"),
             AUDIO_OUT: out_modalities.get("AUDIO"),
         }

@@ -146,6 +146,10 @@ def record_message(span: Any, message: Any) -> None:
     tier = _get(usage, "service_tier") if usage is not None else None
     if isinstance(tier, str) and tier:
         span.set_attribute(K.SERVICE_TIER, tier)
+    for key, field in ((K.SPEED, "speed"), (K.INFERENCE_GEO, "inference_geo")):
+        value = _get(usage, field) if usage is not None else None
+        if isinstance(value, str) and value:  # price multipliers (fast mode, US-only)
+            span.set_attribute(key, value)
     c.set_usage(span, extract_usage(usage))
 
 

@@ -31,6 +31,7 @@ from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType
 from llmledger.integrations import _common as c
 from llmledger.integrations._usage import gemini_usage
+from llmledger.usage import WEB_SEARCH
 
 INTEGRATION = "google_genai"
 log = c.get_logger(INTEGRATION)
@@ -127,7 +128,23 @@ def record_response(span: Any, response: Any) -> None:
         data.pop("sdk_http_response", None)
     span.set_outputs(data)
     _record_model(span, getattr(response, "model_version", None))
-    c.set_usage(span, extract_usage(getattr(response, "usage_metadata", None)))
+    usage = extract_usage(getattr(response, "usage_metadata", None))
+    searches = grounding_searches(response)
+    if usage is not None and searches:
+        usage[WEB_SEARCH] = searches
+    c.set_usage(span, usage)
+
+
+def grounding_searches(response: Any) -> int:
+    """The Google Search queries a grounded answer ran (``grounding_metadata``
+    ``web_search_queries`` of each candidate)."""
+    count = 0
+    for candidate in getattr(response, "candidates", None) or ():
+        metadata = getattr(candidate, "grounding_metadata", None)
+        queries = getattr(metadata, "web_search_queries", None) if metadata is not None else None
+        if isinstance(queries, list):
+            count += len(queries)
+    return count
 
 
 def _record_model(span: Any, model: Any) -> None:

@@ -131,6 +131,11 @@ def record_response(span: Any, response: Any) -> None:
     if isinstance(tier, str) and tier:
         span.set_attribute(K.SERVICE_TIER, tier)
     c.set_usage(span, extract_usage(usage))
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict):
+        c.set_provider_cost(span, hidden.get("response_cost"))
+    if usage is not None:
+        c.set_provider_cost(span, getattr(usage, "cost", None))  # OpenRouter via LiteLLM
 
 
 class _StreamAccumulator:

@@ -45,8 +45,17 @@ from typing import Any
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType
 from llmledger.integrations import _common as c
-from llmledger.integrations._usage import openai_responses_usage, openai_usage
+from llmledger.integrations._usage import as_dict, openai_responses_usage, openai_usage
 from llmledger.jsontext import loads
+from llmledger.usage import (
+    AUDIO_SECONDS,
+    CHARACTERS,
+    IMAGE_IN,
+    IMAGE_OUT,
+    OUTPUT_IMAGES,
+    WEB_SEARCH,
+    normalize_usage,
+)
 
 INTEGRATION = "openai"
 log = c.get_logger(INTEGRATION)
@@ -65,6 +74,12 @@ _TARGETS = (
     ("openai.resources.embeddings", "AsyncEmbeddings", "create", "embeddings"),
     ("openai.resources.completions", "Completions", "create", "completions"),
     ("openai.resources.completions", "AsyncCompletions", "create", "completions"),
+    ("openai.resources.images", "Images", "generate", "images"),
+    ("openai.resources.images", "AsyncImages", "generate", "images"),
+    ("openai.resources.audio.transcriptions", "Transcriptions", "create", "transcription"),
+    ("openai.resources.audio.transcriptions", "AsyncTranscriptions", "create", "transcription"),
+    ("openai.resources.audio.speech", "Speech", "create", "speech"),
+    ("openai.resources.audio.speech", "AsyncSpeech", "create", "speech"),
     # Older 1.x SDKs keep chat completions in a module, not a package (same classes: the
     # patch registry skips a class already patched).
     ("openai.resources.chat.completions", "Completions", "create", "chat"),
@@ -76,7 +91,11 @@ _SPANS = {
     "responses": ("Responses", SpanType.CHAT_MODEL),
     "embeddings": ("Embeddings", SpanType.EMBEDDING),
     "completions": ("Completions", SpanType.LLM),
+    "images": ("Images", SpanType.LLM),
+    "transcription": ("Transcriptions", SpanType.LLM),
+    "speech": ("Speech", SpanType.LLM),
 }
+_MEDIA_KINDS = frozenset({"images", "transcription", "speech"})
 
 
 def autolog(disable: bool = False) -> None:
@@ -136,7 +155,10 @@ def _starter(kind: str):
         if isinstance(request_model, str) and request_model:
             attributes[K.REQUEST_MODEL] = request_model
             attributes[K.MODEL] = request_model  # until the response names the model billed
-        return _OpenAICall(kind, name, span_type, c.clean_inputs(kwargs), attributes)
+        call = _OpenAICall(kind, name, span_type, c.clean_inputs(kwargs), attributes)
+        if kind in _MEDIA_KINDS:
+            call.request = {k: kwargs.get(k) for k in ("input", "size", "quality", "n", "model")}
+        return call
 
     return start
 
@@ -176,8 +198,12 @@ class _OpenAICall(c.Call):
     def __init__(self, kind: str, name: str, span_type: str, inputs: Any, attrs: Any) -> None:
         super().__init__(name, span_type, inputs, attrs)
         self.kind = kind
+        self.request: dict[str, Any] = {}  # what media calls are billed by
 
     def record(self, result: Any) -> None:
+        if self.kind in _MEDIA_KINDS:
+            record_media(self.span, self.kind, result, self.request)
+            return
         raw = _is_raw_response(result)
         if raw == "streamed":
             _StreamingResponse(self.span, self.kind, result).instrument()
@@ -301,8 +327,59 @@ def extract_usage(kind: str, response: Any) -> dict[str, int] | None:
     if usage is None:
         return None
     if kind == "responses":
-        return openai_responses_usage(usage)
+        canonical = openai_responses_usage(usage)
+        searches = sum(
+            1
+            for item in _field(response, "output") or ()
+            if _field(item, "type") == "web_search_call"
+        )
+        if canonical is not None and searches:  # the web_search tool: billed per call
+            canonical[WEB_SEARCH] = searches
+        return canonical
     return openai_usage(usage)
+
+
+def record_media(span: Any, kind: str, response: Any, request: dict[str, Any]) -> None:
+    """Images, transcriptions and speech: billed per image, per second of audio, per input
+    character (or per token, when the response reports token usage)."""
+    if kind != "speech":
+        span.set_outputs(c.dump(response))
+    usage = media_usage(kind, response, request)
+    if kind == "images" and usage is not None and OUTPUT_IMAGES in usage:
+        model = request.get("model") or "dall-e-2"
+        quality = request.get("quality") or "standard"
+        size = str(request.get("size") or "1024x1024").replace("x", "-x-")
+        span.set_attribute(K.MODEL, f"{quality}/{size}/{model}")  # the catalog's per-image name
+    c.set_usage(span, usage)
+
+
+def media_usage(kind: str, response: Any, request: dict[str, Any]) -> dict[str, int] | None:
+    """The canonical usage of an images / transcription / speech call."""
+    if kind == "speech":
+        text = request.get("input")
+        return normalize_usage({CHARACTERS: len(text)}) if isinstance(text, str) else None
+    usage = as_dict(_field(response, "usage"))
+    if kind == "transcription":
+        if usage and usage.get("type") == "duration":
+            return normalize_usage({AUDIO_SECONDS: round(usage.get("seconds") or 0)})
+        if usage and usage.get("input_tokens") is not None:
+            return normalize_usage({k: v for k, v in usage.items() if k != "type"})
+        duration = _field(response, "duration")  # verbose_json
+        if isinstance(duration, int | float):
+            return normalize_usage({AUDIO_SECONDS: round(duration)})
+        return None
+    if usage and usage.get("input_tokens") is not None:  # gpt-image-1: billed by tokens
+        details = as_dict(usage.get("input_tokens_details")) or {}
+        return normalize_usage(
+            {
+                "input_tokens": usage.get("input_tokens"),
+                "output_tokens": usage.get("output_tokens"),
+                IMAGE_IN: details.get("image_tokens"),
+                IMAGE_OUT: usage.get("output_tokens"),  # the generated image's tokens
+            }
+        )
+    data = _field(response, "data")
+    return normalize_usage({OUTPUT_IMAGES: len(data)}) if isinstance(data, list) else None
 
 
 def _field(response: Any, name: str) -> Any:
@@ -315,6 +392,9 @@ def record_response(span: Any, kind: str, response: Any) -> None:
     span.set_outputs(c.dump(response))
     _record_common(span, _field(response, "model"), _field(response, "service_tier"))
     c.set_usage(span, extract_usage(kind, response))
+    usage = _field(response, "usage")
+    if usage is not None:
+        c.set_provider_cost(span, _field(usage, "cost"))  # OpenRouter
 
 
 def _record_common(span: Any, model: Any, tier: Any) -> None:

@@ -65,20 +65,28 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from llmledger.pricing.catalog import ModelPrice, first_time, get_price, logger
 from llmledger.pricing.money import units_to_decimal
-from llmledger.pricing.rates import MissingPriceError, RateCard, card_for
+from llmledger.pricing.rates import (
+    MissingPriceError,
+    RateCard,
+    card_for,
+    modified_card,
+    price_modifier,
+)
 from llmledger.pricing.result import (
+    CACHE_WRITE_1H_DETAIL,
+    CACHE_WRITE_1H_NOTE,
     INPUT_DETAILS,
     MONEY_DETAILS,
     OUTPUT_DETAILS,
     Cost,
     call_cost,
-    call_cost_1h,
 )
-from llmledger.usage import READABLE_KEYS, normalize_usage
+from llmledger.usage import CANONICAL_KEYS, READABLE_KEYS, normalize_usage
 
 __all__ = [
     "INPUT_DETAILS",  # the money keys of Cost.details, re-exported from .result
@@ -100,7 +108,13 @@ IMAGE_IN = "image_input_tokens"
 REASONING = "reasoning_tokens"
 AUDIO_OUT = "audio_output_tokens"
 IMAGE_OUT = "image_output_tokens"
+CACHE_READ_AUDIO = "cache_read_audio_input_tokens"  # part of CACHE_READ and of AUDIO_IN
+CHARACTERS = "input_characters"  # text-to-speech input characters
+AUDIO_SECONDS = "input_audio_seconds"  # transcribed audio, seconds
+WEB_SEARCH = "web_search_requests"  # web-search tool calls / grounded prompts
+IMAGES = "output_images"  # generated images
 
+_CANONICAL = frozenset(CANONICAL_KEYS)
 # a usage with no other key has no detail to price
 _PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
 # ... and with cache reads, the other detail most calls have
@@ -140,7 +154,12 @@ def _readable_usage(usage: Mapping[str, Any]) -> dict[str, int] | None:
 
 
 def cost_from_price(
-    usage: Mapping[str, int | None], price: ModelPrice, service_tier: str | None = None
+    usage: Mapping[str, int | None],
+    price: ModelPrice,
+    service_tier: str | None = None,
+    *,
+    speed: str | None = None,
+    inference_geo: str | None = None,
 ) -> Cost:
     """The cost of ``usage`` (canonical usage dict) at ``price``; pure, no lookups.
 
@@ -151,7 +170,33 @@ def cost_from_price(
     """
     if usage.__class__ is not dict and not isinstance(usage, Mapping):
         raise TypeError(f"usage must be a mapping, got {type(usage).__name__}")
+    if speed is not None or inference_geo is not None:
+        return _modified_cost(usage, price, service_tier, speed, inference_geo)
     return _cost(usage, price, service_tier, usage.get(INPUT), usage.get(OUTPUT))
+
+
+def _modified_cost(
+    usage: Mapping[str, Any],
+    price: ModelPrice,
+    service_tier: str | None,
+    speed: str | None,
+    inference_geo: str | None,
+) -> Cost:
+    """The cost of a call run in fast mode or with US-only inference (see
+    :func:`~llmledger.pricing.rates.price_modifier`); the standard cost when they change
+    nothing for this model."""
+    inp = usage.get(INPUT)
+    modifier = price_modifier(price.model_id, speed, inference_geo)
+    if modifier is None:
+        return _cost(usage, price, service_tier, inp, usage.get(OUTPUT))
+    if not usage.keys() <= _CANONICAL:
+        usage = _readable_usage(usage) or {}
+        inp = usage.get(INPUT)
+    inp = _checked_count(INPUT, inp) if inp is not None else 0
+    out = usage.get(OUTPUT)
+    out = _checked_count(OUTPUT, out) if out is not None else 0
+    card = modified_card(card_for(price, service_tier, inp), *modifier)
+    return _priced(usage, card, inp, out)
 
 
 def _cost(
@@ -188,8 +233,15 @@ def _cost(
             except TypeError:
                 pass
             else:
-                return call_cost(card, in_units, out_units, None)
-        return _checked_cost(card, inp, out, 0, 0, 0, 0, 0, 0, 0)
+                request = card.request
+                return call_cost(
+                    card,
+                    in_units,
+                    out_units,
+                    MONEY_DETAILS,
+                    (in_units - request, 0, 0, 0, 0, request, out_units, 0, 0, 0),
+                )
+        return _priced(usage, card, inp, out)
 
     get = usage.get
     cache_read = get(CACHE_READ)
@@ -214,157 +266,175 @@ def _cost(
                     card,
                     uncached_units + read_units + request,
                     out_units,
+                    MONEY_DETAILS,
                     (uncached_units, read_units, 0, 0, 0, request, out_units, 0, 0, 0),
                 )
-    cache_write = get(CACHE_WRITE)
-    if cache_write is None:
-        cache_write = 0
-    elif cache_write.__class__ is not int or cache_write < 0:
-        cache_write = _checked_count(CACHE_WRITE, cache_write)
-    write_1h = get(CACHE_WRITE_1H)
-    if write_1h is not None:
-        if write_1h.__class__ is not int or write_1h < 0:
-            write_1h = _checked_count(CACHE_WRITE_1H, write_1h)
-        if write_1h > cache_write:
-            raise ValueError(
-                f"inconsistent usage: {CACHE_WRITE_1H} = {write_1h} exceeds {CACHE_WRITE} = "
-                f"{cache_write}; the 1-hour cache writes are part of all the cache writes"
-            )
-    audio_in = get(AUDIO_IN)
-    if audio_in is None:
-        audio_in = 0
-    elif audio_in.__class__ is not int or audio_in < 0:
-        audio_in = _checked_count(AUDIO_IN, audio_in)
-    image_in = get(IMAGE_IN)
-    if image_in is None:
-        image_in = 0
-    elif image_in.__class__ is not int or image_in < 0:
-        image_in = _checked_count(IMAGE_IN, image_in)
-    reasoning = get(REASONING)
-    if reasoning is None:
-        reasoning = 0
-    elif reasoning.__class__ is not int or reasoning < 0:
-        reasoning = _checked_count(REASONING, reasoning)
-    audio_out = get(AUDIO_OUT)
-    if audio_out is None:
-        audio_out = 0
-    elif audio_out.__class__ is not int or audio_out < 0:
-        audio_out = _checked_count(AUDIO_OUT, audio_out)
-    image_out = get(IMAGE_OUT)
-    if image_out is None:
-        image_out = 0
-    elif image_out.__class__ is not int or image_out < 0:
-        image_out = _checked_count(IMAGE_OUT, image_out)
-    uncached = inp - cache_read - cache_write - audio_in - image_in
-    if uncached < 0:
-        raise ValueError(
-            f"inconsistent usage: {CACHE_READ} + {CACHE_WRITE} + {AUDIO_IN} + {IMAGE_IN} = "
-            f"{inp - uncached} exceeds {INPUT} = {inp}; details are subsets of input_tokens "
-            "(Anthropic/Bedrock input must include cache reads and writes)"
-        )
-    if reasoning + audio_out + image_out > out:
-        raise ValueError(
-            f"inconsistent usage: {REASONING} + {AUDIO_OUT} + {IMAGE_OUT} = "
-            f"{reasoning + audio_out + image_out} exceeds {OUTPUT} = {out}; details are "
-            "subsets of output_tokens (reasoning tokens must be included in the output)"
-        )
+    if not usage.keys() <= _CANONICAL:  # another shape (prompt_tokens, nested details...)
+        canonical = normalize_usage(usage)
+        if canonical is not None and canonical.keys() != usage.keys():
+            return _cost(canonical, price, service_tier, canonical[INPUT], canonical[OUTPUT])
     if card.__class__ is not RateCard:
         card = card_for(price, service_tier, inp)
-    if write_1h:  # two cache-write rates: the checked path, which keeps the extra part
-        return _checked_cost(
-            card,
-            inp,
-            out,
-            cache_read,
-            cache_write,
-            audio_in,
-            image_in,
-            reasoning,
-            audio_out,
-            image_out,
-            write_1h,
+    return _priced(usage, card, inp, out)
+
+
+# ---- the table --------------------------------------------------------------------------
+
+
+class Part(NamedTuple):
+    """One row of the formula: the count of a usage key priced at one rate of the card."""
+
+    key: str  # canonical usage key (its count)
+    component: str  # the RateCard component pricing it (see rates.COMPONENTS)
+    detail: str  # the money detail of Cost.details
+    output: bool = False  # part of the output cost (else of the input cost)
+    within: tuple[str, ...] = ()  # usage keys whose counts include this one (priced once, here)
+    into: str | None = None  # a sub-detail: its amount is also counted in this detail
+    own_rate_only: bool = False  # without a rate of its own it is priced as its parent
+    tokens: bool = True  # a subset of input/output tokens (False: a count of other units)
+    unpriced_ok: bool = False  # without a price: noted in the details, the rest still priced
+
+
+# The formula, one row per usage key, in the order of Cost.details. The uncached input, the
+# per-request fee and the text output (what no row prices) come before/after them.
+PARTS: tuple[Part, ...] = (
+    Part(CACHE_READ, "cache_read", "cache_read_cost"),
+    Part(
+        CACHE_READ_AUDIO, "cache_read_audio", "cache_read_audio_cost", within=(CACHE_READ, AUDIO_IN)
+    ),
+    Part(CACHE_WRITE, "cache_write", "cache_write_cost"),
+    Part(
+        CACHE_WRITE_1H,
+        "cache_write_1h",
+        CACHE_WRITE_1H_DETAIL,
+        within=(CACHE_WRITE,),
+        into="cache_write_cost",
+    ),
+    Part(AUDIO_IN, "audio_input", "audio_input_cost"),
+    Part(IMAGE_IN, "image_input", "image_input_cost"),
+    Part(CHARACTERS, "character", "characters_cost", tokens=False),
+    Part(AUDIO_SECONDS, "audio_second", "audio_seconds_cost", tokens=False),
+    Part(WEB_SEARCH, "web_search", "web_search_cost", tokens=False, unpriced_ok=True),
+    Part(REASONING, "reasoning", "reasoning_cost", output=True, own_rate_only=True),
+    Part(AUDIO_OUT, "audio_output", "audio_output_cost", output=True),
+    Part(IMAGE_OUT, "image_output", "image_output_cost", output=True),
+    Part(IMAGES, "image", "images_cost", output=True, tokens=False),
+)
+# what is inside each key's count (its own count is the rest)
+_INNER: dict[str, tuple[str, ...]] = {
+    p.key: tuple(q.key for q in PARTS if p.key in q.within) for p in PARTS
+}
+# the order of the money details of a call: MONEY_DETAILS always, the others when not 0
+_ORDER = (
+    "uncached_input_cost",
+    *(p.detail for p in PARTS if not p.output),
+    "request_cost",
+    "text_output_cost",
+    *(p.detail for p in PARTS if p.output),
+)
+_SLOT = {detail: i for i, detail in enumerate(_ORDER)}
+_UNCACHED, _REQUEST, _TEXT = (
+    _SLOT["uncached_input_cost"],
+    _SLOT["request_cost"],
+    _SLOT["text_output_cost"],
+)
+_ALWAYS = frozenset(_SLOT[d] for d in MONEY_DETAILS)
+_MONEY_SLOTS = itemgetter(*(_SLOT[d] for d in MONEY_DETAILS))  # MONEY_DETAILS' amounts
+# PARTS as plain tuples for the loop, by usage key: (component, slot, output, inner keys,
+# outer keys, slot of the detail it is part of or -1, own rate only, tokens)
+_ROWS = {
+    p.key: (
+        p.component,
+        _SLOT[p.detail],
+        int(p.output),
+        _INNER[p.key],
+        p.within,
+        _SLOT[p.into] if p.into else -1,
+        p.own_rate_only,
+        p.tokens,
+        p.unpriced_ok,
+    )
+    for p in PARTS
+}
+
+
+def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cost:
+    """The formula as one loop over the usage keys found in :data:`PARTS`: each row's own
+    count (its count minus the rows inside it) at its rate; what no row prices is uncached
+    input and text output. Checks that every part with a count has a price
+    (:class:`MissingPriceError`) and, for a hand-made price with a negative rate, that no
+    total is negative."""
+    get = usage.get
+    rate = card.rate
+    rows = _ROWS
+    priced: list[tuple[int, int, str, int, int]] = []  # (count, slot, component, side, into)
+    used = [0, 0]  # input / output tokens priced by a row
+    reported = [0, 0]  # ... and reported (reasoning priced as text included)
+    unpriced: dict[str, int] | None = None
+    for key, n in usage.items():
+        row = rows.get(key)
+        if row is None or n is None:
+            continue
+        component, slot, side, inner, outer, into, own_rate_only, tokens, unpriced_ok = row
+        if n.__class__ is not int or n < 0:
+            n = _checked_count(key, n)
+        count = n
+        for inner_key in inner:
+            m = get(inner_key)
+            if m is not None:
+                if m.__class__ is not int or m < 0:
+                    m = _checked_count(inner_key, m)
+                n -= m
+                if n < 0:
+                    raise ValueError(
+                        f"inconsistent usage: {inner_key} = {m} exceeds {key} = {count}; "
+                        f"{inner_key} is part of {key}"
+                    )
+        if not n:
+            continue
+        for outer_key in outer:  # its outer count absent: 0
+            if get(outer_key) is None:
+                raise ValueError(
+                    f"inconsistent usage: {key} = {count} exceeds {outer_key} = 0; "
+                    f"{key} is part of {outer_key}"
+                )
+        if tokens:
+            reported[side] += n
+            if own_rate_only and rate[component] is None:
+                continue  # priced with its parent (reasoning as text output)
+            used[side] += n
+        elif unpriced_ok and rate[component] is None:
+            unpriced = unpriced or {}
+            unpriced["unpriced_" + key] = n  # e.g. web searches of a model without their price
+            continue
+        priced.append((n, slot, component, side, into))
+    if reported[0] > inp:
+        raise ValueError(
+            f"inconsistent usage: the input details add up to {reported[0]}, which exceeds "
+            f"{INPUT} = {inp}; details are subsets of input_tokens "
+            "(Anthropic/Bedrock input must include cache reads and writes)"
         )
-    if card.non_negative:
-        try:
-            if card.reasoning is None:  # reasoning is billed as text output
-                text_cost = (out - audio_out - image_out) * card.output if out else 0
-                reasoning_cost = 0
-            else:
-                text_out = out - audio_out - image_out - reasoning
-                text_cost = text_out * card.output if text_out else 0
-                reasoning_cost = reasoning * card.reasoning if reasoning else 0
-            parts = (
-                uncached * card.input if uncached else 0,
-                cache_read * card.cache_read if cache_read else 0,  # type: ignore[operator]
-                cache_write * card.cache_write if cache_write else 0,  # type: ignore[operator]
-                audio_in * card.audio_input if audio_in else 0,  # type: ignore[operator]
-                image_in * card.image_input if image_in else 0,  # type: ignore[operator]
-                card.request,
-                text_cost,
-                reasoning_cost,
-                audio_out * card.audio_output if audio_out else 0,  # type: ignore[operator]
-                image_out * card.image_output if image_out else 0,  # type: ignore[operator]
-            )
-        except TypeError:
-            pass
-        else:
-            return call_cost(
-                card,
-                parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5],
-                text_cost + reasoning_cost + parts[8] + parts[9],
-                parts,
-            )
-    return _checked_cost(
-        card, inp, out, cache_read, cache_write, audio_in, image_in, reasoning, audio_out, image_out
-    )
-
-
-def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:
-    """``count`` tokens (not 0) of ``component`` at ``rate`` units per token."""
-    if rate is None:
-        raise card.missing(component, count)
-    return count * rate
-
-
-def _checked_cost(
-    card: RateCard,
-    inp: int,
-    out: int,
-    cache_read: int,
-    cache_write: int,
-    audio_in: int,
-    image_in: int,
-    reasoning: int,
-    audio_out: int,
-    image_out: int,
-    write_1h: int = 0,
-) -> Cost:
-    """The formula part by part, checking that every part with tokens has a price
-    (:class:`MissingPriceError`, naming the first that has not) and, for a hand-made price
-    with a negative rate, that no total is negative. ``write_1h`` (part of ``cache_write``)
-    are 1-hour cache writes, priced at their own rate."""
-    uncached = inp - cache_read - cache_write - audio_in - image_in
-    separate_reasoning = card.reasoning is not None
-    text_out = out - audio_out - image_out - (reasoning if separate_reasoning else 0)
-    write_5m = cache_write - write_1h
-    # `count and _times(...)` is 0 when the count is 0, whether or not the part has a price
-    write_1h_units = write_1h and _times(write_1h, card.cache_write_1h, card, "cache_write_1h")
-    parts = (
-        uncached and _times(uncached, card.input, card, "input"),
-        cache_read and _times(cache_read, card.cache_read, card, "cache_read"),
-        (write_5m and _times(write_5m, card.cache_write, card, "cache_write")) + write_1h_units,
-        audio_in and _times(audio_in, card.audio_input, card, "audio_input"),
-        image_in and _times(image_in, card.image_input, card, "image_input"),
-        card.request,
-        text_out and _times(text_out, card.output, card, "output"),
-        (reasoning and _times(reasoning, card.reasoning, card, "reasoning"))
-        if separate_reasoning
-        else 0,
-        audio_out and _times(audio_out, card.audio_output, card, "audio_output"),
-        image_out and _times(image_out, card.image_output, card, "image_output"),
-    )
-    in_units = parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5]
-    out_units = parts[6] + parts[7] + parts[8] + parts[9]
+    if reported[1] > out:
+        raise ValueError(
+            f"inconsistent usage: the output details add up to {reported[1]}, which exceeds "
+            f"{OUTPUT} = {out}; details are subsets of output_tokens (reasoning tokens must "
+            "be included in the output)"
+        )
+    uncached, text_out = inp - used[0], out - used[1]
+    amounts = [0] * len(_ORDER)
+    amounts[_UNCACHED] = uncached and _times(uncached, card.input, card, "input")
+    amounts[_REQUEST] = card.request
+    amounts[_TEXT] = text_out and _times(text_out, card.output, card, "output")
+    totals = [amounts[_UNCACHED] + card.request, amounts[_TEXT]]
+    extra = False  # a detail beyond MONEY_DETAILS
+    for n, slot, component, side, into in priced:
+        units = _times(n, rate[component], card, component)
+        amounts[slot] += units
+        if into >= 0:
+            amounts[into] += units
+        totals[side] += units
+        extra = extra or slot not in _ALWAYS
+    in_units, out_units = totals
     if not card.non_negative:  # a negative rate (a hand-made price): no total may be negative
         for key, units in (
             ("input_cost", in_units),
@@ -375,19 +445,47 @@ def _checked_cost(
                 raise ValueError(
                     f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
                 )
-    if write_1h:
-        if card.cache_write_1h_priced_as is not None and first_time(
-            "cache_write_1h_priced_as", card.model_id
-        ):
-            logger.warning(
-                "model %r has no 1-hour cache-write price "
-                "(cache_creation_input_token_cost_above_1hr): its 1-hour cache writes are "
-                "priced at %s, noted in the cost details as cache_write_1h_priced_as",
-                card.model_id,
-                card.cache_write_1h_priced_as,
-            )
-        return call_cost_1h(card, in_units, out_units, parts, write_1h_units)
-    return call_cost(card, in_units, out_units, parts)
+    if not extra and unpriced is None:
+        return call_cost(card, in_units, out_units, MONEY_DETAILS, _MONEY_SLOTS(amounts))
+    return _with_extra_details(card, in_units, out_units, amounts, priced, unpriced)
+
+
+def _with_extra_details(
+    card: RateCard,
+    in_units: int,
+    out_units: int,
+    amounts: list[int],
+    priced: list[tuple[int, int, str, int, int]],
+    unpriced: dict[str, int] | None,
+) -> Cost:
+    """A call with details beyond MONEY_DETAILS (cached audio, 1-hour writes, units), or
+    with counts left unpriced (noted as ``unpriced_<usage key>``)."""
+    present = {slot for _, slot, _, _, _ in priced} | _ALWAYS
+    slots = [i for i in range(len(_ORDER)) if i in present]
+    keys = tuple(_ORDER[i] for i in slots)
+    notes: dict[str, Any] | None = dict(unpriced) if unpriced else None
+    explanation = None
+    if _SLOT[CACHE_WRITE_1H_DETAIL] in present:
+        explanation = card.explain_1h()
+        if card.cache_write_1h_priced_as is not None:
+            notes = {**(notes or {}), CACHE_WRITE_1H_NOTE: card.cache_write_1h_priced_as}
+            if first_time("cache_write_1h_priced_as", card.model_id):
+                logger.warning(
+                    "model %r has no 1-hour cache-write price "
+                    "(cache_creation_input_token_cost_above_1hr): its 1-hour cache writes "
+                    "are priced at %s, noted in the cost details as cache_write_1h_priced_as",
+                    card.model_id,
+                    card.cache_write_1h_priced_as,
+                )
+    units = tuple(amounts[i] for i in slots)
+    return call_cost(card, in_units, out_units, keys, units, notes, explanation)
+
+
+def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:
+    """``count`` (not 0) of ``component`` at ``rate`` units each."""
+    if rate is None:
+        raise card.missing(component, count)
+    return count * rate
 
 
 def compute_cost(
@@ -396,8 +494,15 @@ def compute_cost(
     provider: str | None = None,
     service_tier: str | None = None,
     at: _dt.datetime | _dt.date | float | None = None,
+    *,
+    speed: str | None = None,
+    inference_geo: str | None = None,
 ) -> Cost | None:
     """Resolve ``model`` (see :func:`get_price`) and price ``usage``.
+
+    ``speed`` (``"fast"``) and ``inference_geo`` (``"us"``) are Anthropic's fast mode and
+    US-only inference, as its usage reports them: multipliers on every token rate of the
+    models they apply to (see :func:`~llmledger.pricing.rates.price_modifier`).
 
     ``usage`` is the canonical dict (``input_tokens``, ``output_tokens``, details; see
     :mod:`llmledger.usage`) or another provider's shape that spans accept too, read by
@@ -430,6 +535,8 @@ def compute_cost(
     if usage.__class__ is not dict and not isinstance(usage, Mapping):
         raise TypeError(f"usage must be a mapping, got {type(usage).__name__}")
     try:
+        if speed is not None or inference_geo is not None:
+            return _modified_cost(usage, price, service_tier, speed, inference_geo)
         return _cost(usage, price, service_tier, inp, out)
     except MissingPriceError as exc:
         if first_time("missing_price", price.model_id):

@@ -46,7 +46,14 @@ from decimal import Decimal
 from typing import Any
 
 from llmledger.pricing.catalog import ModelPrice
-from llmledger.pricing.money import dec_str, pow10, scale_for, to_units
+from llmledger.pricing.money import (
+    dec_mul,
+    dec_str,
+    pow10,
+    scale_for,
+    to_units,
+    units_to_decimal,
+)
 from llmledger.pricing.result import essential_price
 
 __all__ = [
@@ -70,6 +77,31 @@ COMPONENTS: dict[str, tuple[str, str | None]] = {
     "reasoning": ("output_cost_per_reasoning_token", None),
     "audio_output": ("output_cost_per_audio_token", "output"),
     "image_output": ("output_cost_per_image_token", "output"),
+    # cached audio: its own rate, else the cache-read rate
+    "cache_read_audio": ("cache_read_input_audio_token_cost", "cache_read"),
+    # units that are not tokens (priced per unit, no fallback to a token rate)
+    "character": ("input_cost_per_character", None),
+    "audio_second": ("input_cost_per_second", None),
+    "web_search": ("web_search_cost_per_request", None),
+    "image_input_field": ("input_cost_per_image", None),  # LiteLLM's per-image price, often
+    "image": ("output_cost_per_image", "image_input_field"),  # under this name
+}
+# Web-search tool calls, for entries without web_search_cost_per_request: the providers'
+# list price per call. Anthropic: "$10 per 1,000 searches"
+# (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool#usage-and-pricing);
+# OpenAI Responses web_search tool: "$10.00 / 1k calls"
+# (https://platform.openai.com/docs/pricing#built-in-tools).
+WEB_SEARCH_PER_REQUEST: dict[str, Decimal] = {
+    "anthropic": Decimal("0.01"),
+    "openai": Decimal("0.01"),
+}
+# the components counted in other units than tokens (for messages)
+UNIT_COMPONENTS = {
+    "character": "characters",
+    "audio_second": "seconds of audio",
+    "web_search": "web-search requests",
+    "image": "images",
+    "image_input_field": "images",
 }
 
 # the 1-hour cache-write price (its fallback: the cache-write rate of the same card)
@@ -79,6 +111,18 @@ _STANDARD_TIERS = frozenset({"", "default", "standard", "auto", "on_demand", "on
 _TIER_NAME = re.compile(r"^[a-z0-9_]+$")
 _THRESHOLD = re.compile(r"_above_(\d+)k_tokens")
 _MAX_PLANS = 32  # distinct service-tier spellings cached per price
+_TOKEN_SLOTS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "audio_input",
+    "image_input",
+    "request",
+    "output",
+    "reasoning",
+    "audio_output",
+    "image_output",
+)  # the components also kept as attributes, for the short paths of the formula
 _BY_NAME = object()  # key of the (tier name, suffix) -> plan map inside ModelPrice._cards
 
 
@@ -111,6 +155,7 @@ class RateCard:
         "cache_write_1h_field",
         "cache_write_1h_priced_as",
         "div",
+        "extras",
         "fields_used",
         "image_input",
         "image_output",
@@ -118,6 +163,7 @@ class RateCard:
         "model_id",
         "non_negative",
         "output",
+        "rate",
         "reasoning",
         "request",
         "scale",
@@ -142,10 +188,12 @@ class RateCard:
     audio_output: int | None
     image_output: int | None
     non_negative: bool
+    rate: dict[str, int | None]  # every component's rate, "cache_write_1h" included
     model_id: str
     service_tier: str
     tier: str
     fields_used: dict[str, str]
+    extras: dict[str, str]  # the non-money details of a cost priced with the card (tiers)
     _explain: dict[str, Any]
     _rate_1h: str | None  # the 1-hour rate as an exact decimal string
 
@@ -180,6 +228,11 @@ class RateCard:
 
     def missing(self, component: str, count: int) -> MissingPriceError:
         field = COMPONENTS[component][0] if component in COMPONENTS else CACHE_WRITE_1H_FIELD
+        if component in UNIT_COMPONENTS:
+            return MissingPriceError(
+                f"model {self.model_id!r} has no price for {count} "
+                f"{UNIT_COMPONENTS[component]} ({field} is missing from its entry)"
+            )
         return MissingPriceError(
             f"model {self.model_id!r} has no per-token price for {count} {component} "
             f"tokens ({field} is missing from its entry)"
@@ -300,6 +353,9 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
             used[component] = used[fallback]
         else:
             rates[component] = None
+    if rates["web_search"] is None and price.provider in WEB_SEARCH_PER_REQUEST:
+        rates["web_search"] = WEB_SEARCH_PER_REQUEST[price.provider]
+        used["web_search"] = f"web search, {price.provider} list price"
     # 1-hour cache writes: their own field (same tier rules), else the cache-write rate
     name_1h, _ = _pick(fields, CACHE_WRITE_1H_FIELD, suffix, applicable)
     if name_1h is not None:
@@ -319,10 +375,12 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
     card._essentials = None
     card.scale = scale
     card.div = pow10(scale)
-    for component, rate in rates.items():
-        setattr(card, component, None if rate is None else to_units(rate, scale))
+    card.rate = {c: None if r is None else to_units(r, scale) for c, r in rates.items()}
+    for component in _TOKEN_SLOTS:
+        setattr(card, component, card.rate[component])
     card.request = card.request or 0
     card.cache_write_1h = None if rate_1h is None else to_units(rate_1h, scale)
+    card.rate["cache_write_1h"] = card.cache_write_1h
     card.cache_write_1h_field = field_1h
     card.cache_write_1h_priced_as = None if name_1h is not None else field_1h
     card._rate_1h = None if rate_1h is None else dec_str(rate_1h)
@@ -331,6 +389,7 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
     card.service_tier = tier_name
     card.tier = f"above_{largest}k_tokens" if largest is not None else "standard"
     card.fields_used = used
+    card.extras = {"service_tier": tier_name, "tier": card.tier}
     card._explain = {
         "model_id": price.model_id,
         "provider": price.provider,
@@ -342,6 +401,93 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
         "service_tier": tier_name,
         "tier": card.tier,
         "fields_used": used,
-        "rates": {f: dec_str(fields[f]) for f in sorted(set(used.values()))},
+        "rates": {
+            f: dec_str(fields[f]) if f in fields else dec_str(rates[c] or Decimal(0))
+            for c, f in sorted(used.items(), key=lambda item: item[1])
+        },
     }
     return card
+
+
+# ---- price modifiers: a multiplier on every token rate ----------------------------------------
+
+# Anthropic fast mode (``speed: "fast"`` on the request, echoed as ``usage.speed``): "priced at
+# 6x standard Opus rates", across the whole context window, stacking with the other modifiers
+# (https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing). Only the models
+# listed there; another model asked to run fast runs (and is billed) at standard speed.
+FAST_MODE_MULTIPLIERS: dict[str, Decimal] = {
+    "claude-opus-4-6": Decimal(6),
+    "claude-opus-4-7": Decimal(6),
+}
+# Anthropic US-only inference (``inference_geo: "us"``): "a 1.1x multiplier on all token
+# pricing categories" for Claude Opus 4.6 and newer models
+# (https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing).
+US_ONLY_MULTIPLIER = Decimal("1.1")
+_CLAUDE_VERSION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)-(\d{1,2})(?!\d)")
+# the components priced per token (a modifier multiplies these, not fees or other units)
+_TOKEN_RATES = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "cache_read_audio",
+    "audio_input",
+    "image_input",
+    "output",
+    "reasoning",
+    "audio_output",
+    "image_output",
+)
+
+
+def price_modifier(
+    model_id: str, speed: str | None, inference_geo: str | None
+) -> tuple[Decimal, dict[str, str]] | None:
+    """``(factor, notes)`` of a call run in ``speed`` mode in ``inference_geo``, or ``None``
+    when they change nothing. The notes say what was applied (they become cost details)."""
+    name = model_id.rsplit("/", 1)[-1].lower()
+    factor = Decimal(1)
+    notes: dict[str, str] = {}
+    if isinstance(speed, str) and speed.strip().lower() == "fast":
+        fast = next((m for p, m in FAST_MODE_MULTIPLIERS.items() if name.startswith(p)), None)
+        if fast is not None:
+            factor = dec_mul(factor, fast)
+            notes["speed"] = "fast"
+    if isinstance(inference_geo, str) and inference_geo.strip().lower() == "us":
+        version = _CLAUDE_VERSION.search(name)
+        if version and (int(version[1]), int(version[2])) >= (4, 6):
+            factor = dec_mul(factor, US_ONLY_MULTIPLIER)
+            notes["inference_geo"] = "us"
+    return (factor, notes) if notes else None
+
+
+def modified_card(card: RateCard, factor: Decimal, notes: dict[str, str]) -> RateCard:
+    """``card`` with every per-token rate times ``factor``, exactly (at a larger scale when
+    the factor has decimals); its explanation and cost details say which modifiers."""
+    values = {
+        c: dec_mul(units_to_decimal(u, card.scale), factor)
+        for c in _TOKEN_RATES
+        if (u := card.rate.get(c)) is not None
+    }
+    others = [units_to_decimal(u, card.scale) for c, u in card.rate.items() if u is not None]
+    scale = scale_for([*values.values(), *others])
+    new = RateCard()
+    for slot in RateCard.__slots__:
+        if hasattr(card, slot):
+            setattr(new, slot, getattr(card, slot))
+    new._essentials = None
+    new.scale = scale
+    new.div = pow10(scale)
+    rescaled = {
+        c: None if u is None else to_units(units_to_decimal(u, card.scale), scale)
+        for c, u in card.rate.items()
+    }
+    rescaled.update({c: to_units(v, scale) for c, v in values.items()})
+    new.rate = rescaled
+    for component in _TOKEN_SLOTS:
+        setattr(new, component, rescaled[component])
+    new.request = rescaled["request"] or 0
+    new.cache_write_1h = rescaled["cache_write_1h"]
+    new.extras = {**card.extras, **notes}
+    new._explain = {**card._explain, "modifiers": {**notes, "factor": dec_str(factor)}}
+    return new

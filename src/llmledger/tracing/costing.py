@@ -70,8 +70,19 @@ def attributes_cost(
         provider = dialects.provider(attrs)
         model = dialects.catalog_model(model, provider)
         # epoch seconds: the price lookup makes a date of them only for a dated override
+        speed, geo = attrs.get(K.SPEED), attrs.get(K.INFERENCE_GEO)
+        if speed is None and geo is None:
+            return _compute_cost()(
+                model, usage, provider=provider, service_tier=tier, at=start_time_ns / 1e9
+            )
         return _compute_cost()(
-            model, usage, provider=provider, service_tier=tier, at=start_time_ns / 1e9
+            model,
+            usage,
+            provider=provider,
+            service_tier=tier,
+            at=start_time_ns / 1e9,
+            speed=speed if isinstance(speed, str) else None,
+            inference_geo=geo if isinstance(geo, str) else None,
         )
     except Exception as exc:
         logger.warning("span %r: cost not computed for model %r: %s", name, model, exc)

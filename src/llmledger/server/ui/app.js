@@ -873,13 +873,15 @@ const K = {
   outputs: "llmledger.spanOutputs",
   spanType: "llmledger.spanType",
   serviceTier: "llmledger.llm.serviceTier",
+  providerCost: "llmledger.llm.providerCost",
 };
 const SHOWN_KEYS = new Set([K.model, K.provider, K.usage, K.cost, K.breakdown, K.inputs, K.outputs]);
 
 const USAGE_ORDER = [
   "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens",
-  "audio_input_tokens", "image_input_tokens", "output_tokens", "reasoning_tokens", "audio_output_tokens", "image_output_tokens",
-  "total_tokens",
+  "audio_input_tokens", "cache_read_audio_input_tokens", "image_input_tokens", "output_tokens", "reasoning_tokens",
+  "audio_output_tokens", "image_output_tokens", "total_tokens",
+  "input_characters", "input_audio_seconds", "web_search_requests", "output_images",
 ];
 const USAGE_LABEL = {
   input_tokens: "Input",
@@ -893,10 +895,15 @@ const USAGE_LABEL = {
   audio_output_tokens: "Audio output",
   image_input_tokens: "Image input",
   image_output_tokens: "Image output",
+  cache_read_audio_input_tokens: "Cache read, audio (of cache read)",
+  input_characters: "Characters",
+  input_audio_seconds: "Audio seconds",
+  web_search_requests: "Web searches",
+  output_images: "Images",
 };
 const SUB_USAGE = new Set([
   "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens", "reasoning_tokens", "audio_input_tokens",
-  "audio_output_tokens", "image_input_tokens", "image_output_tokens",
+  "audio_output_tokens", "image_input_tokens", "image_output_tokens", "cache_read_audio_input_tokens",
 ]);
 
 function usageTable(usage) {
@@ -937,16 +944,18 @@ function costTable(cost, breakdown, testid) {
     // part of the cache write above; the note says when the entry had no 1-hour price
     ["cache_write_1h_cost", "Cache write, 1 h (of cache write)" +
       (typeof details.cache_write_1h_priced_as === "string" ? `, priced as ${details.cache_write_1h_priced_as}` : "")],
-    ["audio_input_cost", "Audio input"], ["image_input_cost", "Image input"],
+    ["audio_input_cost", "Audio input"], ["cache_read_audio_cost", "Cache read, audio"], ["image_input_cost", "Image input"],
+    ["characters_cost", "Characters"], ["audio_seconds_cost", "Audio seconds"], ["web_search_cost", "Web searches"],
   ]);
   rows.push(el("tr", { dataset: { key: "output_cost" } }, el("td", { text: "Output" }), el("td", { class: "num", text: fmtCost(cost.output_cost) })));
   parts("text_output_cost", [
     ["text_output_cost", "Text output"], ["reasoning_cost", "Reasoning"], ["audio_output_cost", "Audio output"],
-    ["image_output_cost", "Image output"],
+    ["image_output_cost", "Image output"], ["images_cost", "Images"],
   ]);
   const known = new Set([
     "uncached_input_cost", "cache_read_cost", "cache_write_cost", "cache_write_1h_cost", "audio_input_cost",
     "image_input_cost", "text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost",
+    "cache_read_audio_cost", "characters_cost", "audio_seconds_cost", "web_search_cost", "images_cost",
   ]);
   const others = Object.keys(details).filter((k) => !known.has(k) && k.endsWith("_cost") && nonzero(k));
   if (others.length) {
@@ -1322,6 +1331,14 @@ async function renderTrace(traceId, query, signal) {
         const d = (breakdown && breakdown.details) || {};
         const tier = d.service_tier || d.tier;
         if (tier && tier !== "standard") body.appendChild(el("div", { class: "note", text: `Service tier: ${tier}` }));
+        const reported = a[K.providerCost];
+        if (typeof reported === "number" && typeof cost.total_cost === "number") {
+          const diff = cost.total_cost - reported;
+          const same = Math.abs(diff) <= 1e-12 * Math.max(Math.abs(reported), 1);
+          body.appendChild(el("div", { class: "note" + (same ? "" : " warn"), dataset: { testid: "provider-cost" },
+            text: `Provider reported ${fmtCost(reported)}; computed ${fmtCost(cost.total_cost)}; ` +
+              (same ? "the same." : `difference ${diff > 0 ? "+" : "-"}${fmtCost(Math.abs(diff))} (computed - reported).`) }));
+        }
       } else {
         body.appendChild(el("div", { class: "note warn", dataset: { testid: "no-price" },
           text: `No price known for ${a[K.model] ? "model " + a[K.model] : "this call (no model name)"}: cost unknown, not counted as $0.` }));
