@@ -29,6 +29,13 @@ from types import MappingProxyType
 from typing import Any
 
 from llmledger import config
+from llmledger.pricing.history import (
+    CORRECTIONS_FILE,
+    HISTORY_FILE,
+    History,
+    apply_corrections,
+    load_history,
+)
 from llmledger.pricing.money import dec_str, per_million
 from llmledger.pricing.overrides import (
     ENV_VAR,
@@ -134,10 +141,15 @@ class _Snapshot:
         path: str,
         load_ms: float,
         retired_sources: Mapping[str, str] | None = None,
+        corrected: Mapping[str, str] | None = None,
+        history: History | None = None,
     ) -> None:
         self.meta: dict[str, Any] = data.pop("_meta", {}) or {}
         # entries added from retired.json: catalog key -> the provider page of its price
         self.retired_sources = dict(retired_sources or {})
+        # entries with fields set from corrections.json: catalog key -> the provider page
+        self.corrected = dict(corrected or {})
+        self.history = history or History()
         aliases = data.pop("_aliases", {}) or {}
         for key in [k for k in data if k.startswith("_")]:
             data.pop(key)
@@ -208,9 +220,11 @@ class _Snapshot:
 
     def source_of(self, key: str) -> str:
         page = self.retired_sources.get(key)
-        if page is None:
-            return self.source
-        return f"bundled: retired model, last published price ({page})"
+        source = self.source
+        if page is not None:
+            source = f"bundled: retired model, last published price ({page})"
+        fix = self.corrected.get(key)
+        return source if fix is None else f"{source}, corrected ({fix})"
 
     def price(self, key: str, matched_by: str, query: str) -> ModelPrice:
         entry = self.entries[key]
@@ -234,9 +248,10 @@ class _Resolution:
     override_key: tuple[str, str | None] | None = None
     override_rule: str = "override"
     catalog_price: ModelPrice | None = None
+    has_history: bool = False  # the catalog key has dated versions (data/history.json)
     _override_prices: dict[int, ModelPrice] = field(default_factory=dict)
 
-    def override_price(self, version: OverrideVersion) -> ModelPrice:
+    def override_price(self, version: OverrideVersion, rule: str | None = None) -> ModelPrice:
         found = self._override_prices.get(id(version))
         if found is None:
             base = self.catalog_price
@@ -244,7 +259,7 @@ class _Resolution:
                 model_id=version.model,
                 provider=version.provider or (base.provider if base else None),
                 mode=version.mode or (base.mode if base else None),
-                matched_by=self.override_rule,
+                matched_by=rule or self.override_rule,
                 query=self.query,
                 source=version.source,
                 effective_from=version.effective_from,
@@ -274,7 +289,11 @@ def _load_snapshot() -> _Snapshot:
         raise RuntimeError(f"{ref}: the bundled price snapshot is not a JSON object")
     retired = json.loads(data_dir.joinpath(RETIRED_FILE).read_bytes())
     sources = add_retired(data, retired)
-    return _Snapshot(data, str(ref), (time.perf_counter() - started) * 1000, sources)
+    fixes = json.loads(data_dir.joinpath(CORRECTIONS_FILE).read_bytes())
+    corrected = apply_corrections(data, fixes)
+    history = load_history(json.loads(data_dir.joinpath(HISTORY_FILE).read_bytes()))
+    took = (time.perf_counter() - started) * 1000
+    return _Snapshot(data, str(ref), took, sources, corrected, history)
 
 
 def add_retired(snapshot: dict[str, Any], retired: Mapping[str, Any]) -> dict[str, str]:
@@ -371,6 +390,12 @@ def get_price(
         version = _store.in_force(res.override_key, _as_utc(at))
         if version is not None:
             return res.override_price(version)
+    if res.has_history and res.catalog_price is not None:
+        snap = _catalog()
+        price = res.catalog_price
+        version = snap.history.in_force(price.model_id, _as_utc(at))
+        if version is not None:
+            return res.override_price(version, price.matched_by)
     if res.catalog_price is not None:
         return res.catalog_price
     _warn_unknown(model, provider, res, at)
@@ -427,6 +452,7 @@ def _resolve_names(snap: _Snapshot, name: str, family: str | None, query: str) -
     hit = _first_hit(snap, cands, family)
     if hit is not None:
         res.catalog_price = snap.price(hit[0], hit[1], query)
+        res.has_history = hit[0] in snap.history
     return res
 
 

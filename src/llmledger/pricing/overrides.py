@@ -119,6 +119,11 @@ def _field_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 META_KEYS = frozenset({"effective_from", "provider", "mode"})
 
 
+def is_price_field(name: str) -> bool:
+    """A catalog field name an override may set (``input_cost_per_token_batches``, ...)."""
+    return bool(_field_patterns()[0].match(name))
+
+
 def normalize_price_fields(values: Mapping[str, Any], where: str) -> dict[str, Decimal]:
     """Validate override price keys and values; per-million keys become per-token fields."""
     out: dict[str, Decimal] = {}
