@@ -552,6 +552,17 @@ def set_price(
         _invalidate()
 
 
+def replace_overrides(source_prefix: str, versions: list[OverrideVersion]) -> None:
+    """Replace every override whose ``source`` starts with ``source_prefix`` by ``versions``
+    (the server's price book reloads this way), in one step under the lock."""
+    _catalog()
+    with _lock:
+        _store.remove_source(source_prefix)
+        for version in versions:
+            _store.add(version)
+        _invalidate()
+
+
 def set_azure_deployment(deployment: str, model: str) -> None:
     """Price the Azure deployment named ``deployment`` as ``model`` (``azure/<model>`` first)."""
     if not deployment or not deployment.strip() or not model or not model.strip():

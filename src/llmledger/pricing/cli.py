@@ -125,6 +125,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="snapshot version, date and size; overrides in use")
     info.set_defaults(func=cmd_info)
+    from llmledger.pricing.book_cli import register as register_book
+
+    register_book(sub)
     return prices
 
 

@@ -39,6 +39,7 @@ def create_app(
         raise ValueError("ingest_concurrency must be at least 1")
     from llmledger.config import normalize_uri
     from llmledger.server.api import router
+    from llmledger.server.prices_api import router as prices_router
     from llmledger.store.sql import SqlTraceStore
 
     app = FastAPI(
@@ -51,6 +52,7 @@ def create_app(
     app.state.store = SqlTraceStore(normalize_uri(backend_store_uri))
     app.state.ingest_gate = threading.BoundedSemaphore(ingest_concurrency)
     app.include_router(router)
+    app.include_router(prices_router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Any, exc: RequestValidationError) -> JSONResponse:
