@@ -402,6 +402,23 @@ def get_price(
     return None
 
 
+def catalog_price(
+    model: str,
+    provider: str | None = None,
+    at: _dt.datetime | _dt.date | float | None = None,
+) -> ModelPrice | None:
+    """The bundled price of ``model`` at ``at`` (snapshot, corrections, retired models and
+    dated history), ignoring every override; ``None`` if the catalog does not know it."""
+    snap = _catalog()
+    cands = candidates(model, snap.known_providers)
+    hit = _first_hit(snap, cands, canonical_provider(provider))
+    if hit is None:
+        return None
+    res = _Resolution(query=model, catalog_price=snap.price(hit[0], hit[1], model))
+    version = snap.history.in_force(hit[0], _as_utc(at))
+    return res.override_price(version, hit[1]) if version is not None else res.catalog_price
+
+
 def _warn_unknown(model: str, provider: str | None, res: _Resolution, at: Any) -> None:
     if not first_time("unknown", model):
         return

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
-from llmledger.pricing.catalog import get_price, replace_overrides
+from llmledger.pricing.catalog import catalog_price, replace_overrides
 from llmledger.pricing.money import dec_str
 from llmledger.pricing.overrides import (
     PER_MILLION_BASES,
@@ -202,7 +202,7 @@ def to_versions(prices: list[BookPrice]) -> list[OverrideVersion]:
     for rows in groups.values():
         fields: dict[str, Decimal] = {}
         if all(r.tier for r in rows):
-            base = get_price(rows[0].model, rows[0].provider, rows[0].effective_from)
+            base = catalog_price(rows[0].model, rows[0].provider, rows[0].effective_from)
             fields.update(base.fields if base is not None else {})
         for r in sorted(rows, key=lambda r: r.tier or ""):
             suffix = TIERS[r.tier] if r.tier else ""
@@ -228,7 +228,6 @@ class PriceBook:
         with self._lock:
             self._seen = fingerprint(self.engine)
             self._checked = time.monotonic()
-            replace_overrides(SOURCE, [])  # the catalog's own entries, for tier-only rows
             replace_overrides(SOURCE, to_versions(list_prices(self.engine)))
 
     def refresh(self) -> None:
