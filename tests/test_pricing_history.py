@@ -202,3 +202,25 @@ def test_prices_update_keeps_history_corrections_and_retired(tmp_path: Path) -> 
     lines.clear()
     run_update(src, output=out, snapshot_date="2026-03-01", echo=lines.append)
     assert "correction fixed: LiteLLM now agrees; it can be removed" in lines
+
+
+def test_crosscheck_script_reports_the_deepseek_disagreement(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("genai_prices")
+    import runpy
+    import sys
+
+    script = Path(__file__).parent.parent / "scripts" / "crosscheck_genai_prices.py"
+    argv = sys.argv
+    sys.argv = [str(script), "--provider", "deepseek"]
+    try:
+        with pytest.raises(SystemExit) as done:
+            runpy.run_path(str(script), run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "| provider | model | llmledger entry | field |" in out
+    # DeepSeek's own page: deepseek-chat output $0.42 / 1M (llmledger), genai-prices 0.2.3: $1.10
+    assert "| deepseek | deepseek-chat | deepseek-chat | output_cost_per_token | 0.42 |" in out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -38,6 +39,8 @@ from llmledger.pricing.overrides import (
     parse_effective_from,
 )
 from llmledger.store import schema as t
+
+logger = logging.getLogger("llmledger.server")
 
 SOURCE = "server price book"
 REFRESH_SECONDS = 2.0
@@ -211,7 +214,10 @@ def to_versions(prices: list[BookPrice]) -> list[OverrideVersion]:
         ids = ",".join(f"#{r.price_id}" for r in rows)
         values: dict[str, Any] = {**fields, "effective_from": first.effective_from}
         values["provider"] = first.provider
-        versions.append(make_version(first.model, values, SOURCE, f"{SOURCE} {ids}"))
+        try:
+            versions.append(make_version(first.model, values, SOURCE, f"{SOURCE} {ids}"))
+        except PricingConfigError as exc:  # a row written around the API: skipped, said
+            logger.error("price book entry %s skipped: %s", ids, exc)
     return versions
 
 
