@@ -265,7 +265,16 @@ def _batch(
     page = _page(conn, report.since_ms, report.until_ms, report.model, cursor, size)
     if not page:
         return None
-    stored = store._stored_traces(conn, [tid for _, tid in page])
+    ids = [tid for _, tid in page]
+    if not report.dry_run and conn.dialect.name == "postgresql":
+        # the locks merge_spans takes, in the same order: ingestion of these traces waits
+        # for this batch (and this batch for it), so neither overwrites the other's spans
+        conn.exec_driver_sql(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(i)"
+            " AS k FROM unnest(%(ids)s::text[]) AS i ORDER BY k) AS locks",
+            {"ids": ids},
+        )
+    stored = store._stored_traces(conn, ids)
     records, old = [], []
     for _, tid in page:
         st = stored.get(tid)
