@@ -248,7 +248,8 @@ class _Resolution:
     override_key: tuple[str, str | None] | None = None
     override_rule: str = "override"
     catalog_price: ModelPrice | None = None
-    has_history: bool = False  # the catalog key has dated versions (data/history.json)
+    # the catalog key has dated versions (data/history.json) before this time (epoch s)
+    history_until: float | None = None
     _override_prices: dict[int, ModelPrice] = field(default_factory=dict)
 
     def override_price(self, version: OverrideVersion, rule: str | None = None) -> ModelPrice:
@@ -390,12 +391,18 @@ def get_price(
         version = _store.in_force(res.override_key, _as_utc(at))
         if version is not None:
             return res.override_price(version)
-    if res.has_history and res.catalog_price is not None:
-        snap = _catalog()
-        price = res.catalog_price
-        version = snap.history.in_force(price.model_id, _as_utc(at))
-        if version is not None:
-            return res.override_price(version, price.matched_by)
+    until = res.history_until
+    if until is not None and res.catalog_price is not None:
+        # spans are priced with ``at`` in epoch seconds: compared as they are, no datetime
+        if isinstance(at, float | int) and not isinstance(at, bool):
+            ts = float(at)
+        else:
+            ts = _as_utc(at).timestamp()
+        if ts < until:
+            price = res.catalog_price
+            version = _catalog().history.in_force(price.model_id, _as_utc(at))
+            if version is not None:
+                return res.override_price(version, price.matched_by)
     if res.catalog_price is not None:
         return res.catalog_price
     _warn_unknown(model, provider, res, at)
@@ -469,7 +476,8 @@ def _resolve_names(snap: _Snapshot, name: str, family: str | None, query: str) -
     hit = _first_hit(snap, cands, family)
     if hit is not None:
         res.catalog_price = snap.price(hit[0], hit[1], query)
-        res.has_history = hit[0] in snap.history
+        until = snap.history.current_from.get(hit[0])
+        res.history_until = None if until is None else until.timestamp()
     return res
 
 
