@@ -1738,7 +1738,7 @@ async function renderPrices(query, signal) {
       showError(lookOut, err);
     }
   };
-  app.append(el("section", { class: "panel" }, el("div", { class: "panel-head" }, el("h2", { text: "Effective price" })),
+  app.append(el("section", { class: "panel pb-panel" }, el("div", { class: "panel-head" }, "Effective price"),
     el("div", { class: "panel-body pb-row" }, field("Model", lookModel), field("At", lookAt),
       el("button", { class: "btn", id: "price-lookup-go", text: "Look up", on: { click: look } })), lookOut));
 
@@ -1786,7 +1786,7 @@ async function renderPrices(query, signal) {
       showError(formMsg, err);
     }
   };
-  app.append(el("section", { class: "panel", id: "price-book" }, el("div", { class: "panel-head" }, el("h2", { text: "Price book" })),
+  app.append(el("section", { class: "panel pb-panel", id: "price-book" }, el("div", { class: "panel-head" }, "Price book"),
     el("div", { class: "panel-body pb-row" }, field("Model", f.model), field("Provider", f.provider), field("Tier", f.tier),
       field("Effective from", f.effective_from), field("Input", f.input), field("Output", f.output),
       field("Cache read", f.cache_read), field("Cache write", f.cache_write), field("Note", f.note),
@@ -1816,7 +1816,7 @@ async function renderPrices(query, signal) {
           : el("button", { class: "btn small pb-add-price", text: "Add price", on: { click: pick } }))));
     }
   };
-  app.append(el("section", { class: "panel", id: "unpriced-models" }, el("div", { class: "panel-head" }, el("h2", { text: "Unpriced models" })),
+  app.append(el("section", { class: "panel pb-panel", id: "unpriced-models" }, el("div", { class: "panel-head" }, "Unpriced models"),
     el("div", { class: "table-wrap" }, el("table", { class: "grid", id: "unpriced-table" },
       el("thead", null, el("tr", null, ["Model", "Provider", "Unpriced calls", "Input tokens", "Output tokens", "Last seen", ""].map((h) => el("th", { text: h })))),
       unpricedBody))));
@@ -1852,7 +1852,7 @@ async function renderPrices(query, signal) {
       showError(rpOut, err);
     }
   };
-  app.append(el("section", { class: "panel", id: "reprice" }, el("div", { class: "panel-head" }, el("h2", { text: "Re-price stored traces" })),
+  app.append(el("section", { class: "panel pb-panel", id: "reprice" }, el("div", { class: "panel-head" }, "Re-price stored traces"),
     el("div", { class: "panel-body pb-row" }, field("Since", rp.since), field("Until", rp.until), field("Model", rp.model),
       el("button", { class: "btn", id: "rp-dry", text: "Dry run", on: { click: run(true) } }),
       el("button", { class: "btn primary", id: "rp-run", text: "Re-price", on: { click: run(false) } })),
