@@ -227,6 +227,9 @@ def test_put_delete_patterns_and_tiers(client: Any) -> None:
     assert client.get("/api/prices/ft:acme-7b").json()["fields"] == {
         "input_cost_per_token": "0.000004"
     }
+    again = client.post("/api/pricebook", json={"model": "FT:acme-*", "prices": {"input": 9}})
+    assert again.status_code == 409 and again.json()["detail"]["field"] == "effective_from"
+    assert f"entry {pid} already prices" in again.json()["detail"]["message"]
     assert client.delete(f"/api/pricebook/{pid}").status_code == 200
     assert client.get("/api/prices/ft:acme-7b").status_code == 404
     assert client.delete(f"/api/pricebook/{pid}").status_code == 404
@@ -330,6 +333,8 @@ def test_cli_book_add_list_delete_and_errors_naming_the_field(
         *uri,
     )
     assert code == 0, err
+    code, _, err = _main(capsys, "prices", "book", "add", "acme-llm", "input=3", *uri)
+    assert code == 2 and "entry 1 already prices 'acme-llm'" in err
     code, out, err = _main(capsys, "prices", "book", "list", *uri)
     lines = out.splitlines()
     assert len(lines) == 2 and '"effective_from": "2026-01-01T00:00:00+00:00"' in lines[1]

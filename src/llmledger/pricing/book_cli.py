@@ -148,7 +148,7 @@ def cmd_book_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def cmd_book_add(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from llmledger.server.pricebook import PriceBookError, add_price, validate
+    from llmledger.server.pricebook import PriceBookError, add_price, same_slot, validate
 
     out = out or sys.stdout
     prices: dict[str, str] = {}
@@ -170,7 +170,14 @@ def cmd_book_add(args: argparse.Namespace, out: TextIO | None = None) -> int:
         price = validate(body)
     except PriceBookError as exc:
         return _err(str(exc))
-    print(json.dumps(add_price(_store(args).engine, price).to_json()), file=out)
+    engine = _store(args).engine
+    other = same_slot(engine, price)
+    if other is not None:
+        return _err(
+            f"effective_from: price book entry {other.price_id} already prices {price.model!r} "
+            "for this provider, tier and date; delete it first or pick another date"
+        )
+    print(json.dumps(add_price(engine, price).to_json()), file=out)
     return 0
 
 

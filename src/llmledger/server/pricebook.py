@@ -186,6 +186,20 @@ def delete_price(engine: Any, price_id: int) -> bool:
     return bool(res.rowcount)
 
 
+def same_slot(engine: Any, price: BookPrice, exclude: int | None = None) -> BookPrice | None:
+    """A stored row for the same model, provider, tier and effective_from (another id)."""
+    for other in list_prices(engine):
+        if (
+            other.price_id != exclude
+            and other.model.lower() == price.model.lower()
+            and other.provider == price.provider
+            and other.tier == price.tier
+            and other.effective_from == price.effective_from
+        ):
+            return other
+    return None
+
+
 def fingerprint(engine: Any) -> tuple[Any, ...]:
     c = t.price_book.c
     with engine.connect() as conn:

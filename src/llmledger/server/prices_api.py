@@ -20,6 +20,7 @@ from llmledger.server.pricebook import (
     delete_price,
     list_prices,
     replace_price,
+    same_slot,
     validate,
 )
 from llmledger.store import schema as t
@@ -81,11 +82,20 @@ def effective_price(
     return out
 
 
-def _body(body: dict[str, Any]) -> Any:
+def _body(request: Request, body: dict[str, Any], price_id: int | None = None) -> Any:
     try:
-        return validate(body)
+        price = validate(body)
     except PriceBookError as exc:
         raise HTTPException(422, {"field": exc.field, "message": str(exc)}) from None
+    other = same_slot(request.app.state.store.engine, price, price_id)
+    if other is not None:
+        message = (
+            f"effective_from: price book entry {other.price_id} already prices {price.model!r} "
+            "for this provider, tier and effective_from; change that one (PUT) or pick "
+            "another date"
+        )
+        raise HTTPException(409, {"field": "effective_from", "message": message})
+    return price
 
 
 @router.get("/api/pricebook")
@@ -97,7 +107,7 @@ def price_book_list(request: Request) -> dict[str, Any]:
 def price_book_add(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
     """Add a dated price: ``{"model", "provider"?, "tier"?, "effective_from"?, "unit"?,
     "prices": {"input": 2.5, "output": 10, ...}, "note"?}`` (unit: per_million_tokens)."""
-    price = add_price(request.app.state.store.engine, _body(body))
+    price = add_price(request.app.state.store.engine, _body(request, body))
     book(request).load()
     return price.to_json()
 
@@ -108,7 +118,7 @@ def price_book_replace(
     price_id: int,
     body: dict[str, Any] = Body(...),  # noqa: B008
 ) -> dict[str, Any]:
-    price = replace_price(request.app.state.store.engine, price_id, _body(body))
+    price = replace_price(request.app.state.store.engine, price_id, _body(request, body, price_id))
     if price is None:
         raise HTTPException(404, f"no price book entry {price_id}")
     book(request).load()
