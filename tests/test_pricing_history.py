@@ -224,3 +224,12 @@ def test_crosscheck_script_reports_the_deepseek_disagreement(
     assert "| provider | model | llmledger entry | field |" in out
     # DeepSeek's own page: deepseek-chat output $0.42 / 1M (llmledger), genai-prices 0.2.3: $1.10
     assert "| deepseek | deepseek-chat | deepseek-chat | output_cost_per_token | 0.42 |" in out
+
+
+def test_prices_info_counts_corrections_and_history(capsys: pytest.CaptureFixture[str]) -> None:
+    from llmledger.pricing.cli import main
+
+    assert main(["prices", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "corrected_models   2" in out  # gemini-2.5-flash, gemini-2.5-flash-lite
+    assert "history_models     3" in out  # claude-3-5-haiku-20241022, gpt-4o, o3

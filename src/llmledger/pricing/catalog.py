@@ -635,6 +635,8 @@ def catalog_info() -> dict[str, Any]:
             "path": snap.path,
             "load_ms": round(snap.load_ms, 2),
             "override_versions": len(_store.versions()),
+            "corrected_models": len(snap.corrected),
+            "history_models": len(snap.history.current_from),
             "overrides_file": config.prices_file(),
         }
     )

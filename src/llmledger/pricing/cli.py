@@ -451,6 +451,8 @@ def cmd_info(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "load_ms",
         "overrides_file",
         "override_versions",
+        "corrected_models",
+        "history_models",
     ):
         print(f"{key:<18} {info.get(key)}", file=out)
     return 0
