@@ -203,6 +203,8 @@ def test_effective_price_origins(client: Any) -> None:
         ({"model": "m", "prices": {"input": 1}, "tier": "gold"}, "tier"),
         ({"model": "", "prices": {"input": 1}}, "model"),
         ({"model": "m", "prices": {}}, "prices"),
+        ({"model": "m", "prices": {"input": 1}, "note": 5}, "note"),
+        ({"model": "m", "prices": {"input": 1}, "provider": 7}, "provider"),
     ],
 )
 def test_bad_prices_are_422_naming_the_field(client: Any, body: dict, field: str) -> None:

@@ -124,8 +124,10 @@ def validate(body: Mapping[str, Any]) -> BookPrice:
         when = parse_effective_from(body.get("effective_from"), "effective_from")
     except PricingConfigError as exc:
         raise PriceBookError("effective_from", str(exc).split(": ", 1)[-1]) from None
-    note = body.get("note")
-    return BookPrice(model.strip(), fields, provider, tier, when, note if note else None)
+    note = body.get("note") or None
+    if note is not None and (not isinstance(note, str) or len(note) > 1000):
+        raise PriceBookError("note", "must be text of at most 1000 characters")
+    return BookPrice(model.strip(), fields, provider, tier, when, note)
 
 
 # -- storage --------------------------------------------------------------------------------
