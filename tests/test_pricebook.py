@@ -204,6 +204,12 @@ def test_effective_price_origins(client: Any) -> None:
         ({"model": "", "prices": {"input": 1}}, "model"),
         ({"model": "m", "prices": {}}, "prices"),
         ({"model": "m", "prices": {"input": 1}, "note": 5}, "note"),
+        ({"model": "m", "prices": {"input": 1}, "tier": ["batch"]}, "tier"),
+        ({"model": "m", "prices": {"input": 1}, "unit": ["x"]}, "unit"),
+        (
+            {"model": "m", "prices": {"input": 1, "input_per_million": 2}},
+            "prices.input_per_million",
+        ),
         ({"model": "m", "prices": {"input": 1}, "provider": 7}, "provider"),
     ],
 )

@@ -94,15 +94,28 @@ def validate(body: Mapping[str, Any]) -> BookPrice:
     if not isinstance(model, str) or not model.strip() or len(model) > 256:
         raise PriceBookError("model", "must be a name or pattern of 1-256 characters")
     unit = body.get("unit") or "per_million_tokens"
-    if unit not in UNITS:
+    if not isinstance(unit, str) or unit not in UNITS:
         raise PriceBookError("unit", f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
     tier = body.get("tier") or None
-    if tier is not None and tier not in TIERS:
+    if tier is not None and (not isinstance(tier, str) or tier not in TIERS):
         raise PriceBookError("tier", f"unknown tier {tier!r}; use batch, priority or flex")
     provider = body.get("provider") or None
     if provider is not None and (not isinstance(provider, str) or len(provider) > 64):
         raise PriceBookError("provider", "must be a provider name of at most 64 characters")
-    raw = body.get("prices")
+    fields = _prices(body.get("prices"), unit)
+    try:
+        when = parse_effective_from(body.get("effective_from"), "effective_from")
+    except PricingConfigError as exc:
+        raise PriceBookError("effective_from", str(exc).split(": ", 1)[-1]) from None
+    note = body.get("note") or None
+    if note is not None and (not isinstance(note, str) or len(note) > 1000):
+        raise PriceBookError("note", "must be text of at most 1000 characters")
+    return BookPrice(model.strip(), fields, provider, tier, when, note)
+
+
+# -- storage --------------------------------------------------------------------------------
+def _prices(raw: Any, unit: str) -> dict[str, Decimal]:
+    """The ``prices`` object as catalog fields in USD per unit, each key checked."""
     if not isinstance(raw, Mapping) or not raw:
         raise PriceBookError("prices", "give at least one price, e.g. {'input': 2.5}")
     fields: dict[str, Decimal] = {}
@@ -120,17 +133,9 @@ def validate(body: Mapping[str, Any]) -> BookPrice:
         if field in fields:
             raise PriceBookError(where, f"{field} is given twice; keep one spelling")
         fields[field] = amount
-    try:
-        when = parse_effective_from(body.get("effective_from"), "effective_from")
-    except PricingConfigError as exc:
-        raise PriceBookError("effective_from", str(exc).split(": ", 1)[-1]) from None
-    note = body.get("note") or None
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        raise PriceBookError("note", "must be text of at most 1000 characters")
-    return BookPrice(model.strip(), fields, provider, tier, when, note)
+    return fields
 
 
-# -- storage --------------------------------------------------------------------------------
 def _row_values(price: BookPrice) -> dict[str, Any]:
     when = price.effective_from
     return {
