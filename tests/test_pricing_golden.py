@@ -726,12 +726,14 @@ add(
     100_000 * D("2.5e-6") + 100_000 * D("2.5e-7") + 100_000 * D("2.5e-7"),
     500 * D("1.5e-5"),
 )
-# gemini-2.5-flash on Vertex: audio above 200k is 3e-7 (per the snapshot)
+# gemini-2.5-flash on Vertex: audio is $1.00 / 1M at any prompt length
+# (https://cloud.google.com/vertex-ai/generative-ai/pricing; LiteLLM's 3e-7 above 200k is
+# fixed by pricing/data/corrections.json)
 add(
     "vertex-gemini-2.5-flash-audio-long",
     "gemini-2.5-flash",
     u(300_000, 100, audio_input_tokens=100_000),
-    200_000 * D("3e-7") + 100_000 * D("3e-7"),
+    200_000 * D("3e-7") + 100_000 * D("1e-6"),
     100 * D("2.5e-6"),
     provider="vertex_ai",
 )

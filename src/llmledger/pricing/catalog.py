@@ -29,6 +29,13 @@ from types import MappingProxyType
 from typing import Any
 
 from llmledger import config
+from llmledger.pricing.history import (
+    CORRECTIONS_FILE,
+    HISTORY_FILE,
+    History,
+    apply_corrections,
+    load_history,
+)
 from llmledger.pricing.money import dec_str, per_million
 from llmledger.pricing.overrides import (
     ENV_VAR,
@@ -134,10 +141,15 @@ class _Snapshot:
         path: str,
         load_ms: float,
         retired_sources: Mapping[str, str] | None = None,
+        corrected: Mapping[str, str] | None = None,
+        history: History | None = None,
     ) -> None:
         self.meta: dict[str, Any] = data.pop("_meta", {}) or {}
         # entries added from retired.json: catalog key -> the provider page of its price
         self.retired_sources = dict(retired_sources or {})
+        # entries with fields set from corrections.json: catalog key -> the provider page
+        self.corrected = dict(corrected or {})
+        self.history = history or History()
         aliases = data.pop("_aliases", {}) or {}
         for key in [k for k in data if k.startswith("_")]:
             data.pop(key)
@@ -208,9 +220,11 @@ class _Snapshot:
 
     def source_of(self, key: str) -> str:
         page = self.retired_sources.get(key)
-        if page is None:
-            return self.source
-        return f"bundled: retired model, last published price ({page})"
+        source = self.source
+        if page is not None:
+            source = f"bundled: retired model, last published price ({page})"
+        fix = self.corrected.get(key)
+        return source if fix is None else f"{source}, corrected ({fix})"
 
     def price(self, key: str, matched_by: str, query: str) -> ModelPrice:
         entry = self.entries[key]
@@ -234,9 +248,11 @@ class _Resolution:
     override_key: tuple[str, str | None] | None = None
     override_rule: str = "override"
     catalog_price: ModelPrice | None = None
+    # the catalog key has dated versions (data/history.json) before this time (epoch s)
+    history_until: float | None = None
     _override_prices: dict[int, ModelPrice] = field(default_factory=dict)
 
-    def override_price(self, version: OverrideVersion) -> ModelPrice:
+    def override_price(self, version: OverrideVersion, rule: str | None = None) -> ModelPrice:
         found = self._override_prices.get(id(version))
         if found is None:
             base = self.catalog_price
@@ -244,7 +260,7 @@ class _Resolution:
                 model_id=version.model,
                 provider=version.provider or (base.provider if base else None),
                 mode=version.mode or (base.mode if base else None),
-                matched_by=self.override_rule,
+                matched_by=rule or self.override_rule,
                 query=self.query,
                 source=version.source,
                 effective_from=version.effective_from,
@@ -274,7 +290,11 @@ def _load_snapshot() -> _Snapshot:
         raise RuntimeError(f"{ref}: the bundled price snapshot is not a JSON object")
     retired = json.loads(data_dir.joinpath(RETIRED_FILE).read_bytes())
     sources = add_retired(data, retired)
-    return _Snapshot(data, str(ref), (time.perf_counter() - started) * 1000, sources)
+    fixes = json.loads(data_dir.joinpath(CORRECTIONS_FILE).read_bytes())
+    corrected = apply_corrections(data, fixes)
+    history = load_history(json.loads(data_dir.joinpath(HISTORY_FILE).read_bytes()))
+    took = (time.perf_counter() - started) * 1000
+    return _Snapshot(data, str(ref), took, sources, corrected, history)
 
 
 def add_retired(snapshot: dict[str, Any], retired: Mapping[str, Any]) -> dict[str, str]:
@@ -371,10 +391,39 @@ def get_price(
         version = _store.in_force(res.override_key, _as_utc(at))
         if version is not None:
             return res.override_price(version)
+    until = res.history_until
+    if until is not None and res.catalog_price is not None:
+        # spans are priced with ``at`` in epoch seconds: compared as they are, no datetime
+        if isinstance(at, float | int) and not isinstance(at, bool):
+            ts = float(at)
+        else:
+            ts = _as_utc(at).timestamp()
+        if ts < until:
+            price = res.catalog_price
+            version = _catalog().history.in_force(price.model_id, _as_utc(at))
+            if version is not None:
+                return res.override_price(version, price.matched_by)
     if res.catalog_price is not None:
         return res.catalog_price
     _warn_unknown(model, provider, res, at)
     return None
+
+
+def catalog_price(
+    model: str,
+    provider: str | None = None,
+    at: _dt.datetime | _dt.date | float | None = None,
+) -> ModelPrice | None:
+    """The bundled price of ``model`` at ``at`` (snapshot, corrections, retired models and
+    dated history), ignoring every override; ``None`` if the catalog does not know it."""
+    snap = _catalog()
+    cands = candidates(model, snap.known_providers)
+    hit = _first_hit(snap, cands, canonical_provider(provider))
+    if hit is None:
+        return None
+    res = _Resolution(query=model, catalog_price=snap.price(hit[0], hit[1], model))
+    version = snap.history.in_force(hit[0], _as_utc(at))
+    return res.override_price(version, hit[1]) if version is not None else res.catalog_price
 
 
 def _warn_unknown(model: str, provider: str | None, res: _Resolution, at: Any) -> None:
@@ -427,6 +476,8 @@ def _resolve_names(snap: _Snapshot, name: str, family: str | None, query: str) -
     hit = _first_hit(snap, cands, family)
     if hit is not None:
         res.catalog_price = snap.price(hit[0], hit[1], query)
+        until = snap.history.current_from.get(hit[0])
+        res.history_until = None if until is None else until.timestamp()
     return res
 
 
@@ -526,6 +577,17 @@ def set_price(
         _invalidate()
 
 
+def replace_overrides(source_prefix: str, versions: list[OverrideVersion]) -> None:
+    """Replace every override whose ``source`` starts with ``source_prefix`` by ``versions``
+    (the server's price book reloads this way), in one step under the lock."""
+    _catalog()
+    with _lock:
+        _store.remove_source(source_prefix)
+        for version in versions:
+            _store.add(version)
+        _invalidate()
+
+
 def set_azure_deployment(deployment: str, model: str) -> None:
     """Price the Azure deployment named ``deployment`` as ``model`` (``azure/<model>`` first)."""
     if not deployment or not deployment.strip() or not model or not model.strip():
@@ -573,6 +635,8 @@ def catalog_info() -> dict[str, Any]:
             "path": snap.path,
             "load_ms": round(snap.load_ms, 2),
             "override_versions": len(_store.versions()),
+            "corrected_models": len(snap.corrected),
+            "history_models": len(snap.history.current_from),
             "overrides_file": config.prices_file(),
         }
     )

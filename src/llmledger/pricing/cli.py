@@ -125,6 +125,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="snapshot version, date and size; overrides in use")
     info.set_defaults(func=cmd_info)
+    from llmledger.pricing.book_cli import register as register_book
+
+    register_book(sub)
     return prices
 
 
@@ -448,6 +451,8 @@ def cmd_info(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "load_ms",
         "overrides_file",
         "override_versions",
+        "corrected_models",
+        "history_models",
     ):
         print(f"{key:<18} {info.get(key)}", file=out)
     return 0

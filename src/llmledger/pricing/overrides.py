@@ -45,6 +45,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -117,6 +118,11 @@ def _field_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 META_KEYS = frozenset({"effective_from", "provider", "mode"})
+
+
+def is_price_field(name: str) -> bool:
+    """A catalog field name an override may set (``input_cost_per_token_batches``, ...)."""
+    return bool(_field_patterns()[0].match(name))
 
 
 def normalize_price_fields(values: Mapping[str, Any], where: str) -> dict[str, Decimal]:
@@ -337,6 +343,8 @@ class OverrideStore:
         # (model name lower-cased, provider family or None) -> versions sorted by date
         self._models: dict[tuple[str, str | None], list[OverrideVersion]] = {}
         self._deployments: dict[str, str] = {}
+        # keys whose name is a glob pattern ("ft:gpt-4o-mini:acme:*"), longest first
+        self._patterns: list[tuple[str, str | None]] = []
 
     def __bool__(self) -> bool:
         return bool(self._models)
@@ -351,6 +359,22 @@ class OverrideStore:
             versions.append(version)
             versions.sort(key=_version_order)
             self._models[key] = versions
+            self._index_patterns()
+
+    def _index_patterns(self) -> None:
+        keys = [k for k in self._models if is_pattern(k[0])]
+        self._patterns = sorted(keys, key=lambda k: (-len(k[0]), k[0]))
+
+    def remove_source(self, prefix: str) -> None:
+        """Forget every version whose ``source`` starts with ``prefix``."""
+        with self._lock:
+            for key in list(self._models):
+                kept = [v for v in self._models[key] if not v.source.startswith(prefix)]
+                if kept:
+                    self._models[key] = kept
+                else:
+                    del self._models[key]
+            self._index_patterns()
 
     def add_all(self, versions: list[OverrideVersion], deployments: Mapping[str, str]) -> None:
         for version in versions:
@@ -375,6 +399,7 @@ class OverrideStore:
         with self._lock:
             self._models.clear()
             self._deployments.clear()
+            self._patterns.clear()
 
     def find(self, name: str, provider: str | None) -> tuple[str, str | None] | None:
         """The override key for ``name``: the provider's own override, else a
@@ -387,6 +412,12 @@ class OverrideStore:
             return (lowered, provider)
         if (lowered, None) in self._models:
             return (lowered, None)
+        for key in self._patterns:  # the longest matching pattern wins; provider first
+            if key[1] == provider and provider is not None and fnmatchcase(lowered, key[0]):
+                return key
+        for key in self._patterns:
+            if key[1] is None and fnmatchcase(lowered, key[0]):
+                return key
         return None
 
     def in_force(self, key: tuple[str, str | None], at: _dt.datetime) -> OverrideVersion | None:
@@ -401,6 +432,11 @@ class OverrideStore:
     def versions(self) -> list[OverrideVersion]:
         with self._lock:
             return [v for vs in self._models.values() for v in vs]
+
+
+def is_pattern(name: str) -> bool:
+    """A model name with glob characters (``*``, ``?``, ``[``) names every model it matches."""
+    return any(c in name for c in "*?[")
 
 
 def _version_order(v: OverrideVersion) -> _dt.datetime:

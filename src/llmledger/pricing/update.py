@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmledger.pricing.overrides import is_price_field
+
 __all__ = [
     "SNAPSHOT_PATH",
     "SnapshotDiff",
@@ -47,6 +49,8 @@ __all__ = [
 ]
 
 SNAPSHOT_PATH = Path(__file__).resolve().parent / "data" / "prices.json"
+HISTORY_FILE = "history.json"  # dated earlier prices (see history.py)
+CORRECTIONS_FILE = "corrections.json"  # fields fixed from the provider's page
 RETIRED_FILE = "retired.json"  # models LiteLLM dropped, at their last price (see catalog.py)
 SNAPSHOT_FORMAT = 1
 LITELLM_FILENAMES = (
@@ -349,7 +353,72 @@ def run_update(
             kept = keep_retired(old, snapshot, output_path.parent / RETIRED_FILE)
             if kept:
                 echo(f"kept {kept} removed models at their last price in {RETIRED_FILE}")
+        if old is not None and diff.changed:
+            dated = keep_history(old, snapshot, diff, output_path.parent / HISTORY_FILE)
+            if dated:
+                echo(
+                    f"history: the previous price of {len(dated)} models kept in {HISTORY_FILE},"
+                    f" in force until {meta['snapshot_date']} (check the provider's date): "
+                    + ", ".join(dated[:5])
+                    + (f" (+{len(dated) - 5} more)" if len(dated) > 5 else "")
+                )
+    for line in correction_report(snapshot, output_path.parent / CORRECTIONS_FILE):
+        echo(line)
     return diff
+
+
+def _price_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if is_price_field(k)}
+
+
+def keep_history(
+    old: Mapping[str, Any], new: Mapping[str, Any], diff: SnapshotDiff, path: Path
+) -> list[str]:
+    """For each model whose price fields changed, add its old price to the history file at
+    ``path`` as a dated version in force until the new snapshot's date (the day we learnt of
+    the change; the provider's date may be earlier). Returns the models recorded."""
+    history = read_snapshot(path) or {"_meta": {"format": SNAPSHOT_FORMAT}}
+    old_models, new_models = _models(old), _models(new)
+    since = new.get("_meta", {}).get("snapshot_date") or _dt.date.today().isoformat()
+    was = old.get("_meta", {}).get("snapshot_date")
+    dated: list[str] = []
+    for key in diff.changed:
+        before = _price_fields(old_models[key])
+        if not before or before == _price_fields(new_models[key]):
+            continue  # only a text field (mode, provider) changed
+        spec = dict(history.get(key) or {"versions": []})
+        start = spec.get("current_from")
+        if start is not None and str(start) >= since:
+            continue  # already dated from this snapshot on
+        versions = list(spec.get("versions") or [])
+        versions.append({"effective_from": start, **before})
+        spec.update(
+            current_from=since,
+            versions=versions,
+            _source=spec.get("_source") or f"llmledger prices update: litellm snapshot {was}",
+        )
+        history[key] = spec
+        dated.append(key)
+    if dated:
+        write_snapshot(history, path)
+    return dated
+
+
+def correction_report(snapshot: Mapping[str, Any], path: Path) -> list[str]:
+    """One line per correction: still needed (kept), or LiteLLM now agrees (may be dropped)."""
+    corrections = read_snapshot(path) or {}
+    models = _models(snapshot)
+    lines = []
+    for key, fix in _models(corrections).items():
+        fields = {k: v for k, v in fix.items() if not k.startswith("_")}
+        entry = models.get(key)
+        if entry is None:
+            lines.append(f"correction {key}: the model is not in the new map (kept)")
+        elif all(entry.get(k) == v for k, v in fields.items()):
+            lines.append(f"correction {key}: LiteLLM now agrees; it can be removed")
+        else:
+            lines.append(f"correction {key}: still differs from LiteLLM (kept)")
+    return lines
 
 
 def keep_retired(old: Mapping[str, Any], new: Mapping[str, Any], path: Path) -> int:

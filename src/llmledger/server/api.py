@@ -23,6 +23,7 @@ from llmledger.server.ingest import (
     valid_experiment_id,
 )
 from llmledger.server.otlp import decode_json, decode_protobuf, group_by_trace
+from llmledger.server.prices_api import book
 from llmledger.storable import storable_text
 from llmledger.store.base import TraceFilter
 
@@ -83,6 +84,7 @@ def _ingest(request: Request, batches: list[Batch]) -> dict[str, Any]:
     """Store validated batches (see ``clean_traces``), their text made storable; the
     response body."""
     store = _store(request)
+    book(request)  # the server's price book, reloaded if another worker changed it
     try:
         batches = storable_batches(batches)
         records = store.merge_spans(batches, finish_trace, require_experiments=True)

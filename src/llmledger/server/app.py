@@ -48,6 +48,7 @@ def create_app(
         raise ValueError("ingest_concurrency must be at least 1")
     from llmledger.config import normalize_uri
     from llmledger.server.api import router
+    from llmledger.server.prices_api import router as prices_router
     from llmledger.store.sql import SqlTraceStore
 
     app = FastAPI(
@@ -62,6 +63,7 @@ def create_app(
     app.state.ingest_gate = threading.BoundedSemaphore(ingest_concurrency)
     app.include_router(router)
     _add_alerts(app, alerts_interval)
+    app.include_router(prices_router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Any, exc: RequestValidationError) -> JSONResponse:

@@ -204,3 +204,41 @@ alert_lease = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_ms", BigInteger, nullable=False),
 )
+
+
+# -- prices managed on the server, and re-pricing runs (see server/pricebook.py) ---------
+# A row: one dated price of a model, a name pattern (glob: '*', '?', '[...]'), optionally
+# for one provider and one service tier; ``prices`` is JSON {catalog field: decimal string}.
+price_book = Table(
+    "price_book",
+    metadata,
+    Column("price_id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(256), nullable=False),
+    Column("provider", String(64)),
+    Column("tier", String(32)),
+    Column("effective_from_ms", BigInteger),  # None: in force at all times
+    Column("prices", Text, nullable=False),
+    Column("note", Text),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_price_book_model", "model"),
+)
+
+# One row per re-pricing (store/reprice.py): its range, its progress (the last trace done,
+# in (timestamp_ms, trace_id) order) so a crashed run resumes, and the audit (report: JSON
+# old and new totals per model).
+reprice_runs = Table(
+    "reprice_runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger),
+    Column("since_ms", BigInteger, nullable=False),
+    Column("until_ms", BigInteger, nullable=False),
+    Column("model", String(256)),
+    Column("status", String(16), nullable=False),  # running, done
+    Column("cursor_ms", BigInteger),
+    Column("cursor_id", String(64)),
+    Column("traces", BigInteger, nullable=False),
+    Column("changed", BigInteger, nullable=False),
+    Column("report", Text, nullable=False),
+)

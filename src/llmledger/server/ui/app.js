@@ -423,6 +423,7 @@ function route() {
     }
     if (parts[0] === "traces" && parts.length >= 2) return renderTrace(parts[1], query, signal);
     if (parts[0] === "alerts") return renderAlerts(alertsUi(), signal);
+    if (parts[0] === "prices") return renderPrices(query, signal);
     setCrumbs([{ text: "Not found" }]);
     app.appendChild(el("div", { class: "message", text: "No such page. " }, el("a", { href: "#/", text: "Go to experiments" })));
     return null;
@@ -1706,6 +1707,193 @@ async function renderOverview(expId, query, signal) {
 // ---------------------------------------------------------------------------------------------
 
 document.getElementById("tz-note").textContent = tzLabel();
+// ---------------------------------------------------------------------------------------------
+// Prices: effective price look-up, the server's price book, unpriced models, re-pricing
+// ---------------------------------------------------------------------------------------------
+
+/** POST/PUT/DELETE with a JSON body; errors as api() raises them (422: the field and why). */
+async function apiSend(method, path, body) {
+  const headers = { Accept: "application/json", "Content-Type": "application/json" };
+  const token = savedToken();
+  if (token) headers.Authorization = "Bearer " + token;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let data = null;
+  try {
+    data = await res.json();
+  } catch (_) { /* not JSON */ }
+  if (!res.ok) {
+    const detail = data && data.detail !== undefined ? data.detail : res.statusText;
+    const text = detail && detail.message ? detail.message : readableDetail(detail);
+    throw new ApiError(res.status, res.status === 422 ? text : `${res.status}: ${text}`);
+  }
+  return data;
+}
+
+function field(label, input) {
+  return el("label", { class: "pb-field" }, el("span", { class: "muted", text: label }), input);
+}
+
+function textInput(id, placeholder) {
+  return el("input", { class: "input", id, placeholder: placeholder || "", attrs: { autocomplete: "off" } });
+}
+
+function perMillionText(map) {
+  const short = { input_cost_per_token: "input", output_cost_per_token: "output",
+    cache_read_input_token_cost: "cache read", cache_creation_input_token_cost: "cache write" };
+  return Object.entries(map || {}).map(([k, v]) => `${short[k] || k} $${v}`).join(", ");
+}
+
+async function renderPrices(query, signal) {
+  setCrumbs([{ text: "Experiments", href: "#/" }, { text: "Prices" }]);
+  app.append(el("div", { class: "page-head" }, el("div", null,
+    el("h1", { class: "page-title", text: "Prices" }),
+    el("div", { class: "page-sub", text: "The price in force for any model and where it comes from; prices kept on this server; models seen without a price; re-pricing of stored traces." }))));
+
+  // look-up
+  const lookModel = textInput("price-lookup-model", "model, e.g. gpt-4o");
+  const lookAt = textInput("price-lookup-at", "at (ISO date; default now)");
+  const lookOut = el("div", { id: "price-lookup-result", class: "pb-result" });
+  const look = async () => {
+    clear(lookOut);
+    if (!lookModel.value.trim()) return;
+    try {
+      const p = await api("/api/prices/" + encodeURIComponent(lookModel.value.trim()), { at: lookAt.value.trim() });
+      lookOut.append(el("div", null, el("b", { text: p.model_id }), ` \u00b7 ${p.origin} \u00b7 ${p.source}`),
+        el("div", { class: "mono", text: perMillionText(p.per_million) + " per 1M tokens" }));
+    } catch (err) {
+      showError(lookOut, err);
+    }
+  };
+  app.append(el("section", { class: "panel pb-panel" }, el("div", { class: "panel-head" }, "Effective price"),
+    el("div", { class: "panel-body pb-row" }, field("Model", lookModel), field("At", lookAt),
+      el("button", { class: "btn", id: "price-lookup-go", text: "Look up", on: { click: look } })), lookOut));
+
+  // the price book: form + table
+  const f = {
+    model: textInput("pb-model", "model or pattern (ft:acme-*)"), provider: textInput("pb-provider", "any"),
+    tier: el("select", { class: "input", id: "pb-tier" }, ["", "batch", "priority", "flex"].map((t) => el("option", { value: t, text: t || "standard" }))),
+    effective_from: textInput("pb-effective-from", "always (or 2026-01-01)"),
+    input: textInput("pb-input", "$ / 1M"), output: textInput("pb-output", "$ / 1M"),
+    cache_read: textInput("pb-cache-read", "$ / 1M"), cache_write: textInput("pb-cache-write", "$ / 1M"),
+    note: textInput("pb-note", "negotiated discount, ..."),
+  };
+  const formMsg = el("div", { id: "pb-form-message" });
+  const tableBody = el("tbody");
+  const loadBook = async () => {
+    const body = await api("/api/pricebook", null, signal);
+    clear(tableBody);
+    if (!body.prices.length) tableBody.append(el("tr", null, el("td", { attrs: { colspan: 7 }, class: "muted", text: "No prices on this server yet." })));
+    for (const p of body.prices) {
+      const del = async () => {
+        await apiSend("DELETE", `/api/pricebook/${p.price_id}`);
+        await loadBook();
+      };
+      tableBody.append(el("tr", { dataset: { priceId: String(p.price_id) } },
+        el("td", { class: "mono", text: p.model }), el("td", { text: p.provider || "any" }),
+        el("td", { text: p.tier || "standard" }), el("td", { class: "nowrap", text: p.effective_from ? p.effective_from.slice(0, 19).replace("T", " ") : "always" }),
+        el("td", { class: "mono", text: perMillionText(p.per_million) }), el("td", { class: "muted", text: p.note || "" }),
+        el("td", null, el("button", { class: "btn small", text: "Delete", on: { click: del } }))));
+    }
+  };
+  const add = async () => {
+    clear(formMsg);
+    const prices = {};
+    for (const k of ["input", "output", "cache_read", "cache_write"]) {
+      if (f[k].value.trim() !== "") prices[k] = f[k].value.trim();
+    }
+    const body = { model: f.model.value.trim(), provider: f.provider.value.trim() || null, tier: f.tier.value || null,
+      effective_from: f.effective_from.value.trim() || null, prices, note: f.note.value.trim() || null };
+    try {
+      await apiSend("POST", "/api/pricebook", body);
+      formMsg.append(el("div", { class: "message", text: `Added a price for ${body.model}.` }));
+      await loadBook();
+      await loadUnpriced();
+    } catch (err) {
+      showError(formMsg, err);
+    }
+  };
+  app.append(el("section", { class: "panel pb-panel", id: "price-book" }, el("div", { class: "panel-head" }, "Price book"),
+    el("div", { class: "panel-body pb-row" }, field("Model", f.model), field("Provider", f.provider), field("Tier", f.tier),
+      field("Effective from", f.effective_from), field("Input", f.input), field("Output", f.output),
+      field("Cache read", f.cache_read), field("Cache write", f.cache_write), field("Note", f.note),
+      el("button", { class: "btn primary", id: "pb-add", text: "Add price", on: { click: add } })),
+    formMsg,
+    el("div", { class: "table-wrap" }, el("table", { class: "grid", id: "price-book-table" },
+      el("thead", null, el("tr", null, ["Model", "Provider", "Tier", "Effective from", "Per 1M tokens", "Note", ""].map((h) => el("th", { text: h })))),
+      tableBody))));
+
+  // unpriced models
+  const unpricedBody = el("tbody");
+  const loadUnpriced = async () => {
+    const body = await api("/api/unpriced-models", null, signal);
+    clear(unpricedBody);
+    if (!body.models.length) unpricedBody.append(el("tr", null, el("td", { attrs: { colspan: 7 }, class: "muted", text: "Every model seen in traces has a price." })));
+    for (const m of body.models) {
+      const pick = () => {
+        f.model.value = m.model;
+        f.provider.value = m.provider || "";
+        f.input.focus();
+      };
+      unpricedBody.append(el("tr", { dataset: { model: m.model } },
+        el("td", { class: "mono", text: m.model || "(no model)" }), el("td", { text: m.provider || "" }),
+        el("td", { class: "num", text: fmtInt(m.unpriced_calls) }), el("td", { class: "num", text: fmtInt(m.input_tokens) }),
+        el("td", { class: "num", text: fmtInt(m.output_tokens) }), el("td", { class: "nowrap muted", text: fmtTime(m.last_hour_ms) }),
+        el("td", null, m.price_now ? el("span", { class: "muted", text: "priced now: re-price" })
+          : el("button", { class: "btn small pb-add-price", text: "Add price", on: { click: pick } }))));
+    }
+  };
+  app.append(el("section", { class: "panel pb-panel", id: "unpriced-models" }, el("div", { class: "panel-head" }, "Unpriced models"),
+    el("div", { class: "table-wrap" }, el("table", { class: "grid", id: "unpriced-table" },
+      el("thead", null, el("tr", null, ["Model", "Provider", "Unpriced calls", "Input tokens", "Output tokens", "Last seen", ""].map((h) => el("th", { text: h })))),
+      unpricedBody))));
+
+  // re-pricing
+  const rp = { since: textInput("rp-since", "2026-01-01"), until: textInput("rp-until", "2026-02-01"), model: textInput("rp-model", "all models") };
+  const rpOut = el("div", { id: "reprice-result" });
+  const runsBody = el("tbody");
+  const loadRuns = async () => {
+    const body = await api("/api/reprice", null, signal);
+    clear(runsBody);
+    for (const r of body.runs) {
+      runsBody.append(el("tr", null, el("td", { text: String(r.run_id) }), el("td", { class: "nowrap", text: fmtTime(r.started_ms) }),
+        el("td", { class: "nowrap", text: `${fmtTime(r.since_ms)} \u2013 ${fmtTime(r.until_ms)}` }), el("td", { text: r.model || "all" }),
+        el("td", { text: r.status }), el("td", { class: "num", text: fmtInt(r.changed) }),
+        el("td", { class: "num mono", text: "$" + r.report.old_total }), el("td", { class: "num mono", text: "$" + r.report.new_total })));
+    }
+  };
+  const run = (dry) => async () => {
+    clear(rpOut);
+    try {
+      const r = await apiSend("POST", "/api/reprice", { since: rp.since.value.trim(), until: rp.until.value.trim(), model: rp.model.value.trim() || null, dry_run: dry });
+      rpOut.append(el("div", { class: "message", text: `${dry ? "Dry run: nothing written" : "Re-priced"}. ${r.traces} traces read, ${r.changed_traces} changed; total $${r.old_total} \u2192 $${r.new_total} (${r.difference}).` }),
+        el("table", { class: "grid", id: "reprice-models" }, el("thead", null, el("tr", null, ["Model", "Spans", "Old", "New", "Difference"].map((h) => el("th", { text: h })))),
+          el("tbody", null, Object.entries(r.models).map(([name, m]) => el("tr", { dataset: { model: name } }, el("td", { class: "mono", text: name }),
+            el("td", { class: "num", text: fmtInt(m.spans) }), el("td", { class: "num mono", text: "$" + m.old_cost }),
+            el("td", { class: "num mono", text: "$" + m.new_cost }), el("td", { class: "num mono", text: m.difference }))))));
+      if (!dry) {
+        await loadRuns();
+        await loadUnpriced();
+      }
+    } catch (err) {
+      showError(rpOut, err);
+    }
+  };
+  app.append(el("section", { class: "panel pb-panel", id: "reprice" }, el("div", { class: "panel-head" }, "Re-price stored traces"),
+    el("div", { class: "panel-body pb-row" }, field("Since", rp.since), field("Until", rp.until), field("Model", rp.model),
+      el("button", { class: "btn", id: "rp-dry", text: "Dry run", on: { click: run(true) } }),
+      el("button", { class: "btn primary", id: "rp-run", text: "Re-price", on: { click: run(false) } })),
+    rpOut,
+    el("div", { class: "table-wrap" }, el("table", { class: "grid", id: "reprice-runs" },
+      el("thead", null, el("tr", null, ["Run", "Started", "Range", "Model", "Status", "Traces changed", "Old total", "New total"].map((h) => el("th", { text: h })))),
+      runsBody))));
+
+  if (query.get("model")) {
+    lookModel.value = query.get("model");
+    await look();
+  }
+  await Promise.all([loadBook(), loadUnpriced(), loadRuns()]);
+}
+
 window.addEventListener("hashchange", route);
 route();
 
