@@ -594,6 +594,8 @@ def test_each_price_explanation_is_stored_once_per_trace_and_read_back_whole(sto
         "cache_read_input_token_cost": "0.000000075",
         "input_cost_per_token": "0.00000015",
         "output_cost_per_token": "0.0000006",
+        # OpenAI's web-search list price, $10 per 1,000 calls (openai.com/api/pricing/)
+        "web search, openai list price": "0.01",
     }
     # each span has its own copy
     mini[0]["attributes"]["llmledger.llm.costBreakdown"]["price"]["model_id"] = "changed"
