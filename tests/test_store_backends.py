@@ -536,9 +536,9 @@ def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
 
     uri = f"sqlite:///{tmp_path / 'up.db'}"
     assert main(["db", "upgrade", uri]) == 0
-    assert "schema created at revision 0004" in capsys.readouterr().out
+    assert "schema created at revision 0009" in capsys.readouterr().out
     assert main(["db", "upgrade", uri]) == 0
-    assert "already at revision 0004" in capsys.readouterr().out
+    assert "already at revision 0009" in capsys.readouterr().out
 
     legacy = tmp_path / "legacy.db"
     with create_engine(f"sqlite:///{legacy}").begin() as conn:

@@ -13,6 +13,10 @@ class SpanAttributeKey:
     REQUEST_MODEL = "llmledger.llm.requestModel"  # the model (or deployment) asked for
     PROVIDER = "llmledger.llm.provider"
     SERVICE_TIER = "llmledger.llm.serviceTier"
+    # why a span with token usage has no cost (text): never a guessed price instead
+    UNPRICED = "llmledger.llm.unpriced"
+    # the trace that counts this span's provider call already (same response id): not counted
+    DUPLICATE_OF = "llmledger.llm.duplicateOf"
     SPAN_TYPE = "llmledger.spanType"
     INPUTS = "llmledger.spanInputs"
     OUTPUTS = "llmledger.spanOutputs"

@@ -1,0 +1,288 @@
+"""Real third-party OpenTelemetry instrumentations against a running ``llmledger server``.
+
+Each test drives a real provider client library against the fake provider server, with a real
+instrumentation package exporting OTLP/HTTP (protobuf) to the server's ``/v1/traces``: an
+agent span holding two LLM calls, one streamed and one with cached tokens. The stored trace
+must have the usage, cache tokens, dollars (by hand, from the provider's price sheet) and
+nesting of what the fake returned (issue #14, "Real third-party clients").
+
+Prices used (USD per 1M tokens):
+- gpt-4o-mini-2024-07-18, https://openai.com/api/pricing/ : input 0.15, cached input 0.075,
+  output 0.60.
+- claude-sonnet-4-5-20250929, https://docs.anthropic.com/en/docs/about-claude/pricing :
+  input 3, 5-minute cache write 3.75, cache read 0.30, output 15.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from fakes.fixtures import usd
+from llmledger.fakes.server import FakeServer, get_fake_server
+from server_process import ServerProcess
+
+OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
+# call 1, streamed: 1000 in, 200 out ; call 2: 2000 in of which 1536 cached, 100 out
+OPENAI_STREAMED = {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200}
+OPENAI_CACHED = {
+    "prompt_tokens": 2000,
+    "completion_tokens": 100,
+    "total_tokens": 2100,
+    "prompt_tokens_details": {"cached_tokens": 1536},
+}
+OPENAI_STREAMED_COST = 1000 * 0.15e-6 + 200 * 0.60e-6  # 0.00027
+OPENAI_CACHED_COST = 464 * 0.15e-6 + 1536 * 0.075e-6 + 100 * 0.60e-6  # 0.0002448
+
+ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
+# Anthropic's input_tokens EXCLUDES the cache reads and writes.
+ANTHROPIC_STREAMED = {"input_tokens": 1000, "output_tokens": 200}
+ANTHROPIC_CACHED = {
+    "input_tokens": 100,
+    "output_tokens": 50,
+    "cache_read_input_tokens": 2000,
+    "cache_creation_input_tokens": 500,
+}
+ANTHROPIC_STREAMED_COST = 1000 * 3e-6 + 200 * 15e-6  # 0.006
+# 100 x $3 + 2000 x $0.30 + 500 x $3.75 + 50 x $15 (per 1M) = 0.003525
+ANTHROPIC_CACHED_COST = 100 * 3e-6 + 2000 * 0.3e-6 + 500 * 3.75e-6 + 50 * 15e-6
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ServerProcess(f"sqlite:///{tmp_path_factory.mktemp('clients') / 'c.db'}").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    srv = get_fake_server()
+    srv.reset()
+    yield srv
+    srv.reset()
+
+
+@contextlib.contextmanager
+def otlp_provider(server: ServerProcess) -> Iterator[Any]:
+    """A real TracerProvider exporting OTLP/HTTP protobuf to the server, span by span."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{server.url}/v1/traces")))
+    try:
+        yield provider
+    finally:
+        provider.shutdown()
+
+
+@contextlib.contextmanager
+def instrumented(instrumentor: Any, provider: Any) -> Iterator[None]:
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
+
+
+def run_agent(provider: Any, calls: Callable[[], None]) -> str:
+    """Run ``calls`` inside an agent span; the llmledger id of its trace."""
+    tracer = provider.get_tracer("test-agent")
+    attributes = {"openinference.span.kind": "AGENT"}
+    with tracer.start_as_current_span("agent", attributes=attributes) as agent:
+        calls()
+    return f"tr-{agent.get_span_context().trace_id:032x}"
+
+
+def stored_trace(server: ServerProcess, trace_id: str, llm_spans: int) -> dict[str, Any]:
+    """The trace as stored once its root and ``llm_spans`` priced-or-not LLM spans are in."""
+    deadline = time.monotonic() + 15
+    while True:
+        r = httpx.get(f"{server.url}/api/traces/{trace_id}", timeout=10)
+        if r.status_code == 200:
+            record = r.json()
+            carrying = [s for s in record["spans"] if _usage(s) is not None]
+            if record["info"]["status"] != "IN_PROGRESS" and len(carrying) >= llm_spans:
+                return record
+        assert time.monotonic() < deadline, f"trace {trace_id} not stored: {r.text[:500]}"
+        time.sleep(0.1)
+
+
+def _usage(span: dict[str, Any]) -> dict[str, int] | None:
+    return span["attributes"].get("llmledger.chat.tokenUsage")
+
+
+def _cost(span_or_info: dict[str, Any]) -> float | None:
+    cost = span_or_info.get("cost") or span_or_info.get("attributes", {}).get("llmledger.llm.cost")
+    return None if cost is None else cost["total_cost"]
+
+
+def counted_llm_spans(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The counted spans, in start order (the streamed call first)."""
+    spans = [s for s in record["spans"] if s.get("counted")]
+    return sorted(spans, key=lambda s: s["start_time_ns"])
+
+
+def assert_nested_under_agent(record: dict[str, Any], counted: list[dict[str, Any]]) -> None:
+    """Both counted LLM spans lie below the agent span (the trace's root)."""
+    by_id = {s["span_id"]: s for s in record["spans"]}
+    (agent,) = [s for s in record["spans"] if s["name"] == "agent"]
+    assert agent["parent_id"] is None and record["info"]["name"] == "agent"
+    assert agent["span_type"] == "AGENT"
+    for span in counted:
+        parent = span["parent_id"]
+        while parent is not None and parent != agent["span_id"]:
+            parent = by_id[parent]["parent_id"]
+        assert parent == agent["span_id"], f"{span['name']} is not below the agent span"
+
+
+def openai_calls(fake: FakeServer, stream_usage: bool = True) -> Callable[[], None]:
+    """Two chat completions with the real ``openai`` client: streamed, then cached."""
+    import openai
+
+    fake.reply(model=OPENAI_MODEL, usage=OPENAI_STREAMED, text="streamed answer")
+    fake.reply(model=OPENAI_MODEL, usage=OPENAI_CACHED, text="cached answer")
+
+    def calls() -> None:
+        client = openai.OpenAI(base_url=fake.openai_base_url, api_key="test")
+        kwargs: dict[str, Any] = {"stream_options": {"include_usage": True}} if stream_usage else {}
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "Hi"}],
+            stream=True,
+            **kwargs,
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert text == "streamed answer"
+        answer = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi again"}]
+        )
+        assert answer.usage.prompt_tokens_details.cached_tokens == 1536
+
+    return calls
+
+
+def anthropic_calls(fake: FakeServer) -> Callable[[], None]:
+    """Two messages with the real ``anthropic`` client: streamed, then with cache use."""
+    import anthropic
+
+    fake.reply(model=ANTHROPIC_MODEL, usage=ANTHROPIC_STREAMED, text="streamed answer")
+    fake.reply(model=ANTHROPIC_MODEL, usage=ANTHROPIC_CACHED, text="cached answer")
+
+    def calls() -> None:
+        client = anthropic.Anthropic(base_url=fake.base_url, api_key="test")
+        with client.messages.stream(
+            model="claude-sonnet-4-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "Hi"}],
+        ) as stream:
+            assert "".join(stream.text_stream) == "streamed answer"
+        answer = client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "Hi again"}],
+        )
+        assert answer.usage.cache_read_input_tokens == 2000
+
+    return calls
+
+
+def assert_openai_trace(record: dict[str, Any], cache_reads: bool = True) -> None:
+    counted = counted_llm_spans(record)
+    assert len(counted) == 2, [s["name"] for s in counted]
+    assert_nested_under_agent(record, counted)
+    streamed, cached = counted
+    assert _usage(streamed) == {"input_tokens": 1000, "output_tokens": 200, "total_tokens": 1200}
+    assert _cost(streamed) == usd(OPENAI_STREAMED_COST)
+    assert streamed["attributes"]["llmledger.llm.model"] == OPENAI_MODEL
+    usage = _usage(cached)
+    assert usage is not None
+    assert (usage["input_tokens"], usage["output_tokens"]) == (2000, 100)
+    assert usage.get("cache_read_input_tokens") == 1536
+    assert _cost(cached) == usd(OPENAI_CACHED_COST)
+    info = record["info"]
+    assert info["token_usage"]["input_tokens"] == 3000
+    assert info["token_usage"]["output_tokens"] == 300
+    assert info["token_usage"]["cache_read_input_tokens"] == 1536
+    assert _cost(info) == usd(OPENAI_STREAMED_COST + OPENAI_CACHED_COST)
+
+
+def assert_anthropic_trace(record: dict[str, Any]) -> None:
+    counted = counted_llm_spans(record)
+    assert len(counted) == 2, [s["name"] for s in counted]
+    assert_nested_under_agent(record, counted)
+    streamed, cached = counted
+    # canonical input counts every prompt token, cache reads and writes included
+    assert _usage(streamed) is not None
+    assert (_usage(streamed)["input_tokens"], _usage(streamed)["output_tokens"]) == (1000, 200)
+    assert _cost(streamed) == usd(ANTHROPIC_STREAMED_COST)
+    usage = _usage(cached)
+    assert usage is not None
+    assert (usage["input_tokens"], usage["output_tokens"]) == (2600, 50)
+    assert usage["cache_read_input_tokens"] == 2000
+    assert usage["cache_creation_input_tokens"] == 500
+    assert _cost(cached) == usd(ANTHROPIC_CACHED_COST)
+    info = record["info"]
+    assert info["token_usage"]["input_tokens"] == 3600
+    assert info["token_usage"]["cache_read_input_tokens"] == 2000
+    assert info["token_usage"]["cache_creation_input_tokens"] == 500
+    assert _cost(info) == usd(ANTHROPIC_STREAMED_COST + ANTHROPIC_CACHED_COST)
+
+
+def _instrumentor(module: str, name: str) -> Any:
+    return getattr(pytest.importorskip(module), name)()
+
+
+# --- OpenInference -------------------------------------------------------------------------
+
+
+def test_openinference_openai(server, fake):
+    instrumentor = _instrumentor("openinference.instrumentation.openai", "OpenAIInstrumentor")
+    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
+        trace_id = run_agent(provider, openai_calls(fake))
+    assert_openai_trace(stored_trace(server, trace_id, 2))
+
+
+def test_openinference_anthropic(server, fake):
+    instrumentor = _instrumentor(
+        "openinference.instrumentation.anthropic", "AnthropicInstrumentor"
+    )
+    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
+        trace_id = run_agent(provider, anthropic_calls(fake))
+    assert_anthropic_trace(stored_trace(server, trace_id, 2))
+
+
+# --- OpenLLMetry (Traceloop) ---------------------------------------------------------------
+
+
+def test_openllmetry_openai(server, fake):
+    instrumentor = _instrumentor("opentelemetry.instrumentation.openai", "OpenAIInstrumentor")
+    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
+        trace_id = run_agent(provider, openai_calls(fake))
+    assert_openai_trace(stored_trace(server, trace_id, 2))
+
+
+def test_openllmetry_anthropic(server, fake):
+    instrumentor = _instrumentor(
+        "opentelemetry.instrumentation.anthropic", "AnthropicInstrumentor"
+    )
+    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
+        trace_id = run_agent(provider, anthropic_calls(fake))
+    assert_anthropic_trace(stored_trace(server, trace_id, 2))
+
+
+# --- OpenTelemetry's own GenAI instrumentation ---------------------------------------------
+
+
+def test_opentelemetry_openai_v2(server, fake):
+    instrumentor = _instrumentor("opentelemetry.instrumentation.openai_v2", "OpenAIInstrumentor")
+    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
+        trace_id = run_agent(provider, openai_calls(fake))
+    assert_openai_trace(stored_trace(server, trace_id, 2))
