@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -55,7 +57,8 @@ ANTHROPIC_CACHED_COST = 100 * 3e-6 + 2000 * 0.3e-6 + 500 * 3.75e-6 + 50 * 15e-6
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(f"sqlite:///{tmp_path_factory.mktemp('clients') / 'c.db'}").start()
+    d = tmp_path_factory.mktemp('clients')
+    srv = ServerProcess(f"sqlite:///{d / 'c.db'}", log=Path('/tmp/otel2_server.log')).start()
     yield srv
     srv.stop()
 
@@ -195,6 +198,7 @@ def anthropic_calls(fake: FakeServer) -> Callable[[], None]:
 
 
 def assert_openai_trace(record: dict[str, Any], cache_reads: bool = True) -> None:
+    """``cache_reads``: whether the library reports the cached prompt tokens."""
     counted = counted_llm_spans(record)
     assert len(counted) == 2, [s["name"] for s in counted]
     assert_nested_under_agent(record, counted)
@@ -205,24 +209,35 @@ def assert_openai_trace(record: dict[str, Any], cache_reads: bool = True) -> Non
     usage = _usage(cached)
     assert usage is not None
     assert (usage["input_tokens"], usage["output_tokens"]) == (2000, 100)
-    assert usage.get("cache_read_input_tokens") == 1536
-    assert _cost(cached) == usd(OPENAI_CACHED_COST)
     info = record["info"]
     assert info["token_usage"]["input_tokens"] == 3000
     assert info["token_usage"]["output_tokens"] == 300
+    if not cache_reads:  # the library does not report them: priced as plain input
+        assert "cache_read_input_tokens" not in usage
+        cached_cost = 2000 * 0.15e-6 + 100 * 0.60e-6  # 0.00036
+        assert _cost(cached) == usd(cached_cost)
+        assert _cost(info) == usd(OPENAI_STREAMED_COST + cached_cost)
+        return
+    assert usage.get("cache_read_input_tokens") == 1536
+    assert _cost(cached) == usd(OPENAI_CACHED_COST)
     assert info["token_usage"]["cache_read_input_tokens"] == 1536
     assert _cost(info) == usd(OPENAI_STREAMED_COST + OPENAI_CACHED_COST)
 
 
-def assert_anthropic_trace(record: dict[str, Any]) -> None:
+def assert_anthropic_trace(record: dict[str, Any], streamed_output: int = 200) -> None:
+    """``streamed_output``: the output tokens the library reports for the streamed call."""
     counted = counted_llm_spans(record)
     assert len(counted) == 2, [s["name"] for s in counted]
     assert_nested_under_agent(record, counted)
     streamed, cached = counted
     # canonical input counts every prompt token, cache reads and writes included
     assert _usage(streamed) is not None
-    assert (_usage(streamed)["input_tokens"], _usage(streamed)["output_tokens"]) == (1000, 200)
-    assert _cost(streamed) == usd(ANTHROPIC_STREAMED_COST)
+    assert (_usage(streamed)["input_tokens"], _usage(streamed)["output_tokens"]) == (
+        1000,
+        streamed_output,
+    )
+    extra = (streamed_output - 200) * 15e-6  # priced as reported
+    assert _cost(streamed) == usd(ANTHROPIC_STREAMED_COST + extra)
     usage = _usage(cached)
     assert usage is not None
     assert (usage["input_tokens"], usage["output_tokens"]) == (2600, 50)
@@ -233,7 +248,7 @@ def assert_anthropic_trace(record: dict[str, Any]) -> None:
     assert info["token_usage"]["input_tokens"] == 3600
     assert info["token_usage"]["cache_read_input_tokens"] == 2000
     assert info["token_usage"]["cache_creation_input_tokens"] == 500
-    assert _cost(info) == usd(ANTHROPIC_STREAMED_COST + ANTHROPIC_CACHED_COST)
+    assert _cost(info) == usd(ANTHROPIC_STREAMED_COST + extra + ANTHROPIC_CACHED_COST)
 
 
 def _instrumentor(module: str, name: str) -> Any:
@@ -275,7 +290,10 @@ def test_openllmetry_anthropic(server, fake):
     )
     with otlp_provider(server) as provider, instrumented(instrumentor, provider):
         trace_id = run_agent(provider, anthropic_calls(fake))
-    assert_anthropic_trace(stored_trace(server, trace_id, 2))
+    # OpenLLMetry (0.62.4) adds the initial output count of Anthropic's message_start (1) to
+    # message_delta's count, which is already cumulative: 201 reported for the 200 returned.
+    # Its span has nothing else to tell the true count from; llmledger prices what it got.
+    assert_anthropic_trace(stored_trace(server, trace_id, 2), streamed_output=201)
 
 
 # --- OpenTelemetry's own GenAI instrumentation ---------------------------------------------
@@ -285,4 +303,6 @@ def test_opentelemetry_openai_v2(server, fake):
     instrumentor = _instrumentor("opentelemetry.instrumentation.openai_v2", "OpenAIInstrumentor")
     with otlp_provider(server) as provider, instrumented(instrumentor, provider):
         trace_id = run_agent(provider, openai_calls(fake))
-    assert_openai_trace(stored_trace(server, trace_id, 2))
+    # 2.4b0 (with opentelemetry-util-genai 1.1b0, the newest that it imports with) reports
+    # no cached tokens: its span cannot tell a cached prompt from a plain one.
+    assert_openai_trace(stored_trace(server, trace_id, 2), cache_reads=False)

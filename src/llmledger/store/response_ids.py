@@ -59,14 +59,19 @@ def mark_duplicates(
 
 
 def claim(
-    trace_id: str, experiment_id: int, spans: Iterable[Mapping[str, Any]], claims: Claims
+    trace_id: str,
+    experiment_id: int,
+    spans: Iterable[Mapping[str, Any]],
+    new: set[str],
+    claims: Claims,
 ) -> list[dict[str, Any]]:
-    """Claim the response ids of the trace's counted spans that no trace claims yet (added to
+    """Claim the response ids, among ``new`` (those of the spans just arrived, whose claims
+    were looked up), of the trace's counted spans that no trace claims yet (added to
     ``claims``); the ``response_ids`` rows to insert."""
     rows = []
     for d in spans:
         rid = response_id(d) if d.get("counted") else None
-        if rid is None:
+        if rid is None or rid not in new:
             continue
         key = Claim(experiment_id, rid)
         if key not in claims:

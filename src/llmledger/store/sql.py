@@ -483,7 +483,8 @@ class SqlTraceStore:
                 else:  # in too many chunks: written whole again, as one
                     rows.add(rec)
             records.append(rec)
-            claimed += response_ids.claim(trace_id, eid, rec["spans"], claims)
+            new = response_ids.wanted(new_spans)
+            claimed += response_ids.claim(trace_id, eid, rec["spans"], new, claims)
         return records, rows, net_delta(records, old), old, claimed
 
     def _merge_one(
