@@ -18,9 +18,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -57,8 +56,8 @@ ANTHROPIC_CACHED_COST = 100 * 3e-6 + 2000 * 0.3e-6 + 500 * 3.75e-6 + 50 * 15e-6
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    d = tmp_path_factory.mktemp('clients')
-    srv = ServerProcess(f"sqlite:///{d / 'c.db'}", log=Path('/tmp/otel2_server.log')).start()
+    d = tmp_path_factory.mktemp("clients")
+    srv = ServerProcess(f"sqlite:///{d / 'c.db'}", log=Path("/tmp/otel2_server.log")).start()
     yield srv
     srv.stop()
 
@@ -266,9 +265,7 @@ def test_openinference_openai(server, fake):
 
 
 def test_openinference_anthropic(server, fake):
-    instrumentor = _instrumentor(
-        "openinference.instrumentation.anthropic", "AnthropicInstrumentor"
-    )
+    instrumentor = _instrumentor("openinference.instrumentation.anthropic", "AnthropicInstrumentor")
     with otlp_provider(server) as provider, instrumented(instrumentor, provider):
         trace_id = run_agent(provider, anthropic_calls(fake))
     assert_anthropic_trace(stored_trace(server, trace_id, 2))
@@ -285,9 +282,7 @@ def test_openllmetry_openai(server, fake):
 
 
 def test_openllmetry_anthropic(server, fake):
-    instrumentor = _instrumentor(
-        "opentelemetry.instrumentation.anthropic", "AnthropicInstrumentor"
-    )
+    instrumentor = _instrumentor("opentelemetry.instrumentation.anthropic", "AnthropicInstrumentor")
     with otlp_provider(server) as provider, instrumented(instrumentor, provider):
         trace_id = run_agent(provider, anthropic_calls(fake))
     # OpenLLMetry (0.62.4) adds the initial output count of Anthropic's message_start (1) to

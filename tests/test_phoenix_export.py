@@ -122,9 +122,7 @@ def phoenix_spans(url: str, trace_hex: str, expected: int) -> list[dict[str, Any
         time.sleep(0.5)
 
 
-def test_traces_exported_to_phoenix_read_back_with_genai_and_cost_attributes(
-    phoenix, tmp_path
-):
+def test_traces_exported_to_phoenix_read_back_with_genai_and_cost_attributes(phoenix, tmp_path):
     env = {**os.environ, "LLMLEDGER_OTLP_ENDPOINT": f"{phoenix}/v1/traces"}
     out = subprocess.run(
         [sys.executable, "-c", RECORD, f"sqlite:///{tmp_path / 'local.db'}"],

@@ -78,4 +78,3 @@ def claim(
             claims[key] = trace_id
             rows.append({"experiment_id": experiment_id, "response_id": rid, "trace_id": trace_id})
     return rows
-

@@ -922,7 +922,7 @@ def _experiment_of(
 ) -> int:
     """The experiment a batch's trace is (or will be) stored in: a stored trace keeps its."""
     st = stored.get(batch[0])
-    return int(st.info.get("experiment_id") if st is not None else batch[1])
+    return int(str(st.info.get("experiment_id")) if st is not None else batch[1])
 
 
 def _chunks_by_trace(rows: Sequence[Any]) -> dict[str, list[Any]]:
