@@ -196,15 +196,18 @@ def anthropic_calls(fake: FakeServer) -> Callable[[], None]:
     return calls
 
 
-def assert_openai_trace(record: dict[str, Any], cache_reads: bool = True) -> None:
-    """``cache_reads``: whether the library reports the cached prompt tokens."""
+def assert_openai_trace(
+    record: dict[str, Any], cache_reads: bool = True, streamed_model: str = OPENAI_MODEL
+) -> None:
+    """``cache_reads``: whether the library reports the cached prompt tokens;
+    ``streamed_model``: the model it names for the streamed call."""
     counted = counted_llm_spans(record)
     assert len(counted) == 2, [s["name"] for s in counted]
     assert_nested_under_agent(record, counted)
     streamed, cached = counted
     assert _usage(streamed) == {"input_tokens": 1000, "output_tokens": 200, "total_tokens": 1200}
     assert _cost(streamed) == usd(OPENAI_STREAMED_COST)
-    assert streamed["attributes"]["llmledger.llm.model"] == OPENAI_MODEL
+    assert streamed["attributes"]["llmledger.llm.model"] == streamed_model
     usage = _usage(cached)
     assert usage is not None
     assert (usage["input_tokens"], usage["output_tokens"]) == (2000, 100)
@@ -271,6 +274,26 @@ def test_openinference_anthropic(server, fake):
     assert_anthropic_trace(stored_trace(server, trace_id, 2))
 
 
+def test_openinference_langchain(server, fake):
+    instrumentor = _instrumentor(
+        "openinference.instrumentation.langchain", "LangChainInstrumentor"
+    )
+    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
+        trace_id = run_agent(provider, langchain_calls(fake))
+    # LangChain names the requested model for a stream (same price as the snapshot)
+    assert_openai_trace(stored_trace(server, trace_id, 2), streamed_model="gpt-4o-mini")
+
+
+def test_openinference_bedrock(server, fake):
+    instrumentor = _instrumentor("openinference.instrumentation.bedrock", "BedrockInstrumentor")
+    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
+        trace_id = run_agent(provider, bedrock_calls(fake))
+    record = stored_trace(server, trace_id, 2)
+    assert_anthropic_trace(record)
+    for span in counted_llm_spans(record):  # provider "aws" is Bedrock's catalog
+        assert span["attributes"]["llmledger.llm.provider"] == "bedrock"
+
+
 # --- OpenLLMetry (Traceloop) ---------------------------------------------------------------
 
 
@@ -301,3 +324,68 @@ def test_opentelemetry_openai_v2(server, fake):
     # 2.4b0 (with opentelemetry-util-genai 1.1b0, the newest that it imports with) reports
     # no cached tokens: its span cannot tell a cached prompt from a plain one.
     assert_openai_trace(stored_trace(server, trace_id, 2), cache_reads=False)
+
+
+BEDROCK_MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+# Converse's inputTokens EXCLUDES the cache reads and writes (as Anthropic's input_tokens).
+BEDROCK_STREAMED = {"inputTokens": 1000, "outputTokens": 200, "totalTokens": 1200}
+BEDROCK_CACHED = {
+    "inputTokens": 100,
+    "outputTokens": 50,
+    "cacheReadInputTokens": 2000,
+    "cacheWriteInputTokens": 500,
+    "totalTokens": 2650,
+}
+
+
+def bedrock_calls(fake: FakeServer) -> Callable[[], None]:
+    """Two Converse calls with the real ``boto3`` client: streamed, then with cache use.
+    Bedrock's Claude Sonnet 4.5 costs what Anthropic's does (same price sheet, base region)."""
+    import boto3
+    from botocore.config import Config
+
+    fake.reply(usage=BEDROCK_STREAMED, text="streamed answer")
+    fake.reply(usage=BEDROCK_CACHED, text="cached answer")
+
+    def calls() -> None:
+        client = boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=fake.base_url,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        messages = [{"role": "user", "content": [{"text": "Hi"}]}]
+        stream = client.converse_stream(modelId=BEDROCK_MODEL, messages=messages)
+        text = "".join(
+            e["contentBlockDelta"]["delta"].get("text", "")
+            for e in stream["stream"]
+            if "contentBlockDelta" in e
+        )
+        assert text == "streamed answer"
+        answer = client.converse(modelId=BEDROCK_MODEL, messages=messages)
+        assert answer["usage"]["cacheReadInputTokens"] == 2000
+
+    return calls
+
+
+def langchain_calls(fake: FakeServer) -> Callable[[], None]:
+    """Two calls of LangChain's ``ChatOpenAI`` (the real ``openai`` client below it)."""
+    from langchain_openai import ChatOpenAI
+
+    fake.reply(model=OPENAI_MODEL, usage=OPENAI_STREAMED, text="streamed answer")
+    fake.reply(model=OPENAI_MODEL, usage=OPENAI_CACHED, text="cached answer")
+
+    def calls() -> None:
+        chat = ChatOpenAI(
+            model="gpt-4o-mini",
+            base_url=fake.openai_base_url,
+            api_key="test",  # type: ignore[arg-type]
+            stream_usage=True,
+        )
+        text = "".join(str(chunk.content) for chunk in chat.stream("Hi"))
+        assert text == "streamed answer"
+        assert chat.invoke("Hi again").content == "cached answer"
+
+    return calls
