@@ -16,6 +16,9 @@ Prices used (USD per 1M tokens):
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -389,3 +392,49 @@ def langchain_calls(fake: FakeServer) -> Callable[[], None]:
         assert chat.invoke("Hi again").content == "cached answer"
 
     return calls
+
+
+# --- Logfire -------------------------------------------------------------------------------
+
+# Logfire configures the process-wide TracerProvider (which also turns on the ``anthropic``
+# SDK's own spans), so it runs in a process of its own.
+LOGFIRE_RUN = """
+import sys
+import logfire
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from llmledger.fakes.server import get_fake_server
+from test_otel_clients import openai_calls, run_agent
+
+exporter = OTLPSpanExporter(sys.argv[1] + "/v1/traces")
+logfire.configure(
+    send_to_logfire=False, console=False, additional_span_processors=[SimpleSpanProcessor(exporter)]
+)
+logfire.instrument_openai()
+fake = get_fake_server()
+fake.reset()
+trace_id = run_agent(trace.get_tracer_provider(), openai_calls(fake))
+logfire.force_flush()
+print(trace_id)
+"""
+
+
+def test_logfire_openai(server):
+    pytest.importorskip("logfire")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    out = subprocess.run(
+        [sys.executable, "-c", LOGFIRE_RUN, server.url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    trace_id = out.stdout.strip().splitlines()[-1]
+    record = stored_trace(server, trace_id, 2)
+    assert_openai_trace(record)
+    # the streamed call's usage is on Logfire's "streaming response" log span, beside the
+    # request span (which has none): both below the agent
+    names = sorted(s["name"] for s in counted_llm_spans(record))
+    assert names[1].startswith("streaming response from"), names
