@@ -278,9 +278,7 @@ def test_openinference_anthropic(server, fake):
 
 
 def test_openinference_langchain(server, fake):
-    instrumentor = _instrumentor(
-        "openinference.instrumentation.langchain", "LangChainInstrumentor"
-    )
+    instrumentor = _instrumentor("openinference.instrumentation.langchain", "LangChainInstrumentor")
     with otlp_provider(server) as provider, instrumented(instrumentor, provider):
         trace_id = run_agent(provider, langchain_calls(fake))
     # LangChain names the requested model for a stream (same price as the snapshot)
@@ -438,3 +436,61 @@ def test_logfire_openai(server):
     # request span (which has none): both below the agent
     names = sorted(s["name"] for s in counted_llm_spans(record))
     assert names[1].startswith("streaming response from"), names
+
+
+# --- What cannot be priced -----------------------------------------------------------------
+
+
+def test_a_call_without_a_model_name_is_stored_with_usage_and_why_it_is_unpriced(server):
+    """An instrumentation that sends usage but no model name (here OpenInference keys only):
+    the span keeps its usage, gets no cost (never a guessed one) and says why; so does a
+    model the catalog does not know. The trace cost, from the one priced call, says it is
+    partial."""
+    from otlp_spans import otlp_span, post_otlp, trace_hex
+
+    trace = trace_hex()
+    root = otlp_span(trace, {"openinference.span.kind": "AGENT"}, name="agent")
+    usage = {"llm.token_count.prompt": 1000, "llm.token_count.completion": 100}
+    nameless = otlp_span(trace, {"openinference.span.kind": "LLM", **usage}, root["spanId"])
+    unknown = {**usage, "llm.model_name": "no-such-model-x1", "llm.provider": "openai"}
+    unknown_span = otlp_span(trace, {"openinference.span.kind": "LLM", **unknown}, root["spanId"])
+    priced = {**usage, "llm.model_name": OPENAI_MODEL, "openinference.span.kind": "LLM"}
+    record = post_otlp(server, [root, nameless, otlp_span(trace, priced, root["spanId"])])
+    record = post_otlp(server, [unknown_span])
+    spans = {s["span_id"]: s for s in record["spans"]}
+    why = spans[nameless["spanId"]]["attributes"]
+    assert why["llmledger.chat.tokenUsage"]["input_tokens"] == 1000
+    assert "llmledger.llm.cost" not in why
+    assert why["llmledger.llm.unpriced"] == "no model name on the span"
+    other = spans[unknown_span["spanId"]]["attributes"]
+    assert other["llmledger.llm.unpriced"] == (
+        "model 'no-such-model-x1' (provider 'openai') is not in the price catalog"
+    )
+    assert spans[nameless["spanId"]]["counted"] is True
+    # 1000 x $0.15/1M + 100 x $0.60/1M for the one priced call; two calls unpriced
+    assert record["info"]["cost"]["total_cost"] == usd(0.00021)
+    assert record["info"]["cost"]["details"]["unpriced_spans"] == 2
+    assert record["info"]["token_usage"]["input_tokens"] == 3000
+
+
+@pytest.mark.slow
+def test_the_ui_span_detail_shows_why_a_call_is_unpriced(server):
+    from otlp_spans import otlp_span, post_otlp, trace_hex
+    from playwright.sync_api import sync_playwright
+    from test_ui import launch_browser
+
+    trace = trace_hex()
+    attrs = {"llm.token_count.prompt": 10, "llm.token_count.completion": 5}
+    span = otlp_span(trace, {"openinference.span.kind": "LLM", **attrs}, name="nameless")
+    post_otlp(server, [span])
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+            page.goto(f"{server.url}/#/traces/tr-{trace}")
+            page.click(f'.wf-row[data-span-id="{span["spanId"]}"]')
+            note = page.inner_text('[data-testid="no-price"]')
+        finally:
+            browser.close()
+    assert note.startswith("Unpriced: no model name on the span.")
