@@ -475,8 +475,9 @@ def test_a_call_without_a_model_name_is_stored_with_usage_and_why_it_is_unpriced
 
 @pytest.mark.slow
 def test_the_ui_span_detail_shows_why_a_call_is_unpriced(server):
-    from otlp_spans import otlp_span, post_otlp, trace_hex
     from playwright.sync_api import sync_playwright
+
+    from otlp_spans import otlp_span, post_otlp, trace_hex
     from test_ui import launch_browser
 
     trace = trace_hex()
