@@ -15,8 +15,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import venv
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,11 +22,10 @@ import pytest
 
 from fakes.fixtures import usd
 from server_process import free_port
+from side_venv import side_venv_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-ROOT = Path(__file__).resolve().parent.parent
-PHOENIX_VENV = ROOT / "benchmarks" / ".venvs" / "phoenix"
 PHOENIX_REQUIREMENT = "arize-phoenix>=20,<21"
 
 # gpt-4o-mini-2024-07-18 (https://openai.com/api/pricing/): $0.15 / 1M input, $0.075 / 1M
@@ -54,25 +51,9 @@ RECORD = textwrap.dedent(
 )
 
 
-def phoenix_python() -> Path:
-    """The Python of the Phoenix venv, installed when missing (the time is printed)."""
-    python = PHOENIX_VENV / "bin" / "python"
-    if not (PHOENIX_VENV / ".installed").exists():
-        started = time.monotonic()
-        venv.create(PHOENIX_VENV, with_pip=True, clear=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", PHOENIX_REQUIREMENT],
-            check=True,
-            timeout=1100,
-        )
-        (PHOENIX_VENV / ".installed").write_text(f"{time.monotonic() - started:.0f} s\n")
-        print(f"Phoenix installed in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return python
-
-
 @pytest.fixture(scope="module")
 def phoenix(tmp_path_factory):
-    python = phoenix_python()
+    python = side_venv_python("phoenix", [PHOENIX_REQUIREMENT])
     work = tmp_path_factory.mktemp("phoenix")
     port, grpc_port = free_port(), free_port()
     env = {
