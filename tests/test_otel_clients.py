@@ -297,18 +297,49 @@ def test_openinference_bedrock(server, fake):
 
 # --- OpenLLMetry (Traceloop) ---------------------------------------------------------------
 
+# OpenLLMetry's OpenAI instrumentation leaves the ``openai`` client changed after
+# ``uninstrument()`` (OpenInference's spans are no longer made in that process), so the
+# OpenLLMetry tests run in a process of their own.
+ISOLATED_RUN = """
+import importlib, sys
+import test_otel_clients as t
+from llmledger.fakes.server import get_fake_server
 
-def test_openllmetry_openai(server, fake):
-    instrumentor = _instrumentor("opentelemetry.instrumentation.openai", "OpenAIInstrumentor")
-    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
-        trace_id = run_agent(provider, openai_calls(fake))
+module, name, calls, url = sys.argv[1:5]
+server = type("Server", (), {"url": url})()
+fake = get_fake_server()
+fake.reset()
+instrumentor = getattr(importlib.import_module(module), name)()
+with t.otlp_provider(server) as provider, t.instrumented(instrumentor, provider):
+    trace_id = t.run_agent(provider, getattr(t, calls)(fake))
+print(trace_id)
+"""
+
+
+def run_isolated(server: ServerProcess, module: str, name: str, calls: str) -> str:
+    """Instrument with ``module.name`` and run the agent in a new process: its trace id."""
+    pytest.importorskip(module)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    out = subprocess.run(
+        [sys.executable, "-c", ISOLATED_RUN, module, name, calls, server.url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_openllmetry_openai(server):
+    module = "opentelemetry.instrumentation.openai"
+    trace_id = run_isolated(server, module, "OpenAIInstrumentor", "openai_calls")
     assert_openai_trace(stored_trace(server, trace_id, 2))
 
 
-def test_openllmetry_anthropic(server, fake):
-    instrumentor = _instrumentor("opentelemetry.instrumentation.anthropic", "AnthropicInstrumentor")
-    with otlp_provider(server) as provider, instrumented(instrumentor, provider):
-        trace_id = run_agent(provider, anthropic_calls(fake))
+def test_openllmetry_anthropic(server):
+    module = "opentelemetry.instrumentation.anthropic"
+    trace_id = run_isolated(server, module, "AnthropicInstrumentor", "anthropic_calls")
     # OpenLLMetry (0.62.4) adds the initial output count of Anthropic's message_start (1) to
     # message_delta's count, which is already cumulative: 201 reported for the 200 returned.
     # Its span has nothing else to tell the true count from; llmledger prices what it got.
