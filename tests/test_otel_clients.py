@@ -60,7 +60,7 @@ ANTHROPIC_CACHED_COST = 100 * 3e-6 + 2000 * 0.3e-6 + 500 * 3.75e-6 + 50 * 15e-6
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("clients")
-    srv = ServerProcess(f"sqlite:///{d / 'c.db'}", log=Path("/tmp/otel2_server.log")).start()
+    srv = ServerProcess(f"sqlite:///{d / 'c.db'}", log=d / "server.log").start()
     yield srv
     srv.stop()
 
