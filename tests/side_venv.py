@@ -1,16 +1,21 @@
 """Venvs of their own for heavy third-party programs the tests drive (Arize Phoenix, MLflow),
-never installed into the test environment: ``benchmarks/.venvs/<name>``, made from the package
-index on first use (minutes), reused afterwards (a ``.installed`` file holds the time taken)."""
+never installed into the test environment: ``~/.cache/llmledger/test-venvs/<name>`` (under
+``$XDG_CACHE_HOME`` when set), made from the package index on first use (minutes), reused
+afterwards, by later runs and by fresh clones on the same machine (a ``.installed`` file holds
+the time the install took)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 import venv
 from pathlib import Path
 
-VENVS = Path(__file__).resolve().parent.parent / "benchmarks" / ".venvs"
+VENVS = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llmledger" / "test-venvs"
+)
 
 
 def side_venv_python(name: str, requirements: list[str], timeout: float = 1500) -> Path:

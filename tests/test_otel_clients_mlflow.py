@@ -2,7 +2,7 @@
 ``llmledger server``: ``mlflow.openai.autolog()`` with the real ``openai`` client against the
 fake provider, an agent span (``@mlflow.trace``) holding a streamed call and a call with cached
 tokens. MLflow is heavy and pins much of its own, so it runs from a venv of its own
-(``benchmarks/.venvs/mlflow-otlp``: ``mlflow-skinny``, made on first use). Slow test."""
+(``mlflow-skinny`` in a cached venv of its own, ``tests/side_venv.py``). Slow test."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 PyPI, run locally on its own SQLite working dir), read back through Phoenix's REST API: the
 GenAI semantic-convention attributes and llmledger's cost attributes arrive as sent.
 
-Phoenix has heavy dependencies, so it lives in a venv of its own (``benchmarks/.venvs/phoenix``,
-made on first use from the package index: minutes; later runs reuse it), never in the test
+Phoenix has heavy dependencies, so it lives in a venv of its own (``tests/side_venv.py``: under
+``~/.cache/llmledger/test-venvs``, made on first use from the package index: minutes; later runs
+reuse it), never in the test
 environment. Slow test.
 """
 
