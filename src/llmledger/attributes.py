@@ -16,6 +16,10 @@ class SpanAttributeKey:
     SPEED = "llmledger.llm.speed"  # Anthropic fast mode ("fast"), a price multiplier
     INFERENCE_GEO = "llmledger.llm.inferenceGeo"  # Anthropic US-only inference ("us")
     PROVIDER_COST = "llmledger.llm.providerCost"  # the cost the provider reported (USD)
+    # why a span with token usage has no cost (text): never a guessed price instead
+    UNPRICED = "llmledger.llm.unpriced"
+    # the trace that counts this span's provider call already (same response id): not counted
+    DUPLICATE_OF = "llmledger.llm.duplicateOf"
     SPAN_TYPE = "llmledger.spanType"
     INPUTS = "llmledger.spanInputs"
     OUTPUTS = "llmledger.spanOutputs"

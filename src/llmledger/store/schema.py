@@ -102,6 +102,17 @@ sampled_traces = Table(
     Index("ix_sampled_traces_experiment_time", "experiment_id", "timestamp_ms"),
 )
 
+
+# The trace that counts each provider call, by response id, per experiment: a span of
+# another trace with the same response id is that call reported again, not counted.
+response_ids = Table(
+    "response_ids",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("response_id", String(256), primary_key=True),
+    Column("trace_id", String(64), nullable=False),
+)
+
 # -- rollups: what the Overview reads, kept exact on every write -------------------------
 # One row per experiment x hour (of the trace's start, UTC) x group. Writing a trace adds its
 # contribution; replacing a trace (spans arriving later, the same trace sent twice) subtracts

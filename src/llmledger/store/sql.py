@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
 from llmledger.jsontext import dumps, loads
+from llmledger.store import response_ids
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
 from llmledger.store.packing import encode_chunk, stored_spans, unpack_chunks
@@ -410,37 +411,67 @@ class SqlTraceStore:
                     eid = min(missing)
                     raise LookupError(f"experiment '{eid}' does not exist; create it first")
             stored = self._stored_traces(conn, ids)
+            rids = response_ids.wanted(s for b in batches for s in b[3])
+            claims = self._claims(conn, rids, batches, stored)
         versions = {tid: st.version for tid, st in stored.items()}
-        records, rows, delta, old = self._plan(batches, stored, finish)
+        records, rows, delta, old, claimed = self._plan(batches, stored, finish, claims)
         with self._write() as conn:
             if conn.dialect.name == "postgresql" and ids:
-                # Serialise writers of the same traces across server workers. Every request
-                # takes its locks in one global order (by lock key), so two requests that
-                # share traces wait for each other instead of deadlocking.
+                # Serialise writers of the same traces (and of the same response ids) across
+                # server workers. Every request takes its locks in one global order (by lock
+                # key), so two requests that share traces wait for each other instead of
+                # deadlocking.
                 conn.exec_driver_sql(
                     "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(i)"
                     " AS k FROM unnest(%(ids)s::text[]) AS i ORDER BY k) AS locks",
-                    {"ids": ids},
+                    {"ids": ids + [f"response-id:{r}" for r in sorted(rids)]},
                 )
-            if self._versions(conn, ids) != versions:  # written meanwhile (a race)
+            if (
+                self._versions(conn, ids) != versions
+                or self._claims(conn, rids, batches, stored) != claims
+            ):  # written meanwhile (a race)
                 stored = self._stored_traces(conn, ids)
-                records, rows, delta, old = self._plan(batches, stored, finish)
+                claims = self._claims(conn, rids, batches, stored)
+                records, rows, delta, old, claimed = self._plan(batches, stored, finish, claims)
             self._replace_traces(conn, records, old, rows, delta)
+            self._insert(conn, "response_ids", claimed)
         return records
+
+    def _claims(
+        self,
+        conn: Any,
+        rids: set[str],
+        batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
+        stored: dict[str, _StoredTrace],
+    ) -> response_ids.Claims:
+        """Which traces count these response ids, in the experiments of these traces."""
+        if not rids:
+            return {}
+        experiments = {_experiment_of(b, stored) for b in batches}
+        return response_ids.load(
+            self._rows_in(conn, response_ids.QUERY, sorted(rids)), experiments
+        )
 
     def _plan(
         self,
         batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
         stored: dict[str, _StoredTrace],
         finish: Any,
-    ) -> tuple[list[TraceRecord], _Rows, Delta, list[TraceRecord]]:
+        stored_claims: response_ids.Claims,
+    ) -> tuple[list[TraceRecord], _Rows, Delta, list[TraceRecord], list[dict[str, Any]]]:
         """What merging ``batches`` into the ``stored`` traces writes: the records, their
-        rows, the rollup delta, and the stored versions they replace (their contributions)."""
+        rows, the rollup delta, the stored versions they replace (their contributions), and
+        the response ids they newly count (``stored_claims``: those counted already)."""
         records: list[TraceRecord] = []
         old: list[TraceRecord] = []
         rows = _Rows()
-        for trace_id, experiment_id, tags, new_spans in batches:
+        claims = dict(stored_claims)
+        claimed: list[dict[str, Any]] = []
+        for batch in batches:
+            trace_id, experiment_id, tags, new_spans = batch
             st = stored.get(trace_id)
+            eid = _experiment_of(batch, stored)
+            response_ids.mark_duplicates(trace_id, eid, new_spans, claims)
             if st is None:  # a new trace (most are)
                 kept, dropped = _admit({}, _one_per_id(new_spans), self.max_spans_per_trace)
                 rec = finish(trace_id, str(experiment_id), dict(tags), kept)
@@ -454,7 +485,9 @@ class SqlTraceStore:
                 else:  # in too many chunks: written whole again, as one
                     rows.add(rec)
             records.append(rec)
-        return records, rows, net_delta(records, old), old
+            new = response_ids.wanted(new_spans)
+            claimed += response_ids.claim(trace_id, eid, rec["spans"], new, claims)
+        return records, rows, net_delta(records, old), old, claimed
 
     def _merge_one(
         self,
@@ -759,7 +792,8 @@ class SqlTraceStore:
             for table in (t.trace_spans, t.trace_tags, t.trace_models):
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
             n = conn.execute(delete(t.traces).where(t.traces.c.experiment_id == eid)).rowcount
-            for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup, t.sampled_traces):
+            per_experiment = (t.usage_rollup, t.tag_rollup, t.trace_rollup, t.sampled_traces)
+            for table in (*per_experiment, t.response_ids):
                 conn.execute(delete(table).where(table.c.experiment_id == eid))
             conn.execute(delete(t.experiments).where(t.experiments.c.experiment_id == eid))
         return int(n or 0)
@@ -905,6 +939,14 @@ class _StoredTrace:
         grows) or changes the info (spans dropped at the limit); a rewrite as one chunk
         (seq 0) changes ``next_seq`` back, unless it rewrites the same content."""
         return (self.info_text, self.next_seq)
+
+
+def _experiment_of(
+    batch: tuple[str, str, dict[str, str], list[dict[str, Any]]], stored: dict[str, _StoredTrace]
+) -> int:
+    """The experiment a batch's trace is (or will be) stored in: a stored trace keeps its."""
+    st = stored.get(batch[0])
+    return int(str(st.info.get("experiment_id")) if st is not None else batch[1])
 
 
 def _chunks_by_trace(rows: Sequence[Any]) -> dict[str, list[Any]]:

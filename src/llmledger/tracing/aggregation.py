@@ -14,7 +14,9 @@ The rule (one boundary for usage *and* cost, so the two never disagree):
   and it is the same, or (one has none) both name the same model and the child's time lies
   within the parent's.
 * Counted spans with the same response id (one call reported twice, as siblings or anywhere
-  in the trace) count once: the richest, the first on a tie.
+  in the trace) count once: the richest, the first on a tie. Across traces of one experiment
+  the server's store decides (:mod:`llmledger.store.response_ids`): a span marked
+  ``llmledger.llm.duplicateOf`` does not count (``aggregate_spans``).
 
 Why the deepest: a framework span (a LangChain chat model, an agent step, a user's
 ``@trace(span_type="LLM")`` wrapper) reports usage that is the sum of what the provider call

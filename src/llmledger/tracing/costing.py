@@ -87,3 +87,26 @@ def attributes_cost(
     except Exception as exc:
         logger.warning("span %r: cost not computed for model %r: %s", name, model, exc)
         return None
+
+
+def unpriced_reason(attrs: dict[str, Any], usage: dict[str, int] | None) -> str | None:
+    """Why a span with ``usage`` and no cost has none (``None`` when it has no usage): a
+    short text stored under ``llmledger.llm.unpriced`` and shown with the span."""
+    if not usage:
+        return None
+    model = dialects.model(attrs)
+    if not model:
+        return "no model name on the span"
+    if usage.get("input_tokens") is None and usage.get("output_tokens") is None:
+        return "only a total token count: the input/output split is unknown"
+    from llmledger.pricing import get_price
+
+    provider = dialects.provider(attrs)
+    try:
+        price = get_price(dialects.catalog_model(model, provider), provider)
+    except Exception as exc:
+        return f"model {model!r}: {exc}"[:300]
+    if price is None:
+        where = f" (provider {provider!r})" if provider else ""
+        return f"model {model!r}{where} is not in the price catalog"[:300]
+    return f"model {model!r}: its price does not cover this usage"[:300]

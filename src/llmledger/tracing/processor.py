@@ -66,6 +66,13 @@ def settle_attributes(attrs: dict[str, Any], cost: Cost | None) -> None:
     if cost is not None and K.COST not in attrs:
         attrs[K.COST] = dict(cost)
         attrs[K.COST_BREAKDOWN] = cost.breakdown()
+        attrs.pop(K.UNPRICED, None)  # priced now (say, a price added since)
+    elif cost is None and K.COST not in attrs:
+        from llmledger.tracing.costing import unpriced_reason
+
+        reason = unpriced_reason(attrs, attrs.get(K.TOKEN_USAGE))
+        if reason:
+            attrs[K.UNPRICED] = reason
     if K.MODEL not in attrs:
         model = dialects.model(attrs)
         if model:
@@ -188,6 +195,8 @@ def aggregate_spans(
     counted = counting_spans(
         span_dicts, carries, lambda d: d["span_id"], lambda d: d.get("parent_id"), span_dict_call
     )
+    # a call another trace of the experiment counts already (llmledger.store.response_ids)
+    counted = [d for d in counted if K.DUPLICATE_OF not in d["attributes"]]
     for d in span_dicts:
         d["counted"] = False
     for d in counted:

@@ -875,8 +875,10 @@ const K = {
   spanType: "llmledger.spanType",
   serviceTier: "llmledger.llm.serviceTier",
   providerCost: "llmledger.llm.providerCost",
+  unpriced: "llmledger.llm.unpriced",
+  duplicateOf: "llmledger.llm.duplicateOf",
 };
-const SHOWN_KEYS = new Set([K.model, K.provider, K.usage, K.cost, K.breakdown, K.inputs, K.outputs]);
+const SHOWN_KEYS = new Set([K.model, K.provider, K.usage, K.cost, K.breakdown, K.inputs, K.outputs, K.unpriced]);
 
 const USAGE_ORDER = [
   "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens",
@@ -1322,7 +1324,9 @@ async function renderTrace(traceId, query, signal) {
       ));
       if (!s.counted) {
         body.appendChild(el("div", { class: "note warn", dataset: { testid: "not-counted-note" }, style: { marginBottom: "6px" },
-          text: "Not counted in the trace total: a span below it carries the usage and cost of the same call(s), so counting this one too would count them twice." }));
+          text: a[K.duplicateOf]
+            ? `Not counted: the same provider call (response id) was already counted in trace ${a[K.duplicateOf]}.`
+            : "Not counted in the trace total: another span of this trace carries the usage and cost of the same call(s), so counting this one too would count them twice." }));
       }
       if (usage && typeof usage === "object") body.appendChild(usageTable(usage));
       else body.appendChild(el("div", { class: "muted", text: "No token usage recorded on this span." }));
@@ -1341,8 +1345,9 @@ async function renderTrace(traceId, query, signal) {
               (same ? "the same." : `difference ${diff > 0 ? "+" : "-"}${fmtCost(Math.abs(diff))} (computed - reported).`) }));
         }
       } else {
+        const why = a[K.unpriced] ? `Unpriced: ${a[K.unpriced]}` : `No price known for ${a[K.model] ? "model " + a[K.model] : "this call (no model name)"}`;
         body.appendChild(el("div", { class: "note warn", dataset: { testid: "no-price" },
-          text: `No price known for ${a[K.model] ? "model " + a[K.model] : "this call (no model name)"}: cost unknown, not counted as $0.` }));
+          text: `${why}. Cost unknown, not counted as $0.` }));
       }
       if (cost && typeof cost === "object") {
         body.appendChild(el("h3", { text: "Price entry" }));
