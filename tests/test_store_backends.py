@@ -532,13 +532,13 @@ def test_db_upgrade_command_and_a_database_without_version(tmp_path, capsys):
     from sqlalchemy import create_engine, text
 
     from llmledger.cli import main
-    from llmledger.store.migrate import SchemaError
+    from llmledger.store.migrate import HEAD, SchemaError
 
     uri = f"sqlite:///{tmp_path / 'up.db'}"
     assert main(["db", "upgrade", uri]) == 0
-    assert "schema created at revision 0004" in capsys.readouterr().out
+    assert f"schema created at revision {HEAD}" in capsys.readouterr().out
     assert main(["db", "upgrade", uri]) == 0
-    assert "already at revision 0004" in capsys.readouterr().out
+    assert f"already at revision {HEAD}" in capsys.readouterr().out
 
     legacy = tmp_path / "legacy.db"
     with create_engine(f"sqlite:///{legacy}").begin() as conn:

@@ -211,7 +211,9 @@ def test_metrics_per_user_and_session_in_dollars(store_uri):
         (DAY0 + DAY_MS, "u-42"): (1, 1, float(day2)),
     }
     one = store.usage_metrics(DAY0, DAY0 + 2 * DAY_MS, 2 * DAY_MS, "none", user="u-42")
-    assert [(r["traces"], r["total_cost"]) for r in one] == [(3, float(mini_call + big_call + day2))]
+    assert [(r["traces"], r["total_cost"]) for r in one] == [
+        (3, float(mini_call + big_call + day2))
+    ]
     assert store.usage_metrics(DAY0, DAY0 + DAY_MS, DAY_MS, "none", user="nobody") == []
     sessions = store.top_spenders(DAY0, DAY0 + 2 * DAY_MS, "session")
     assert [(s["session"], s["user"], s["traces"], s["total_cost"]) for s in sessions] == [
@@ -223,7 +225,9 @@ def test_metrics_per_user_and_session_in_dollars(store_uri):
         DAY0 + 10,
         5 * 60_000 + 40 - 10,
     )
-    assert [s["session"] for s in store.top_spenders(DAY0, DAY0 + DAY_MS, "session", user="u-7")] == []
+    assert [
+        s["session"] for s in store.top_spenders(DAY0, DAY0 + DAY_MS, "session", user="u-7")
+    ] == []
     with pytest.raises(ValueError, match="with a user filter"):
         store.usage_metrics(DAY0, DAY0 + DAY_MS, DAY_MS, "model", user="u-42")
 
@@ -332,9 +336,9 @@ def test_otlp_identity_attributes_rest_filters_and_the_cli(server, capsys):
     ]  # fmt: skip
     ids = []
     for i, (res, root, child, _) in enumerate(cases):
-        tid = f"{i + 1:032x}"
-        ids.append(tid)
-        body = _otlp_body(tid, res, root, child, now_ns + i * 1_000_000)
+        hex_id = f"{i + 1:032x}"
+        ids.append(f"tr-{hex_id}")  # the stored id of an OTLP trace
+        body = _otlp_body(hex_id, res, root, child, now_ns + i * 1_000_000)
         r = httpx.post(server.url + "/v1/traces", json=body)
         assert r.status_code == 200, r.text
     for tid, (*_, want) in zip(ids, cases, strict=True):
@@ -372,7 +376,7 @@ def test_otlp_identity_attributes_rest_filters_and_the_cli(server, capsys):
     assert main(["costs", "--tracking-uri", server.url, "--by", "user", "--days", "2"]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if "-user" in line or "lf-u" in line]
-    assert len(lines) == 3 and all("$0.000210" in line for line in lines), out
+    assert len(lines) == 3 and all(line.endswith(" $0.00021") for line in lines), out
     assert main(["costs", "--tracking-uri", server.url, "--by", "session", "--days", "2"]) == 0
     assert "conv-1" in capsys.readouterr().out
 
@@ -388,9 +392,9 @@ def test_the_sdk_sends_its_metadata_through_the_server(server):
 
 # -- per-user budgets -----------------------------------------------------------------------
 def test_a_user_budget_reads_the_users_stored_spend_and_refuses_their_next_call(monkeypatch):
-    from fakes.fixtures import fake_server
-
     import openai
+
+    from fakes.fixtures import fake_server
 
     monkeypatch.setenv("LLMLEDGER_BUDGET_REFRESH_SECONDS", "0")
     llmledger.clear_budgets()

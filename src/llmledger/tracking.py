@@ -131,7 +131,8 @@ def search_traces(
     with ``timestamp_ms``, ``execution_time_ms``, ``total_cost``, ``total_tokens``, ``name``.
     ``user`` / ``session``: the traces of that user (session) only, as set by
     ``update_current_trace(user=..., session=...)`` or OTLP's ``user.id`` / ``session.id``
-    (an unknown one finds nothing). Traces still waiting to be stored are flushed first, so a search sees them.
+    (an unknown one finds nothing). Traces still waiting to be stored are flushed first, so a
+    search sees them.
     """
     flt = TraceFilter(
         experiment_ids=list(experiment_ids)

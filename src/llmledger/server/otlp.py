@@ -189,7 +189,8 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise IngestError(f"malformed OTLP protobuf body: {exc}") from None
-    spans, tags = [], {}
+    spans: list[dict[str, Any]] = []
+    tags: dict[str, str] = {}
     last_trace: tuple[bytes, str] = (b"", "")
     for rs in request.resource_spans:
         res = {kv.key: _any_value(kv.value) for kv in rs.resource.attributes}
@@ -251,7 +252,8 @@ def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
         raise IngestError(f"malformed OTLP JSON body: {exc}") from None
     if not isinstance(doc, Mapping):
         raise IngestError("OTLP JSON body must be an object with 'resourceSpans'")
-    spans, tags = [], {}
+    spans: list[dict[str, Any]] = []
+    tags: dict[str, str] = {}
     for i, rs in enumerate(_objects(doc.get("resourceSpans"), "resourceSpans")):
         here = f"resourceSpans[{i}]"
         resource = _object(rs.get("resource"), f"{here}.resource")

@@ -848,7 +848,9 @@ class SqlTraceStore:
             return int(conn.execute(q).scalar() or 0)
 
 
-def _rollup_group(group_by: str, user: str | None, session: str | None) -> tuple[Any, Any, list[Any]]:
+def _rollup_group(
+    group_by: str, user: str | None, session: str | None
+) -> tuple[Any, Any, list[Any]]:
     """The rollup table's columns, the group column and the extra conditions that answer
     ``usage_metrics(group_by=..., user=..., session=...)``."""
     if user is not None or session is not None:
@@ -860,7 +862,7 @@ def _rollup_group(group_by: str, user: str | None, session: str | None) -> tuple
         table = t.user_rollup.c if user is not None else t.session_rollup.c
         column = table.user_id if user is not None else table.session_id
         value = (user if user is not None else session) or ""
-        group = column if group_by == by else literal("all")
+        group: Any = column if group_by == by else literal("all")
         return table, group, [column == value[:MAX_ID]]
     if group_by.startswith("tag:") and len(group_by) > 4:
         r = t.tag_rollup.c

@@ -40,9 +40,7 @@ class Identity(NamedTuple):
 
 def clean_metadata(metadata: Mapping[Any, Any] | None) -> dict[str, str]:
     """``{str: str}``: keys and values as text; ``None`` values and empty keys dropped."""
-    return {
-        str(k): str(v) for k, v in (metadata or {}).items() if v is not None and str(k) != ""
-    }
+    return {str(k): str(v) for k, v in (metadata or {}).items() if v is not None and str(k) != ""}
 
 
 def _carried(value: Any) -> dict[str, str]:

@@ -2,7 +2,8 @@
 the experiment and time), and the hourly ``user_rollup`` and ``session_rollup``.
 
 Back-fill: the two columns are set from the stored info JSON (``info.user``,
-``info.session``; only rows whose text names them are read). No earlier version wrote those keys, so on a database written before 0005
+``info.session``; only rows whose text names them are read). No earlier version wrote
+those keys, so on a database written before 0005
 they stay empty and the new rollups start empty — which is exact, since no stored trace named
 a user or a session. (Spans stored before 0005 with an OTLP ``user.id`` attribute are not
 re-read: deriving them would read every stored span, ~2 minutes per million traces as 0003
@@ -75,9 +76,9 @@ def _backfill() -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("traces") as batch:
-        batch.add_column(sa.Column("user_id", sa.String(256)))
-        batch.add_column(sa.Column("session_id", sa.String(256)))
+    # in place on both (a batch copy of ``traces`` on SQLite would break its foreign keys)
+    op.add_column("traces", sa.Column("user_id", sa.String(256)))
+    op.add_column("traces", sa.Column("session_id", sa.String(256)))
     _backfill()
     op.create_index("ix_traces_user_time", "traces", ["user_id", "experiment_id", "timestamp_ms"])
     op.create_index(
@@ -92,6 +93,6 @@ def downgrade() -> None:
     op.drop_table("user_rollup")
     op.drop_index("ix_traces_session_time", "traces")
     op.drop_index("ix_traces_user_time", "traces")
-    with op.batch_alter_table("traces") as batch:
-        batch.drop_column("session_id")
-        batch.drop_column("user_id")
+    # in place: PostgreSQL, and SQLite from 3.35 (2021)
+    op.execute("ALTER TABLE traces DROP COLUMN session_id")
+    op.execute("ALTER TABLE traces DROP COLUMN user_id")
