@@ -139,6 +139,7 @@ user_rollup = Table(
     Column("user_id", String(256), primary_key=True),
     *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+    sqlite_with_rowid=False,  # the sums sit in the key's b-tree: a range is read in order
 )
 
 session_rollup = Table(
@@ -149,6 +150,7 @@ session_rollup = Table(
     Column("session_id", String(256), primary_key=True),
     *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+    sqlite_with_rowid=False,  # the sums sit in the key's b-tree: a range is read in order
 )
 
 trace_rollup = Table(

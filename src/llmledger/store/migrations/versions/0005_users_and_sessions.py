@@ -47,6 +47,7 @@ def _rollup(name: str, key: str) -> None:
             sa.Column(c, sa.Float, nullable=False, default=0.0)
             for c in ("input_cost", "output_cost", "total_cost")
         ),
+        sqlite_with_rowid=False,
     )
 
 
