@@ -94,3 +94,11 @@ def column_value(value: Any) -> str | None:
         return None
     text = value if isinstance(value, str) else str(value)
     return text[:MAX_ID]
+
+
+EXPORT_COLUMNS = ("user", "session")  # what an export row names them (``llmledger export``)
+
+
+def export_columns(info: Mapping[str, Any]) -> dict[str, str | None]:
+    """A stored trace info's user and session, as export columns ``user`` and ``session``."""
+    return {"user": info.get("user"), "session": info.get("session")}
