@@ -33,15 +33,37 @@ HERE = Path(__file__).parent
 
 def _template() -> dict:
     spans = [
-        {"span_id": "root", "parent_id": None, "name": "turn", "start_time_ns": 0,
-         "end_time_ns": 900_000_000, "attributes": {}},
-        {"span_id": "a", "parent_id": "root", "name": "chat", "start_time_ns": 1_000_000,
-         "end_time_ns": 400_000_000, "attributes": {"llmledger.llm.model": "gpt-4o-mini",
-         "llmledger.chat.tokenUsage": {"input_tokens": 1000, "output_tokens": 100}}},
-        {"span_id": "b", "parent_id": "root", "name": "chat", "start_time_ns": 400_000_000,
-         "end_time_ns": 800_000_000, "attributes": {"llmledger.llm.model": "gpt-4o",
-         "llmledger.chat.tokenUsage": {"input_tokens": 500, "output_tokens": 50}}},
-    ]  # fmt: skip
+        {
+            "span_id": "root",
+            "parent_id": None,
+            "name": "turn",
+            "start_time_ns": 0,
+            "end_time_ns": 900_000_000,
+            "attributes": {},
+        },
+        {
+            "span_id": "a",
+            "parent_id": "root",
+            "name": "chat",
+            "start_time_ns": 1_000_000,
+            "end_time_ns": 400_000_000,
+            "attributes": {
+                "llmledger.llm.model": "gpt-4o-mini",
+                "llmledger.chat.tokenUsage": {"input_tokens": 1000, "output_tokens": 100},
+            },
+        },
+        {
+            "span_id": "b",
+            "parent_id": "root",
+            "name": "chat",
+            "start_time_ns": 400_000_000,
+            "end_time_ns": 800_000_000,
+            "attributes": {
+                "llmledger.llm.model": "gpt-4o",
+                "llmledger.chat.tokenUsage": {"input_tokens": 500, "output_tokens": 50},
+            },
+        },
+    ]
     return finish_trace("tpl", "0", {}, spans)
 
 
@@ -66,10 +88,13 @@ def generate(uri: str, traces: int, users: int, seed: int = 7) -> None:
         tid = f"tr-{i:08d}"
         shift = start_ms * 1_000_000
         info = rec["info"]
-        info.update(trace_id=tid, timestamp_ms=start_ms, user=f"u-{session % users}",
-                    session=f"s-{session}")  # fmt: skip
-        info["trace_metadata"] = {"mlflow.trace.user": info["user"], "mlflow.trace.session":
-                                  info["session"]}  # fmt: skip
+        info.update(
+            trace_id=tid, timestamp_ms=start_ms, user=f"u-{session % users}", session=f"s-{session}"
+        )
+        info["trace_metadata"] = {
+            "mlflow.trace.user": info["user"],
+            "mlflow.trace.session": info["session"],
+        }
         for s in rec["spans"]:
             s["trace_id"] = tid
             s["start_time_ns"] += shift
@@ -80,8 +105,12 @@ def generate(uri: str, traces: int, users: int, seed: int = 7) -> None:
             batch = []
             done = i + 1 - have
             rate = done / (time.perf_counter() - t0)
-            print(f"\r{i + 1:>10,} / {traces:,} traces  {rate:,.0f}/s  "
-                  f"~{(traces - i - 1) / rate:,.0f} s left", end="", flush=True)  # fmt: skip
+            print(
+                f"\r{i + 1:>10,} / {traces:,} traces  {rate:,.0f}/s  "
+                f"~{(traces - i - 1) / rate:,.0f} s left",
+                end="",
+                flush=True,
+            )
     if batch:
         store.log_traces(batch)
     print(f"\ngenerated in {time.perf_counter() - t0:,.0f} s", flush=True)
@@ -90,8 +119,18 @@ def generate(uri: str, traces: int, users: int, seed: int = 7) -> None:
 def measure(uri: str, users: int, sessions: int, requests: int) -> list[tuple[str, float, float]]:
     port = 5291
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llmledger.cli", "server", "--backend-store-uri", uri,
-         "--host", "127.0.0.1", "--port", str(port)],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "llmledger.cli",
+            "server",
+            "--backend-store-uri",
+            uri,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -123,9 +162,13 @@ def measure(uri: str, users: int, sessions: int, requests: int) -> list[tuple[st
         ),
         "Session page: its traces in order": lambda: (
             "/api/traces",
-            {"experiment_id": "0", "session": f"s-{rng.randrange(sessions)}",
-             "order_by": "timestamp_ms ASC", "max_results": 1000},
-        ),  # fmt: skip
+            {
+                "experiment_id": "0",
+                "session": f"s-{rng.randrange(sessions)}",
+                "order_by": "timestamp_ms ASC",
+                "max_results": 1000,
+            },
+        ),
         "a user's sessions, 30 days": lambda: (
             "/api/sessions",
             {**d30, "user": f"u-{rng.randrange(users)}"},
