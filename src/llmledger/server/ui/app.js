@@ -1683,13 +1683,13 @@ async function renderOverview(expId, query, signal) {
 // Users and Sessions tabs: who spends, and what each conversation cost
 // ---------------------------------------------------------------------------------------------
 
-/** The range of a Users / Sessions page (default 30 days), widened to whole hours like the
- * rollups it is read from. */
+/** The range of a Users / Sessions page (default 7 days, like the Overview), widened to whole
+ * hours like the rollups it is read from. */
 function hourRange(query) {
-  const rq = rangeFromQuery(query, "30d");
-  const range = RANGES[rq.range] || rq.range === "custom" ? rq.range : "30d";
+  const rq = rangeFromQuery(query, "7d");
+  const range = RANGES[rq.range] || rq.range === "custom" ? rq.range : "7d";
   const rawEnd = isNum(rq.end) ? rq.end : Date.now();
-  const rawStart = isNum(rq.start) ? rq.start : rawEnd - (RANGES[range] ? RANGES[range].ms : 30 * DAY);
+  const rawStart = isNum(rq.start) ? rq.start : rawEnd - (RANGES[range] ? RANGES[range].ms : 7 * DAY);
   const start = Math.floor(rawStart / HOUR) * HOUR;
   const end = Math.max(Math.ceil(rawEnd / HOUR) * HOUR, start + HOUR);
   return { range, start, end };
