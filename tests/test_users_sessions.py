@@ -368,7 +368,18 @@ def test_otlp_identity_attributes_rest_filters_and_the_cli(server, capsys):
         ("conv-1", 1, call_cost)
     ]
 
-    # the SDK over HTTP: search_traces(user=...) through the server, and the CLI report
+    # the SDK over HTTP: the store's queries, search_traces(user=...), and the CLI report
+    from llmledger.store.http import HttpTraceStore
+
+    remote = HttpTraceStore(server.url)
+    end = now_ns // 1_000_000 + HOUR_MS
+    top = remote.top_spenders(end - DAY_MS, end, "user", ["0"], limit=2)
+    assert len(top) == 2 and all(u["total_cost"] == call_cost for u in top)
+    assert [
+        s["session"] for s in remote.top_spenders(end - DAY_MS, end, "session", user="lf-u")
+    ] == ["lf-s"]
+    series = remote.usage_metrics(end - DAY_MS, end, DAY_MS, "none", user="r-user")
+    assert [r["total_cost"] for r in series] == [call_cost]
     llmledger.set_tracking_uri(server.url)
     assert [t.info.trace_id for t in llmledger.search_traces(["0"], user="r-user")] == [ids[0]]
     from llmledger.cli import main
