@@ -450,3 +450,21 @@ def test_a_user_budget_takes_a_real_user():
         llmledger.set_budget(usd=1, user="")
     with pytest.raises(ValueError, match="a user or a tag"):
         llmledger.set_budget(usd=1, user="u", tags={"a": "b"})
+
+
+def test_a_user_budget_reads_its_spend_through_a_tracking_server(server, monkeypatch):
+    """Through ``http://``, the spend comes from the server's user rollup (hourly buckets)."""
+    monkeypatch.setenv("LLMLEDGER_BUDGET_REFRESH_SECONDS", "0")
+    llmledger.set_tracking_uri(server.url)
+    now = int(__import__("time").time() * 1000)
+    _record(now - 1000, [("gpt-4o-mini", 1000, 100)], user="u-far")
+    _record(now - 900, [("gpt-4o", 1000, 100)], user="u-far")
+    _record(now - 800, [("gpt-4o", 1000, 100)], user="u-near")
+    assert llmledger.flush()
+    try:
+        budget = llmledger.set_budget(usd=1, per="month", user="u-far")
+        mini = 1000 * MINI_IN + 100 * MINI_OUT
+        big = 1000 * GPT4O_IN + 100 * GPT4O_OUT
+        assert budget.spend() == mini + big  # $0.00371
+    finally:
+        llmledger.clear_budgets()

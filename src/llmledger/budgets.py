@@ -209,8 +209,9 @@ def stored_spend(
         key, group_by = None, "none"
     else:
         group_by = f"tag:{key}" if key is not None else "none"
+    # hourly buckets, summed here: a server buckets only by hour, day or week
     rows = exporter.store.usage_metrics(
-        start_ms, end_ms, bucket_ms=end_ms - start_ms, group_by=group_by, user=user
+        start_ms, end_ms, bucket_ms=HOUR_MS, group_by=group_by, user=user
     )
     costs = [
         Decimal(str(row.get("total_cost") or 0))
