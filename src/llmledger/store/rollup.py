@@ -120,8 +120,9 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
     }
     trace_row = {"traces": 1, "calls": calls, "unpriced_calls": unpriced, **trace_sums}
     user, session = column_value(info.get("user")), column_value(info.get("session"))
-    user_rows = {(eid, hour, user): dict(trace_row)} if user is not None else {}
-    session_rows = {(eid, hour, session): dict(trace_row)} if session is not None else {}
+    # keyed (experiment, user or session, hour): the order of their tables' key columns
+    user_rows = {(eid, user, hour): dict(trace_row)} if user is not None else {}
+    session_rows = {(eid, session, hour): dict(trace_row)} if session is not None else {}
     error = 1 if info.get("status") == "ERROR" else 0
     totals = {"traces": 1, "error_traces": error, **trace_sums}
     latency = {"traces": 1, "error_traces": error}

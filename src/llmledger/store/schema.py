@@ -130,13 +130,14 @@ tag_rollup = Table(
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
 )
 
-# per user and per session: the same sums as tag_rollup, for traces that name one
+# per user and per session: the same sums as tag_rollup, for traces that name one; keyed by
+# experiment, user (session) and hour, so one user's hours are one range of the key
 user_rollup = Table(
     "user_rollup",
     metadata,
     Column("experiment_id", Integer, primary_key=True),
-    Column("hour_ms", BigInteger, primary_key=True),
     Column("user_id", String(256), primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
     *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
     sqlite_with_rowid=False,  # the sums sit in the key's b-tree: a range is read in order
@@ -146,8 +147,8 @@ session_rollup = Table(
     "session_rollup",
     metadata,
     Column("experiment_id", Integer, primary_key=True),
-    Column("hour_ms", BigInteger, primary_key=True),
     Column("session_id", String(256), primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
     *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
     sqlite_with_rowid=False,  # the sums sit in the key's b-tree: a range is read in order

@@ -863,7 +863,9 @@ def _rollup_group(
         column = table.user_id if user is not None else table.session_id
         value = (user if user is not None else session) or ""
         group: Any = column if group_by == by else literal("all")
-        return table, group, [column == value[:MAX_ID]]
+        # every experiment, when none is asked: one key range per experiment, not a scan
+        every = table.experiment_id.in_(select(t.experiments.c.experiment_id))
+        return table, group, [column == value[:MAX_ID], every]
     if group_by.startswith("tag:") and len(group_by) > 4:
         r = t.tag_rollup.c
         return r, r.tag_value, [r.tag_key == group_by[4:]]

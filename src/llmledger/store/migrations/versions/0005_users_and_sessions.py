@@ -40,8 +40,8 @@ def _rollup(name: str, key: str) -> None:
     op.create_table(
         name,
         sa.Column("experiment_id", sa.Integer, primary_key=True),
-        sa.Column("hour_ms", sa.BigInteger, primary_key=True),
         sa.Column(key, sa.String(256), primary_key=True),
+        sa.Column("hour_ms", sa.BigInteger, primary_key=True),
         *(sa.Column(c, sa.BigInteger, nullable=False, default=0) for c in sums),
         *(
             sa.Column(c, sa.Float, nullable=False, default=0.0)
