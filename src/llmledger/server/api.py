@@ -303,7 +303,8 @@ def metrics(
     """Tokens and cost per time bucket x model / provider / user / session / tag
     (``tag:<key>``), with totals for the range: trace count, errors, average cost per trace,
     latency percentiles. ``user`` / ``session``: one user's (session's) series only, with
-    ``group_by`` ``user``/``session`` or ``none`` (an unknown one: no rows).
+    ``group_by`` ``user``/``session`` or ``none`` (an unknown one: no rows); the totals stay
+    those of every trace in the range.
 
     Read from hourly rollups: fast at millions of traces. Traces count at their start time;
     the range is taken in whole hours. ``tz_offset_minutes`` (east of UTC, e.g. 60 for CET)
