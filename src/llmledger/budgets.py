@@ -9,7 +9,9 @@ Two kinds (see ``docs/budgets.md``):
 * :func:`set_budget` — a calendar window (hour, day, month; UTC) for this process and every
   other one writing to the same tracking store: the spend is the store's (read through the
   hourly rollups, at most every ``LLMLEDGER_BUDGET_REFRESH_SECONDS``) plus what this process
-  spent since that read. ``tags={"feature": "search"}`` narrows it to traces with that tag.
+  spent since that read. ``tags={"feature": "search"}`` narrows it to traces with that tag,
+  ``user="u-42"`` to the traces of that user (``update_current_trace(user=...)``, read from
+  the hourly user rollup).
 
 Before each autologged provider call every budget in scope is checked; one that has reached
 its limit refuses the call: it is not sent, a span with status ERROR records it, and
@@ -28,7 +30,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from llmledger.tracing.identity import USER_KEY
 
 if TYPE_CHECKING:
     from llmledger.tracing.span import Span
@@ -106,6 +110,7 @@ class WindowBudget(Budget):
 
     per: str = "day"
     tags: Mapping[str, str] = field(default_factory=dict)
+    user: str | None = None
     _period_start_ms: int = -1
     _stored: Decimal = Decimal(0)
     _fetched_at: float = float("-inf")
@@ -115,11 +120,15 @@ class WindowBudget(Budget):
 
     @property
     def scope(self) -> str:
-        where = ", ".join(f"{k}={v}" for k, v in self.tags.items()) or "all traces"
-        return f"{self.per} ({where})"
+        parts = [f"{k}={v}" for k, v in self.tags.items()]
+        if self.user is not None:
+            parts.insert(0, f"user={self.user}")
+        return f"{self.per} ({', '.join(parts) or 'all traces'})"
 
-    def matches(self, tags: Mapping[str, str]) -> bool:
-        return all(tags.get(k) == v for k, v in self.tags.items())
+    def matches(self, scope: Scope) -> bool:
+        if self.user is not None and scope.user != self.user:
+            return False
+        return all(scope.tags.get(k) == v for k, v in self.tags.items())
 
     def spend(self) -> Decimal:
         now = time.time()
@@ -143,7 +152,7 @@ class WindowBudget(Budget):
         """Read the window's spend from the tracking store; on failure keep the last one."""
         finished = set(self._finished)
         try:
-            stored, all_stored = stored_spend(start_ms, self.tags)
+            stored, all_stored = stored_spend(start_ms, self.tags, self.user)
         except Exception as exc:  # store down: keep counting locally, try again later
             logger.warning("budget %s: spend not read from the store (%s)", self.scope, exc)
             self._fetched_at = time.time()
@@ -183,9 +192,12 @@ def period_start_ms(per: str, now: float) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def stored_spend(start_ms: int, tags: Mapping[str, str]) -> tuple[Decimal, bool]:
-    """Cost stored since ``start_ms`` (all experiments), from the hourly rollups, after
-    storing this process's finished traces; and whether they all were stored."""
+def stored_spend(
+    start_ms: int, tags: Mapping[str, str], user: str | None = None
+) -> tuple[Decimal, bool]:
+    """Cost stored since ``start_ms`` (all experiments), from the hourly rollups (the user
+    rollup for a ``user``), after storing this process's finished traces; and whether they
+    all were stored."""
     from llmledger import config
     from llmledger.tracing.export import exporter_for
 
@@ -193,10 +205,14 @@ def stored_spend(start_ms: int, tags: Mapping[str, str]) -> tuple[Decimal, bool]
     all_stored = exporter.flush(5.0)
     end_ms = (int(time.time() * 1000) // HOUR_MS + 1) * HOUR_MS
     key, value = next(iter(tags.items()), (None, None))
-    group_by = f"tag:{key}" if key is not None else "none"
-    # hourly buckets, summed: every store (the HTTP one too) serves hour buckets, and a
-    # window's start is on an hour
-    rows = exporter.store.usage_metrics(start_ms, end_ms, bucket_ms=HOUR_MS, group_by=group_by)
+    if user is not None:  # one key per rollup: a user budget with a tag is not offered
+        key, group_by = None, "none"
+    else:
+        group_by = f"tag:{key}" if key is not None else "none"
+    # hourly buckets, summed here: a server buckets only by hour, day or week
+    rows = exporter.store.usage_metrics(
+        start_ms, end_ms, bucket_ms=HOUR_MS, group_by=group_by, user=user
+    )
     costs = [
         Decimal(str(row.get("total_cost") or 0))
         for row in rows
@@ -243,18 +259,27 @@ def set_budget(
     *,
     per: str = "day",
     tags: Mapping[str, Any] | None = None,
+    user: str | None = None,
     on_exceed: OnExceed = "raise",
 ) -> WindowBudget:
     """A budget for every ``per`` window (``"hour"``, ``"day"``, ``"month"``, UTC) across
     all processes writing to the tracking store; ``tags`` (one key) narrows it to the traces
-    carrying that tag. Returns the :class:`WindowBudget`; :func:`clear_budgets` removes all."""
+    carrying that tag, ``user`` to the traces of that user (set with
+    ``update_current_trace(user=...)`` before the calls). Returns the
+    :class:`WindowBudget`; :func:`clear_budgets` removes all."""
     if per not in PERIODS:
         raise ValueError(f"per must be one of {', '.join(PERIODS)}, got {per!r}")
     clean_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     if len(clean_tags) > 1:
         raise ValueError("a window budget takes one tag; set one budget per tag")
+    if user is not None and (not isinstance(user, str) or not user):
+        raise ValueError(f"user must be a non-empty string, got {user!r}")
+    if user is not None and clean_tags:
+        raise ValueError("a window budget takes a user or a tag, not both")
     _check_on_exceed(on_exceed)
-    window = WindowBudget(limit=_usd(usd), on_exceed=on_exceed, per=per, tags=clean_tags)
+    window = WindowBudget(
+        limit=_usd(usd), on_exceed=on_exceed, per=per, tags=clean_tags, user=user
+    )
     with _windows_lock:
         _windows.append(window)
     _update_active()
@@ -269,19 +294,26 @@ def clear_budgets() -> None:
 
 
 # -- checking before a call -------------------------------------------------------------------
-def _in_scope(tags: Mapping[str, str]) -> list[Budget]:
+class Scope(NamedTuple):
+    """What a window budget is matched against: the trace's tags and user."""
+
+    tags: Mapping[str, str]
+    user: str | None = None
+
+
+def _in_scope(scope: Scope) -> list[Budget]:
     with _windows_lock:
-        windows = [w for w in _windows if w.matches(tags)]
+        windows = [w for w in _windows if w.matches(scope)]
     return [*_blocks.get(), *windows]
 
 
-def refusal(tags: Mapping[str, str] | None = None) -> BudgetExceeded | None:
+def refusal(scope: Scope | None = None) -> BudgetExceeded | None:
     """The :class:`BudgetExceeded` refusing the next call, or ``None`` to send it. Warnings
     and callbacks of budgets that do not raise are handled here."""
     if not active:
         return None
     try:
-        in_scope = [(b, b.spend()) for b in _in_scope(_current_tags() if tags is None else tags)]
+        in_scope = [(b, b.spend()) for b in _in_scope(_current_scope() if scope is None else scope)]
     except Exception:  # never let a bug here break the user's call
         logger.warning("budgets not checked", exc_info=True)
         return None
@@ -300,12 +332,17 @@ def refusal(tags: Mapping[str, str] | None = None) -> BudgetExceeded | None:
     return None
 
 
-def _current_tags() -> Mapping[str, str]:
+def _current_scope() -> Scope:
     from llmledger.tracing.fluent import get_current_active_span
 
     span = get_current_active_span()
-    builder = getattr(span, "_builder", None)
-    return builder.tags if builder is not None else {}
+    return _scope_of(getattr(span, "_builder", None))
+
+
+def _scope_of(builder: Any) -> Scope:
+    if builder is None:
+        return Scope({})
+    return Scope(builder.tags, builder.metadata.get(USER_KEY))
 
 
 # -- counting spend as calls end --------------------------------------------------------------
@@ -326,7 +363,7 @@ def _count(span: Span) -> None:
     builder = span._builder
     trace_id = span.trace_id
     is_root = builder is None or builder.root is span
-    tags = builder.tags if builder is not None else {}
+    scope = _scope_of(builder)
     with _covered_lock:
         counted_below = span.span_id in _covered.get(trace_id, ())
         if is_root:
@@ -337,10 +374,10 @@ def _count(span: Span) -> None:
             _cover_ancestors(builder, span, trace_id)
         exact = getattr(cost, "decimal_total", None)
         amount = exact if exact is not None else Decimal(str(cost["total_cost"]))
-        for in_scope in _in_scope(tags):
+        for in_scope in _in_scope(scope):
             in_scope.add(amount, trace_id)
     if is_root:
-        for in_scope in _in_scope(tags):
+        for in_scope in _in_scope(scope):
             in_scope.trace_finished(trace_id)
 
 

@@ -44,6 +44,13 @@ def _llm(name, model, provider, usage, start_ns, ms, span_type=SpanType.CHAT_MOD
     return start_ns + ms * 1_000_000
 
 
+def _who(question: str, tier: str, start_ns: int) -> tuple[str, str]:
+    """A demo user (from the question and tier: no draw from the random sequence, so the
+    demo's other values stay as they were) and their session of that day."""
+    user = f"{tier}-user-{QUESTIONS.index(question) % 3 + 1}"
+    return user, f"{user}-day-{start_ns // 86_400_000_000_000}"
+
+
 def record_agent_run(rng: random.Random, start_ns: int) -> str:
     question = rng.choice(QUESTIONS)
     model, provider = rng.choice(ANSWER_MODELS)
@@ -51,6 +58,8 @@ def record_agent_run(rng: random.Random, start_ns: int) -> str:
     t = start_ns
     with llmledger.start_span("support_agent", SpanType.AGENT, start_time_ns=t) as root:
         llmledger.update_current_trace(tags={"customer_tier": tier, "feature": "support"})
+        user, session = _who(question, tier, start_ns)
+        llmledger.update_current_trace(user=user, session=session)
         root.set_inputs({"question": question})
         with llmledger.start_span("retrieve_docs", SpanType.RETRIEVER, start_time_ns=t) as ret:
             n = rng.randint(6, 14)
@@ -161,6 +170,8 @@ def _live_run(rng: random.Random, server, oa, an) -> str:
     messages = [{"role": "user", "content": question}]
     with llmledger.start_span("support_agent", SpanType.AGENT) as root:
         llmledger.update_current_trace(tags={"customer_tier": tier, "feature": "support"})
+        user, session = _who(question, tier, time.time_ns())
+        llmledger.update_current_trace(user=user, session=session)
         root.set_inputs({"question": question})
         with llmledger.start_span("retrieve_docs", SpanType.RETRIEVER) as ret:
             n = rng.randint(6, 14)

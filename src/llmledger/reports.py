@@ -35,7 +35,9 @@ def format_usd(amount: float | Decimal | None) -> str:
 
 
 def cost_report(days: int = 30, by: str = "model", experiment_id: str | None = None) -> str:
-    """Tokens and cost per UTC day and model (or tag) over the last ``days`` days."""
+    """Tokens and cost per UTC day and model (or provider, user, session, tag) over the last
+    ``days`` days. By user or session, traces naming none are left out (an unknown grouping
+    is a ValueError)."""
     if days <= 0:
         raise ValueError("--days must be a positive number of days")
     exporter = exporter_for(config.get_tracking_uri())

@@ -142,6 +142,8 @@ def search_traces(
     tags: Mapping[str, str] | None = None,
     status: str | None = None,
     name: str | None = None,
+    user: str | None = None,
+    session: str | None = None,
     order_by: Sequence[str] = ("timestamp_ms DESC",),
     max_results: int = 100,
     offset: int = 0,
@@ -151,7 +153,10 @@ def search_traces(
     ``experiment_ids`` defaults to the current experiment; times are epoch milliseconds or
     datetimes (start inclusive, end exclusive); ``order_by`` takes ``"<column> [ASC|DESC]"``
     with ``timestamp_ms``, ``execution_time_ms``, ``total_cost``, ``total_tokens``, ``name``.
-    Traces still waiting to be stored are flushed first, so a search sees them.
+    ``user`` / ``session``: the traces of that user (session) only, as set by
+    ``update_current_trace(user=..., session=...)`` or OTLP's ``user.id`` / ``session.id``
+    (an unknown one finds nothing). Traces still waiting to be stored are flushed first, so a
+    search sees them.
     """
     flt = TraceFilter(
         experiment_ids=list(experiment_ids)
@@ -166,6 +171,8 @@ def search_traces(
         model=model,
         status=status,
         name=name,
+        user=user,
+        session=session,
         tags=dict(tags or {}),
         order_by=list(order_by),
         max_results=max_results,

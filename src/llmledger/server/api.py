@@ -308,6 +308,8 @@ def search_traces(
     min_tokens: int | None = Query(None, ge=0, le=MAX_COUNT),
     max_tokens: int | None = Query(None, ge=0, le=MAX_COUNT),
     name: str | None = None,
+    user: str | None = Query(None, max_length=1000),
+    session: str | None = Query(None, max_length=1000),
     text: str | None = Query(None, max_length=500),
     order_by: list[str] = Query(["timestamp_ms DESC"]),  # noqa: B008
     max_results: int = Query(50, ge=1, le=1000),
@@ -329,6 +331,8 @@ def search_traces(
             model=_storable(model),
             status=status,
             name=_storable(name),
+            user=_storable(user),
+            session=_storable(session),
             text=_storable(text or None),
             tags=_tags(tag),
             order_by=order_by,
@@ -366,9 +370,14 @@ def metrics(
     bucket: str = Query("day", pattern="^(hour|day|week)$"),
     group_by: str = Query("model", max_length=300),
     tz_offset_minutes: int = Query(0, ge=-840, le=840),
+    user: str | None = Query(None, max_length=1000),
+    session: str | None = Query(None, max_length=1000),
 ) -> dict[str, Any]:
-    """Tokens and cost per time bucket x model / provider / tag (``tag:<key>``), with totals
-    for the range: trace count, errors, average cost per trace, latency percentiles.
+    """Tokens and cost per time bucket x model / provider / user / session / tag
+    (``tag:<key>``), with totals for the range: trace count, errors, average cost per trace,
+    latency percentiles. ``user`` / ``session``: one user's (session's) series only, with
+    ``group_by`` ``user``/``session`` or ``none`` (an unknown one: no rows); the totals stay
+    those of every trace in the range.
 
     Read from hourly rollups: fast at millions of traces. Traces count at their start time;
     the range is taken in whole hours. ``tz_offset_minutes`` (east of UTC, e.g. 60 for CET)
@@ -383,7 +392,14 @@ def metrics(
     store = _store(request)
     try:
         series = store.usage_metrics(
-            start, end, BUCKETS[bucket], group_by, experiment_id, tz_offset_minutes * 60_000
+            start,
+            end,
+            BUCKETS[bucket],
+            group_by,
+            experiment_id,
+            tz_offset_minutes * 60_000,
+            user=_storable(user),
+            session=_storable(session),
         )
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
@@ -400,6 +416,49 @@ def metrics(
             "totals": totals,
         }
     )
+
+
+def _range(start_time_ms: int | None, end_time_ms: int | None) -> tuple[int, int]:
+    """A query's time range: the last 30 days by default; a 400 when it is empty."""
+    end = end_time_ms if end_time_ms is not None else int(time.time() * 1000) + 1
+    start = start_time_ms if start_time_ms is not None else end - 30 * BUCKETS["day"]
+    if start >= end:
+        raise HTTPException(400, "start_time_ms must be before end_time_ms")
+    return start, end
+
+
+@router.get("/api/users", tags=["metrics"])
+def top_users(
+    request: Request,
+    experiment_id: list[str] | None = Query(None),  # noqa: B008
+    start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    limit: int = Query(50, ge=1, le=1000),
+) -> dict[str, Any]:
+    """The users who spent most in a range (default: the last 30 days, in whole hours), with
+    their traces, calls, tokens and cost; from the hourly user rollup."""
+    start, end = _range(start_time_ms, end_time_ms)
+    rows = _store(request).top_spenders(start, end, "user", _experiment_ids(experiment_id), limit)
+    return _json({"start_time_ms": start, "end_time_ms": end, "users": rows})  # type: ignore[return-value]
+
+
+@router.get("/api/sessions", tags=["metrics"])
+def top_sessions(
+    request: Request,
+    experiment_id: list[str] | None = Query(None),  # noqa: B008
+    start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    limit: int = Query(50, ge=1, le=1000),
+    user: str | None = Query(None, max_length=1000),
+) -> dict[str, Any]:
+    """The sessions that cost most in a range (default: the last 30 days, in whole hours):
+    traces, calls, tokens, cost (the session rollup), first start, last end, duration and
+    user (its traces). ``user``: that user's sessions only."""
+    start, end = _range(start_time_ms, end_time_ms)
+    rows = _store(request).top_spenders(
+        start, end, "session", _experiment_ids(experiment_id), limit, user=_storable(user)
+    )
+    return _json({"start_time_ms": start, "end_time_ms": end, "sessions": rows})  # type: ignore[return-value]
 
 
 # -- OTLP ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 from llmledger import dialects
 from llmledger.jsontext import loads
 from llmledger.server.ingest import Batch, IngestError, clean_decoded_span
+from llmledger.tracing.identity import IDENTITY_ATTRS
 
 
 def _any_value(v: Any) -> Any:
@@ -188,12 +189,14 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise IngestError(f"malformed OTLP protobuf body: {exc}") from None
-    spans, tags = [], {}
+    spans: list[dict[str, Any]] = []
+    tags: dict[str, str] = {}
     last_trace: tuple[bytes, str] = (b"", "")
     for rs in request.resource_spans:
         res = {kv.key: _any_value(kv.value) for kv in rs.resource.attributes}
         if isinstance(res.get("service.name"), str):
             tags["service.name"] = res["service.name"]
+        first = len(spans)
         for ss in rs.scope_spans:
             for sp in ss.spans:
                 trace_id, span_id, parent_id = sp.trace_id, sp.span_id, sp.parent_span_id
@@ -227,6 +230,7 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
                         status.message,
                     )
                 )
+        _resource_identity(res, spans[first:])
     return spans, tags
 
 
@@ -248,17 +252,30 @@ def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
         raise IngestError(f"malformed OTLP JSON body: {exc}") from None
     if not isinstance(doc, Mapping):
         raise IngestError("OTLP JSON body must be an object with 'resourceSpans'")
-    spans, tags = [], {}
+    spans: list[dict[str, Any]] = []
+    tags: dict[str, str] = {}
     for i, rs in enumerate(_objects(doc.get("resourceSpans"), "resourceSpans")):
         here = f"resourceSpans[{i}]"
         resource = _object(rs.get("resource"), f"{here}.resource")
         res = _json_attributes(resource.get("attributes"), f"{here}.resource.attributes")
         if isinstance(res.get("service.name"), str):
             tags["service.name"] = res["service.name"]
+        first = len(spans)
         for j, ss in enumerate(_objects(rs.get("scopeSpans"), f"{here}.scopeSpans")):
             for k, sp in enumerate(_objects(ss.get("spans"), f"{here}.scopeSpans[{j}].spans")):
                 spans.append(_json_span(sp, f"{here}.scopeSpans[{j}].spans[{k}]"))
+        _resource_identity(res, spans[first:])
     return spans, tags
+
+
+def _resource_identity(res: Mapping[str, Any], spans: list[dict[str, Any]]) -> None:
+    """User and session attributes of a resource (``user.id``, ``session.id``...: see
+    ``tracing.identity``) copied onto its spans, unless a span sets its own."""
+    found = {k: res[k] for k in IDENTITY_ATTRS if k in res}
+    if found:
+        for s in spans:
+            for k, v in found.items():
+                s["attributes"].setdefault(k, v)
 
 
 def _json_span(sp: Mapping[str, Any], where: str) -> dict[str, Any]:

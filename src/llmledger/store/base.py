@@ -25,6 +25,8 @@ class TraceFilter:
     model: str | None = None
     status: str | None = None
     name: str | None = None
+    user: str | None = None  # info["user"] (mlflow.trace.user)
+    session: str | None = None  # info["session"] (mlflow.trace.session)
     text: str | None = None  # substring of the id, name, previews, a tag value or a model
     tags: Mapping[str, str] = field(default_factory=dict)
     order_by: Sequence[str] = ("timestamp_ms DESC",)
@@ -77,5 +79,19 @@ class TraceStore(Protocol):
         group_by: str = "model",
         experiment_ids: Sequence[str] | None = None,
         tz_offset_ms: int = 0,
+        user: str | None = None,
+        session: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Tokens and cost per time bucket and model / provider / tag (see SqlTraceStore)."""
+        """Tokens and cost per time bucket and model / provider / user / session / tag (see
+        SqlTraceStore)."""
+
+    def top_spenders(
+        self,
+        start_time_ms: int,
+        end_time_ms: int,
+        by: str = "user",
+        experiment_ids: Sequence[str] | None = None,
+        limit: int = 50,
+        user: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Users or sessions by cost in a time range, most first (see SqlTraceStore)."""

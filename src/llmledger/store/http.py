@@ -148,6 +148,8 @@ class HttpTraceStore:
             "model": flt.model,
             "status": flt.status,
             "name": flt.name,
+            "user": flt.user,
+            "session": flt.session,
             "text": flt.text,
             "tag": [f"{k}:{v}" for k, v in flt.tags.items()],
             "order_by": list(flt.order_by),
@@ -186,6 +188,8 @@ class HttpTraceStore:
         group_by: str = "model",
         experiment_ids: Sequence[str] | None = None,
         tz_offset_ms: int = 0,
+        user: str | None = None,
+        session: str | None = None,
     ) -> list[dict[str, Any]]:
         bucket = {3_600_000: "hour", 86_400_000: "day", 604_800_000: "week"}.get(bucket_ms)
         if bucket is None:
@@ -200,6 +204,30 @@ class HttpTraceStore:
                 "group_by": group_by,
                 "experiment_id": list(experiment_ids) if experiment_ids else None,
                 "tz_offset_minutes": tz_offset_ms // 60_000,
+                "user": user,
+                "session": session,
             },
         )
         return resp["series"]
+
+    def top_spenders(
+        self,
+        start_time_ms: int,
+        end_time_ms: int,
+        by: str = "user",
+        experiment_ids: Sequence[str] | None = None,
+        limit: int = 50,
+        user: str | None = None,
+    ) -> list[dict[str, Any]]:
+        resp = self._request(
+            "GET",
+            "/api/users" if by == "user" else "/api/sessions",
+            query={
+                "start_time_ms": start_time_ms,
+                "end_time_ms": end_time_ms,
+                "experiment_id": list(experiment_ids) if experiment_ids else None,
+                "limit": limit,
+                "user": user,
+            },
+        )
+        return resp["users" if by == "user" else "sessions"]

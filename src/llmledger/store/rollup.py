@@ -1,8 +1,9 @@
 """Rollups: per hour sums that keep the Overview fast at millions of traces.
 
-A trace *contributes* to three rollup tables, all keyed by experiment and the UTC hour of the
+A trace *contributes* to the rollup tables, all keyed by experiment and the UTC hour of the
 trace's start: ``usage_rollup`` per (model, provider) of its counted spans, ``tag_rollup`` per
-tag, and ``trace_rollup`` per latency bucket (plus one totals row, bucket -1). When a trace is
+tag, ``user_rollup`` and ``session_rollup`` for its user and session (when it names them), and
+``trace_rollup`` per latency bucket (plus one totals row, bucket -1). When a trace is
 replaced, its old contribution is subtracted and the new one added in the same transaction,
 so rollups always equal what a scan of the raw rows would give.
 
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from llmledger.store import schema as t
+from llmledger.tracing.identity import column_value
 
 HOUR_MS = 3_600_000
 _STEPS_PER_DOUBLING = 8
@@ -116,6 +118,11 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
         }
         for k, v in (info.get("tags") or {}).items()
     }
+    trace_row = {"traces": 1, "calls": calls, "unpriced_calls": unpriced, **trace_sums}
+    user, session = column_value(info.get("user")), column_value(info.get("session"))
+    # keyed (experiment, user or session, hour): the order of their tables' key columns
+    user_rows = {(eid, user, hour): dict(trace_row)} if user is not None else {}
+    session_rows = {(eid, session, hour): dict(trace_row)} if session is not None else {}
     error = 1 if info.get("status") == "ERROR" else 0
     totals = {"traces": 1, "error_traces": error, **trace_sums}
     latency = {"traces": 1, "error_traces": error}
@@ -123,7 +130,13 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
         (eid, hour, -1): totals,
         (eid, hour, latency_bucket(info.get("execution_time_ms"))): latency,
     }
-    return {"usage_rollup": usage_rows, "tag_rollup": tag_rows, "trace_rollup": trace_rows}
+    return {
+        "usage_rollup": usage_rows,
+        "tag_rollup": tag_rows,
+        "user_rollup": user_rows,
+        "session_rollup": session_rows,
+        "trace_rollup": trace_rows,
+    }
 
 
 def net_delta(
@@ -152,6 +165,8 @@ def net_delta(
 _TABLES = {
     "usage_rollup": t.usage_rollup,
     "tag_rollup": t.tag_rollup,
+    "user_rollup": t.user_rollup,
+    "session_rollup": t.session_rollup,
     "trace_rollup": t.trace_rollup,
 }
 

@@ -50,11 +50,18 @@ traces = Table(
     *(Column(c, BigInteger) for c in TOKEN_COLUMNS),
     *(Column(c, Float) for c in COST_COLUMNS),
     Column("info", Text, nullable=False),  # the full TraceInfo as JSON (usage, cost, tags...)
+    # info["user"] and info["session"] (tracing.identity), cut to 256 characters; named
+    # *_id because "user" is a reserved word in PostgreSQL
+    Column("user_id", String(256)),
+    Column("session_id", String(256)),
     Index("ix_traces_experiment_time", "experiment_id", "timestamp_ms"),
     Index("ix_traces_time", "timestamp_ms"),  # the default order, without an experiment filter
     Index("ix_traces_experiment_cost", "experiment_id", "total_cost"),
     Index("ix_traces_experiment_tokens", "experiment_id", "total_tokens"),
     Index("ix_traces_experiment_duration", "experiment_id", "execution_time_ms"),
+    # a user's or a session's traces in time order (few per user among millions)
+    Index("ix_traces_user_time", "user_id", "experiment_id", "timestamp_ms"),
+    Index("ix_traces_session_time", "session_id", "experiment_id", "timestamp_ms"),
 )
 
 # A trace's spans: a few rows ("chunks") per trace, each a JSON array of spans (see
@@ -150,6 +157,30 @@ tag_rollup = Table(
     Column("tag_value", String(256), primary_key=True),
     *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+)
+
+# per user and per session: the same sums as tag_rollup, for traces that name one; keyed by
+# experiment, user (session) and hour, so one user's hours are one range of the key
+user_rollup = Table(
+    "user_rollup",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("user_id", String(256), primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
+    *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
+    *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+    sqlite_with_rowid=False,  # the sums sit in the key's b-tree: a range is read in order
+)
+
+session_rollup = Table(
+    "session_rollup",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("session_id", String(256), primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
+    *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
+    *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
+    sqlite_with_rowid=False,  # the sums sit in the key's b-tree: a range is read in order
 )
 
 trace_rollup = Table(

@@ -49,6 +49,7 @@ from llmledger.store.rollup import (
     hour_of,
     net_delta,
 )
+from llmledger.tracing.identity import MAX_ID, column_value
 from llmledger.tracing.trace_builder import max_spans_per_trace, note_spans_dropped
 
 logger = logging.getLogger("llmledger.store")
@@ -57,6 +58,7 @@ RARE = 20_000  # a model filter matching fewer traces than this is driven from i
 # a trace whose spans are in this many chunks is written whole again (one chunk) by its
 # next merge: reads stay a few rows, and the rewrite costs 1/64 of the trace per append
 MAX_CHUNKS = 64
+ROLLUPS = (t.usage_rollup, t.tag_rollup, t.user_rollup, t.session_rollup, t.trace_rollup)
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -601,6 +603,10 @@ class SqlTraceStore:
             where.append(c.status == flt.status.upper())
         if flt.name is not None:
             where.append(c.name == flt.name)
+        if flt.user is not None:
+            where.append(c.user_id == flt.user[:MAX_ID])
+        if flt.session is not None:
+            where.append(c.session_id == flt.session[:MAX_ID])
         if flt.model is not None:
             m = t.trace_models.c
             if rare_model:  # drive the query from the model's few traces
@@ -670,9 +676,13 @@ class SqlTraceStore:
         group_by: str = "model",
         experiment_ids: Sequence[str] | None = None,
         tz_offset_ms: int = 0,
+        user: str | None = None,
+        session: str | None = None,
     ) -> list[dict[str, Any]]:
         """Tokens and cost of the counted spans per time bucket and ``group_by`` (``"model"``,
-        ``"provider"``, ``"none"`` or ``"tag:<key>"``), read from the hourly rollups.
+        ``"provider"``, ``"user"``, ``"session"``, ``"none"`` or ``"tag:<key>"``), read from
+        the hourly rollups. ``user`` / ``session``: only that user's (session's) traces
+        (with ``group_by`` ``"user"``/``"session"`` or ``"none"``; an unknown one: no rows).
 
         Traces are placed by their start time; the range is taken in whole hours (its start
         rounded down to the hour). Buckets are aligned to ``tz_offset_ms`` east of UTC, so
@@ -680,18 +690,7 @@ class SqlTraceStore:
         """
         if bucket_ms % HOUR_MS:
             raise ValueError("bucket_ms must be a whole number of hours")
-        if group_by.startswith("tag:") and len(group_by) > 4:
-            r = t.tag_rollup.c
-            group: Any = r.tag_value
-            extra = [r.tag_key == group_by[4:]]
-        elif group_by in ("model", "provider", "none"):
-            r = t.usage_rollup.c
-            group = {"model": r.model, "provider": r.provider, "none": literal("all")}[group_by]
-            extra = []
-        else:
-            raise ValueError(
-                f"cannot group by {group_by!r}: use 'model', 'provider', 'none' or 'tag:<key>'"
-            )
+        r, group, extra = _rollup_group(group_by, user, session)
         bucket = ((r.hour_ms + tz_offset_ms) // bucket_ms) * bucket_ms - tz_offset_ms
         where = [r.hour_ms >= hour_of(start_time_ms), r.hour_ms < end_time_ms, *extra]
         if experiment_ids is not None:
@@ -713,6 +712,73 @@ class SqlTraceStore:
             row["group"] = row["group"] or blank
             out.append(row)
         return out
+
+    def top_spenders(
+        self,
+        start_time_ms: int,
+        end_time_ms: int,
+        by: str = "user",
+        experiment_ids: Sequence[str] | None = None,
+        limit: int = 50,
+        user: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Users (``by="user"``) or sessions (``"session"``) by cost in a time range (whole
+        hours), most first, from the hourly rollups: per row ``user``/``session``, traces,
+        calls, tokens and costs, and (sessions) the first and last trace's start. ``user``:
+        only that user's sessions (read from the traces: a user has few)."""
+        table = {"user": t.user_rollup, "session": t.session_rollup}.get(by)
+        if table is None:
+            raise ValueError(f"cannot rank by {by!r}: use 'user' or 'session'")
+        r = table.c
+        key = r.user_id if by == "user" else r.session_id
+        where = [r.hour_ms >= hour_of(start_time_ms), r.hour_ms < end_time_ms]
+        if experiment_ids is not None:
+            where.append(r.experiment_id.in_([int(e) for e in experiment_ids]))
+        if user is not None and by == "session":
+            c = t.traces.c
+            sessions = select(c.session_id).where(
+                c.user_id == user[:MAX_ID], c.session_id.is_not(None)
+            )
+            where.append(key.in_(sessions))
+        cols = (*t.ROLLUP_SUMS, *t.ROLLUP_COSTS)
+        query = (
+            select(key.label(by), *[func.sum(getattr(r, c)).label(c) for c in cols])
+            .where(*where)
+            .group_by(key)
+            .having(func.sum(r.traces) > 0)
+            .order_by(func.sum(r.total_cost).desc(), key)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = [_round_money(dict(row)) for row in conn.execute(query).mappings()]
+            if by == "session" and rows:
+                self._add_session_times(conn, rows, experiment_ids)
+        return rows
+
+    def _add_session_times(
+        self, conn: Any, rows: list[dict[str, Any]], experiment_ids: Sequence[str] | None
+    ) -> None:
+        """Each session's first start, last end, duration and user, from its traces (the
+        session index: a few rows per session)."""
+        c = t.traces.c
+        where = [c.session_id.in_([r["session"] for r in rows])]
+        if experiment_ids is not None:
+            where.append(c.experiment_id.in_([int(e) for e in experiment_ids]))
+        query = (
+            select(
+                c.session_id,
+                func.min(c.timestamp_ms),
+                func.max(c.timestamp_ms + func.coalesce(c.execution_time_ms, 0)),
+                func.max(c.user_id),
+            )
+            .where(*where)
+            .group_by(c.session_id)
+        )
+        times = {sid: (first, last, user) for sid, first, last, user in conn.execute(query)}
+        for row in rows:
+            first, last, user = times.get(row["session"], (None, None, None))
+            row["first_ms"], row["last_ms"], row["user"] = first, last, user
+            row["duration_ms"] = int(last - first) if first is not None else None
 
     def trace_totals(
         self,
@@ -792,8 +858,7 @@ class SqlTraceStore:
             for table in (t.trace_spans, t.trace_tags, t.trace_models):
                 conn.execute(delete(table).where(table.c.trace_id.in_(ids)))
             n = conn.execute(delete(t.traces).where(t.traces.c.experiment_id == eid)).rowcount
-            per_experiment = (t.usage_rollup, t.tag_rollup, t.trace_rollup, t.sampled_traces)
-            for table in (*per_experiment, t.response_ids):
+            for table in (*ROLLUPS, t.sampled_traces, t.response_ids):
                 conn.execute(delete(table).where(table.c.experiment_id == eid))
             conn.execute(delete(t.experiments).where(t.experiments.c.experiment_id == eid))
         return int(n or 0)
@@ -837,6 +902,41 @@ class SqlTraceStore:
             q = q.where(t.traces.c.experiment_id == int(experiment_id))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+
+def _rollup_group(
+    group_by: str, user: str | None, session: str | None
+) -> tuple[Any, Any, list[Any]]:
+    """The rollup table's columns, the group column and the extra conditions that answer
+    ``usage_metrics(group_by=..., user=..., session=...)``."""
+    if user is not None or session is not None:
+        if user is not None and session is not None:
+            raise ValueError("filter by user or by session, not both")
+        by = "user" if user is not None else "session"
+        if group_by not in (by, "none"):
+            raise ValueError(f"with a {by} filter, group by '{by}' or 'none'")
+        table = t.user_rollup.c if user is not None else t.session_rollup.c
+        column = table.user_id if user is not None else table.session_id
+        value = (user if user is not None else session) or ""
+        group: Any = column if group_by == by else literal("all")
+        # every experiment, when none is asked: one key range per experiment, not a scan
+        every = table.experiment_id.in_(select(t.experiments.c.experiment_id))
+        return table, group, [column == value[:MAX_ID], every]
+    if group_by.startswith("tag:") and len(group_by) > 4:
+        r = t.tag_rollup.c
+        return r, r.tag_value, [r.tag_key == group_by[4:]]
+    if group_by == "user":
+        return t.user_rollup.c, t.user_rollup.c.user_id, []
+    if group_by == "session":
+        return t.session_rollup.c, t.session_rollup.c.session_id, []
+    if group_by in ("model", "provider", "none"):
+        r = t.usage_rollup.c
+        group = {"model": r.model, "provider": r.provider, "none": literal("all")}[group_by]
+        return r, group, []
+    raise ValueError(
+        f"cannot group by {group_by!r}: use 'model', 'provider', 'user', 'session', 'none' or "
+        "'tag:<key>'"
+    )
 
 
 def _round_money(row: dict[str, Any]) -> dict[str, Any]:
@@ -886,6 +986,8 @@ class _Rows:
                 **{c: usage.get(c) for c in t.TOKEN_COLUMNS},
                 **{c: cost.get(c) for c in t.COST_COLUMNS},
                 "info": dumps(info),
+                "user_id": column_value(info.get("user")),
+                "session_id": column_value(info.get("session")),
             }
         )
         # keys cut to the column (and the first of any that then coincide)

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar, overload
 from llmledger import config
 from llmledger.attributes import SpanType
 from llmledger.tracing.export import exporter_for
+from llmledger.tracing.identity import SESSION_KEY, USER_KEY, clean_metadata
 from llmledger.tracing.span import RemoteParent, Span, new_span_id, new_trace_id
 from llmledger.tracing.trace_builder import TraceBuilder
 
@@ -243,14 +244,34 @@ def get_last_active_trace_id() -> str | None:
     return _last_trace_id
 
 
-def update_current_trace(tags: Mapping[str, Any] | None = None) -> None:
-    """Add tags to the trace being recorded (used by search and the UI)."""
+def update_current_trace(
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    user: str | None = None,
+    session: str | None = None,
+) -> None:
+    """Add tags and metadata to the trace being recorded.
+
+    ``tags`` (mutable: a later value wins) are used by search and the UI. ``metadata`` is
+    MLflow's trace metadata: write-once (a key already set keeps its first value), stored in
+    the trace info as ``trace_metadata``; ``mlflow.trace.user`` and ``mlflow.trace.session``
+    name the trace's user and session, which ``user=`` and ``session=`` set more shortly::
+
+        llmledger.update_current_trace(metadata={"mlflow.trace.user": "u-42"})
+        llmledger.update_current_trace(user="u-42", session="s-7")  # the same, shorter
+
+    Set the user before the trace's LLM calls for a per-user budget to apply to them."""
     span = get_current_active_span()
     if span is None or span._builder is None:
         logger.warning("llmledger: update_current_trace called outside a trace; ignored")
         return
+    builder = span._builder
     for key, value in (tags or {}).items():
-        span._builder.tags[str(key)] = str(value)
+        builder.tags[str(key)] = str(value)
+    shorthand = {USER_KEY: user, SESSION_KEY: session}
+    for key, value in {**clean_metadata(metadata), **clean_metadata(shorthand)}.items():
+        builder.metadata.setdefault(key, value)
 
 
 def bind_context(fn: F) -> F:

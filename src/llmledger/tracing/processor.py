@@ -15,6 +15,7 @@ from llmledger import dialects
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.storable import storable
 from llmledger.tracing.aggregation import aggregate, counting_spans, span_dict_call
+from llmledger.tracing.identity import METADATA_ATTR, _carried, identity
 from llmledger.tracing.serialization import MAX_STRING, preview, to_jsonable
 from llmledger.tracing.trace import TraceRecord
 from llmledger.usage import UsageError
@@ -108,6 +109,12 @@ def finish(builder: TraceBuilder) -> TraceRecord:
     become U+FFFD), so every store and encoder takes it."""
     costs: dict[str, Any] = {}
     span_dicts = [prepare_span(span, costs) for span in builder.spans]
+    if builder.metadata and span_dicts:  # on the root, where every store finds it
+        root = span_dicts[0]
+        root["attributes"][METADATA_ATTR] = {
+            **_carried(root["attributes"].get(METADATA_ATTR)),
+            **builder.metadata,
+        }
     _number_repeated_names(span_dicts)
     record = build_record(builder.trace_id, builder.experiment_id, builder.tags, span_dicts, costs)
     return storable_record(record)
@@ -152,6 +159,7 @@ def build_record(
         status = "IN_PROGRESS"
         root_attrs = {}
     models = sorted({str(m) for d in span_dicts if (m := d["attributes"].get(K.MODEL))})
+    who = identity(span_dicts)
     info = {
         "trace_id": trace_id,
         "experiment_id": str(experiment_id),
@@ -160,6 +168,9 @@ def build_record(
         "execution_time_ms": (end - start) // 1_000_000,
         "status": status,
         "tags": {str(k): str(v) for k, v in tags.items()},
+        "trace_metadata": who.metadata,
+        "user": who.user,
+        "session": who.session,
         "token_usage": usage,
         "cost": cost.to_json() if cost is not None else None,
         "models": models,

@@ -29,6 +29,9 @@ class TraceInfo:
     status: str
     name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    trace_metadata: dict[str, str] = field(default_factory=dict)  # MLflow's name
+    user: str | None = None  # trace_metadata["mlflow.trace.user"]
+    session: str | None = None  # trace_metadata["mlflow.trace.session"]
     token_usage: dict[str, int] | None = None
     cost: Cost | None = None
     models: list[str] = field(default_factory=list)
@@ -45,6 +48,9 @@ class TraceInfo:
             status=d.get("status", "OK"),
             name=d.get("name"),
             tags=dict(d.get("tags") or {}),
+            trace_metadata=dict(d.get("trace_metadata") or {}),
+            user=d.get("user"),
+            session=d.get("session"),
             token_usage=dict(d["token_usage"]) if d.get("token_usage") else None,
             cost=cost_from_attributes(d.get("cost")),
             models=list(d.get("models") or []),

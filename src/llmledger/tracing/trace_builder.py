@@ -65,6 +65,7 @@ class TraceBuilder:
         "_record",
         "experiment_id",
         "max_spans",
+        "metadata",
         "on_finish",
         "root",
         "spans",
@@ -81,6 +82,7 @@ class TraceBuilder:
         self.spans_dropped = 0
         self.max_spans = max_spans_per_trace()
         self.tags: dict[str, str] = {}
+        self.metadata: dict[str, str] = {}  # MLflow's trace metadata (user, session...)
         self.on_finish = on_finish
         self._record: TraceRecord | None = None
         self._lock = threading.Lock()

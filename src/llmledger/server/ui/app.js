@@ -1,4 +1,4 @@
-// llmledger web UI: experiments, traces, trace waterfall, overview charts.
+// llmledger web UI: experiments, traces, trace waterfall, overview charts, users, sessions.
 //
 // Plain ES2020 module, no build step. Every string that comes from the API (names, prompts,
 // outputs, tags, model names) goes into the page as a text node (see `el`), never as HTML.
@@ -419,6 +419,8 @@ function route() {
     if (parts[0] === "experiments" && parts.length >= 2) {
       const tab = parts[2] || "traces";
       if (tab === "overview") return renderOverview(parts[1], query, signal);
+      if (tab === "users") return renderUsers(parts[1], parts[3], query, signal);
+      if (tab === "sessions") return renderSessions(parts[1], parts[3], query, signal);
       return renderTraces(parts[1], query, signal);
     }
     if (parts[0] === "traces" && parts.length >= 2) return renderTrace(parts[1], query, signal);
@@ -485,6 +487,8 @@ function expTabs(expId, active) {
     { class: "tabs" },
     el("a", { class: "tab" + (active === "traces" ? " active" : ""), href: hashFor(["experiments", expId, "traces"]), text: "Traces" }),
     el("a", { class: "tab" + (active === "overview" ? " active" : ""), href: hashFor(["experiments", expId, "overview"]), text: "Overview" }),
+    el("a", { class: "tab" + (active === "users" ? " active" : ""), href: hashFor(["experiments", expId, "users"]), text: "Users" }),
+    el("a", { class: "tab" + (active === "sessions" ? " active" : ""), href: hashFor(["experiments", expId, "sessions"]), text: "Sessions" }),
   );
 }
 
@@ -1705,6 +1709,177 @@ async function renderOverview(expId, query, signal) {
       if (!isQuiet(err)) clear(tagBody).appendChild(el("div", { class: "message error", text: err.message }));
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and Sessions tabs: who spends, and what each conversation cost
+// ---------------------------------------------------------------------------------------------
+
+/** The range of a Users / Sessions page (default 7 days, like the Overview), widened to whole
+ * hours like the rollups it is read from. */
+function hourRange(query) {
+  const rq = rangeFromQuery(query, "7d");
+  const range = RANGES[rq.range] || rq.range === "custom" ? rq.range : "7d";
+  const rawEnd = isNum(rq.end) ? rq.end : Date.now();
+  const rawStart = isNum(rq.start) ? rq.start : rawEnd - (RANGES[range] ? RANGES[range].ms : 7 * DAY);
+  const start = Math.floor(rawStart / HOUR) * HOUR;
+  const end = Math.max(Math.ceil(rawEnd / HOUR) * HOUR, start + HOUR);
+  return { range, start, end };
+}
+
+function rangeButtons(range, onPick) {
+  const seg = el("div", { class: "seg", id: "range-picker", attrs: { role: "group", "aria-label": "Time range" } });
+  for (const key of ["24h", "7d", "30d"]) {
+    seg.appendChild(el("button", {
+      type: "button", class: range === key ? "active" : "", text: key, dataset: { range: key },
+      on: { click: () => onPick(key) },
+    }));
+  }
+  return seg;
+}
+
+function pageHead(name, expId, tab, title) {
+  return [
+    el("div", { class: "page-head" }, el("div", null, el("h1", { class: "page-title", text: title || name }),
+      el("div", { class: "page-sub" }, el("span", { class: "id", text: "Experiment " + expId })))),
+    expTabs(expId, tab),
+  ];
+}
+
+/** A table of rows; `cols`: [header, cell(row) -> node or text, numeric?]; `go(row)` opens one. */
+function rowsTable(id, cols, rows, go, empty) {
+  return el(
+    "div",
+    { class: "table-wrap" },
+    el(
+      "table",
+      { class: "grid", id },
+      el("thead", null, el("tr", null, cols.map(([h, , num]) => el("th", { class: num ? "num" : "", text: h })))),
+      el("tbody", null, rows.length ? rows.map((r) => el(
+        "tr",
+        { class: go ? "clickable" : "", on: go ? { click: () => go(r) } : undefined },
+        cols.map(([, cell, num]) => {
+          const v = cell(r);
+          return el("td", { class: num ? "num" : "" }, v instanceof Node ? v : String(v));
+        }),
+      )) : el("tr", null, el("td", { attrs: { colspan: cols.length }, class: "muted", text: empty }))),
+    ),
+  );
+}
+
+function traceCols(withSession) {
+  return [
+    ["Time", (t) => el("span", { class: "nowrap", text: fmtTime(t.timestamp_ms) })],
+    ["Name", (t) => el("a", { href: hashFor(["traces", t.trace_id]), text: t.name || t.trace_id })],
+    withSession ? ["Session", (t) => t.session || DASH] : ["User", (t) => t.user || DASH],
+    ["Status", (t) => statusBadge(t.status)],
+    ["Duration", (t) => fmtDuration(t.execution_time_ms), true],
+    ["Tokens", (t) => fmtInt(t.token_usage ? t.token_usage.total_tokens : null), true],
+    ["Cost", (t) => costCell(t.cost), true],
+  ];
+}
+
+async function renderUsers(expId, user, query, signal) {
+  const name = await experimentName(expId, signal);
+  const { range, start, end } = hourRange(query);
+  const base = { experiment_id: expId, start_time_ms: start, end_time_ms: end };
+  const pick = (key) => navigate(user === undefined ? ["experiments", expId, "users"] : ["experiments", expId, "users", user], new URLSearchParams({ range: key }));
+  const crumbs = [{ text: "Experiments", href: "#/" }, { text: name, href: hashFor(["experiments", expId, "traces"]) }];
+  const rangeText = el("span", { class: "muted", id: "range-text", text: `${fmtTime(start)} \u2013 ${fmtTime(end)}` });
+  if (user === undefined) {
+    setCrumbs([...crumbs, { text: "Users" }]);
+    app.append(...pageHead(name, expId, "users"), el("div", { class: "toolbar" }, rangeButtons(range, pick), rangeText));
+    const body = await api("/api/users", { ...base, limit: 100 }, signal);
+    const users = body.users || [];
+    const total = users.reduce((n, u) => n + (u.total_cost || 0), 0);
+    const go = (u) => navigate(["experiments", expId, "users", u.user], new URLSearchParams({ range }));
+    app.appendChild(el("div", { class: "panel" }, el("div", { class: "panel-head" }, "Top spenders"), rowsTable("users-table", [
+      ["User", (u) => el("a", { href: hashFor(["experiments", expId, "users", u.user], new URLSearchParams({ range })), text: u.user, on: { click: (ev) => ev.stopPropagation() } })],
+      ["Traces", (u) => fmtInt(u.traces), true],
+      ["Calls", (u) => fmtInt(u.calls), true],
+      ["Tokens", (u) => fmtInt(u.total_tokens), true],
+      ["Cost", (u) => fmtCost(u.total_cost), true],
+      ["Share", (u) => (total > 0 ? fmtPercent(u.total_cost / total) : DASH), true],
+    ], users, go, "No traces with a user in this range: set one with update_current_trace(user=...).")));
+    return;
+  }
+  setCrumbs([...crumbs, { text: "Users", href: hashFor(["experiments", expId, "users"]) }, { text: user }]);
+  app.append(...pageHead(name, expId, "users", user), el("div", { class: "toolbar" }, rangeButtons(range, pick), rangeText));
+  const bucket = pickBucket(start, end);
+  const tz = -new Date(end).getTimezoneOffset();
+  const [metrics, traces] = await Promise.all([
+    api("/api/metrics", { ...base, bucket, group_by: "user", user, tz_offset_minutes: tz }, signal),
+    api("/api/traces", { ...base, user, max_results: 100, order_by: "timestamp_ms DESC" }, signal),
+  ]);
+  const series = metrics.series || [];
+  const sum = (k) => series.reduce((n, r) => n + (r[k] || 0), 0);
+  app.appendChild(el(
+    "div",
+    { class: "kpis", id: "user-kpis" },
+    kpi("Total cost", fmtCost(sum("total_cost")), el("span", { text: `${fmtInt(sum("calls"))} LLM calls` }), "user-cost"),
+    kpi("Traces", fmtInt(sum("traces")), null, "user-traces"),
+    kpi("Total tokens", fmtInt(sum("total_tokens")), el("span", null, "in ", el("b", { text: fmtInt(sum("input_tokens")) }), " \u00b7 out ", el("b", { text: fmtInt(sum("output_tokens")) })), "user-tokens"),
+  ));
+  const bucketMs = metrics.bucket_ms;
+  const canvas = el("canvas", { id: "chart-user-cost", attrs: { role: "img", "aria-label": "Cost over time" } });
+  app.appendChild(el("div", { class: "panel" }, el("div", { class: "panel-head" }, "Cost over time", el("span", { class: "spacer" }), el("span", { class: "muted", text: `per ${bucket}` })), el("div", { class: "chart-box" }, canvas)));
+  const off = tz * 60000;
+  const buckets = [];
+  for (let b = Math.floor((start + off) / bucketMs) * bucketMs - off; b < end && buckets.length < 2000; b += bucketMs) buckets.push(b);
+  const costs = buckets.map((b) => series.filter((r) => r.bucket_ms === b).reduce((n, r) => n + (r.total_cost || 0), 0));
+  if (window.Chart) {
+    pageCharts.push(new window.Chart(canvas, {
+      type: "bar",
+      data: { labels: buckets.map((b) => bucketLabel(b, bucketMs)), datasets: [{ label: user, data: costs, backgroundColor: colorFor(user), borderWidth: 0, maxBarThickness: 42 }] },
+      options: { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => fmtCost(ctx.raw) } } }, scales: { y: { beginAtZero: true, ticks: { callback: fmtCostAxis } } } },
+    }));
+  }
+  canvas.dataset.costs = JSON.stringify(costs);
+  app.appendChild(el("div", { class: "panel" }, el("div", { class: "panel-head" }, "Their traces"), rowsTable(
+    "user-traces-table", traceCols(true), traces.traces || [], (t) => navigate(["traces", t.trace_id]), "No traces in this range.",
+  )));
+}
+
+async function renderSessions(expId, session, query, signal) {
+  const name = await experimentName(expId, signal);
+  const crumbs = [{ text: "Experiments", href: "#/" }, { text: name, href: hashFor(["experiments", expId, "traces"]) }];
+  if (session === undefined) {
+    const { range, start, end } = hourRange(query);
+    setCrumbs([...crumbs, { text: "Sessions" }]);
+    const pick = (key) => navigate(["experiments", expId, "sessions"], new URLSearchParams({ range: key }));
+    const rangeText = el("span", { class: "muted", id: "range-text", text: `${fmtTime(start)} \u2013 ${fmtTime(end)}` });
+    app.append(...pageHead(name, expId, "sessions"), el("div", { class: "toolbar" }, rangeButtons(range, pick), rangeText));
+    const body = await api("/api/sessions", { experiment_id: expId, start_time_ms: start, end_time_ms: end, limit: 100 }, signal);
+    const go = (s) => navigate(["experiments", expId, "sessions", s.session]);
+    app.appendChild(el("div", { class: "panel" }, el("div", { class: "panel-head" }, "Sessions by cost"), rowsTable("sessions-table", [
+      ["Session", (s) => el("a", { href: hashFor(["experiments", expId, "sessions", s.session]), text: s.session, on: { click: (ev) => ev.stopPropagation() } })],
+      ["User", (s) => s.user || DASH],
+      ["Started", (s) => el("span", { class: "nowrap", text: fmtTime(s.first_ms) })],
+      ["Traces", (s) => fmtInt(s.traces), true],
+      ["Tokens", (s) => fmtInt(s.total_tokens), true],
+      ["Duration", (s) => fmtDuration(s.duration_ms), true],
+      ["Cost", (s) => fmtCost(s.total_cost), true],
+    ], body.sessions || [], go, "No traces with a session in this range: set one with update_current_trace(session=...).")));
+    return;
+  }
+  setCrumbs([...crumbs, { text: "Sessions", href: hashFor(["experiments", expId, "sessions"]) }, { text: session }]);
+  app.append(...pageHead(name, expId, "sessions", session));
+  const body = await api("/api/traces", { experiment_id: expId, session, max_results: 1000, order_by: "timestamp_ms ASC" }, signal);
+  const traces = body.traces || [];
+  const first = traces.length ? traces[0].timestamp_ms : null;
+  const last = traces.reduce((m, t) => Math.max(m, t.timestamp_ms + (t.execution_time_ms || 0)), first || 0);
+  const sum = (f) => traces.reduce((n, t) => n + (f(t) || 0), 0);
+  app.appendChild(el(
+    "div",
+    { class: "kpis", id: "session-kpis" },
+    kpi("Total cost", fmtCost(sum((t) => t.cost && t.cost.total_cost)), null, "session-cost"),
+    kpi("Traces", fmtInt(traces.length), traces.length && traces[0].user ? el("span", null, "user ", el("b", { text: traces[0].user })) : null, "session-traces"),
+    kpi("Total tokens", fmtInt(sum((t) => t.token_usage && t.token_usage.total_tokens)), null, "session-tokens"),
+    kpi("Duration", fmtDuration(first === null ? null : last - first), first === null ? null : el("span", { text: fmtTime(first) }), "session-duration"),
+  ));
+  app.appendChild(el("div", { class: "panel" }, el("div", { class: "panel-head" }, "Its traces, in order"), rowsTable(
+    "session-traces-table", traceCols(false), traces, (t) => navigate(["traces", t.trace_id]), "No traces in this session.",
+  )));
 }
 
 // ---------------------------------------------------------------------------------------------
