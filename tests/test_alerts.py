@@ -120,7 +120,7 @@ _n = 0
 
 
 def log(store, at_ms, cost, *, model="gpt-4o-mini", provider="openai", tokens=100,
-        experiment="0", tags=None, error=False):  # fmt: skip
+        experiment="0", tags=None, error=False, user=None):  # fmt: skip
     """Store one trace started at ``at_ms`` with one LLM call costing ``cost`` (hand-set)."""
     global _n
     _n += 1
@@ -130,6 +130,8 @@ def log(store, at_ms, cost, *, model="gpt-4o-mini", provider="openai", tokens=10
             "span_type": "AGENT", "start_time_ns": start, "end_time_ns": start + 5_000_000,
             "status": "ERROR" if error else "OK", "status_message": "", "attributes": {},
             "events": []}  # fmt: skip
+    if user is not None:  # as update_current_trace(user=...) records it
+        root["attributes"] = {"llmledger.trace.metadata": {"mlflow.trace.user": user}}
     call = {**root, "span_id": "call", "parent_id": "root", "name": "chat", "span_type": "LLM",
             "status": "OK", "start_time_ns": start + 1_000_000,
             "attributes": {
@@ -243,9 +245,9 @@ def test_a_bad_rule_is_a_422_naming_the_field(client, change, field):
 def test_each_scope_reads_its_part_of_the_rollups(store):
     eid = store.get_or_create_experiment("scoped")
     log(store, NOW - 10 * HOUR, 0.25, model="claude-3-5-sonnet-20241022", provider="anthropic",
-        tags={"feature": "search", "mlflow.trace.user": "u-42"}, experiment=eid)  # fmt: skip
+        tags={"feature": "search"}, user="u-42", experiment=eid)  # fmt: skip
     log(store, NOW - 2 * HOUR, 0.5, model="gpt-4o-mini", tokens=300, tags={"feature": "chat"})
-    log(store, NOW, 1.0, model="gpt-4o", tags={"mlflow.trace.user": "u-42"}, error=True)
+    log(store, NOW, 1.0, model="gpt-4o", user="u-42", error=True)
     log(store, NOW - 30 * HOUR, 8.0, model="gpt-4o")  # outside a day, inside a month
     e = store.engine
 
@@ -443,11 +445,11 @@ def test_a_daily_digest_is_sent_once_per_day_with_totals_tops_and_change(
     eid = store.get_or_create_experiment("digested")
     yesterday = NOW - DAY  # 2026-12-15
     log(store, yesterday - 3 * HOUR, 1.5, model="gpt-4o", experiment=eid,
-        tags={"mlflow.trace.user": "ana"})  # fmt: skip
+        user="ana")  # fmt: skip
     log(store, yesterday, 0.75, model="gpt-4o-mini", experiment=eid,
-        tags={"mlflow.trace.user": "bo"})  # fmt: skip
+        user="bo")  # fmt: skip
     log(store, yesterday + HOUR, 0.25, model="gpt-4o-mini", experiment=eid,
-        tags={"mlflow.trace.user": "ana"})  # fmt: skip
+        user="ana")  # fmt: skip
     log(store, yesterday - DAY, 2.0, model="gpt-4o", experiment=eid)  # the day before
     log(store, yesterday, 9.0, model="gpt-4o")  # another experiment
     log(store, NOW, 5.0, model="gpt-4o", experiment=eid)  # today: the next digest

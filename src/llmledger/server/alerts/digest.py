@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from llmledger.server.alerts.forecast import DAY_MS, cost_between
-from llmledger.server.alerts.rules import USER_TAG_KEY, RuleIn
+from llmledger.server.alerts.rules import RuleIn
 from llmledger.store import schema as t
 
 WEEK_MS = 7 * DAY_MS
@@ -75,7 +75,7 @@ def digest(engine: Any, rule: RuleIn, now_ms: int) -> Digest:
             w.append(table.experiment_id == int(ids[0]))
         return w
 
-    u, g = t.usage_rollup.c, t.tag_rollup.c
+    u, g = t.usage_rollup.c, t.user_rollup.c
     return Digest(
         start_ms=start,
         end_ms=end,
@@ -85,6 +85,6 @@ def digest(engine: Any, rule: RuleIn, now_ms: int) -> Digest:
         traces=_traces(engine, start, end, ids),
         top_models=[m for m in _top(engine, u, u.model, where(u)) if m[1]],
         top_users=[
-            m for m in _top(engine, g, g.tag_value, [*where(g), g.tag_key == USER_TAG_KEY]) if m[1]
+            m for m in _top(engine, g, g.user_id, where(g)) if m[1]
         ],
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from llmledger.server.alerts.rules import USER_TAG_KEY, RuleIn
+from llmledger.server.alerts.rules import RuleIn
 from llmledger.store import schema as t
 from llmledger.store.rollup import HOUR_MS, hour_of
 
@@ -35,9 +35,10 @@ def _source(rule: RuleIn) -> tuple[Any, list[Any]]:
         # TODO(families): model families come from another branch; until then a family
         # is a model-name prefix ("claude-3-5-sonnet" matches its dated versions)
         return r, [r.model.startswith(v, autoescape=True)]
+    if rule.scope == "user":  # the trace's user (update_current_trace(user=...))
+        u = t.user_rollup.c
+        return u, [u.user_id == v]
     r = t.tag_rollup.c
-    if rule.scope == "user":
-        return r, [r.tag_key == USER_TAG_KEY, r.tag_value == v]
     key, _, value = v.partition("=")
     return r, [r.tag_key == key, r.tag_value == value]
 

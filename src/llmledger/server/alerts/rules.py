@@ -15,11 +15,6 @@ Scope = Literal["all", "experiment", "model", "family", "provider", "tag", "user
 Window = Literal["hour", "day", "month"]
 WINDOW_HOURS = {"hour": 1, "day": 24, "month": 30 * 24}
 
-# TODO(users): users become first-class trace fields in another branch; until then a
-# trace's user is the value of this tag (MLflow's trace metadata key).
-USER_TAG_KEY = "mlflow.trace.user"
-
-
 def _storable(value: str | None) -> str | None:
     """Text a database column takes as given: no NUL (PostgreSQL refuses it), no lone
     surrogate (not UTF-8)."""
