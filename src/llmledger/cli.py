@@ -193,10 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_traces)
 
-    p = sub.add_parser("costs", help="cost and tokens per day and model (or tag)")
+    p = sub.add_parser("costs", help="cost and tokens per day and model family (or tag)")
     _add_store_args(p)
     p.add_argument("--days", type=int, default=30)
-    p.add_argument("--by", default="model", help="'model' or 'tag:<key>'")
+    p.add_argument(
+        "--by",
+        default="family",
+        help="'family' (default: each family's models listed under it), 'model', "
+        "'provider' or 'tag:<key>'",
+    )
     p.add_argument("--experiment-id", "--experiment", help="only this experiment, by id or name")
     p.set_defaults(func=cmd_costs)
 

@@ -127,6 +127,9 @@ def search_traces(
     ``experiment_ids`` defaults to the current experiment; times are epoch milliseconds or
     datetimes (start inclusive, end exclusive); ``order_by`` takes ``"<column> [ASC|DESC]"``
     with ``timestamp_ms``, ``execution_time_ms``, ``total_cost``, ``total_tokens``, ``name``.
+    ``model`` matches that model name and, when it names a model family, every model of the
+    family (``"gpt-4o-mini"`` finds ``gpt-4o-mini-2024-07-18``; ``"claude-sonnet-4-5"`` the
+    dated and the Bedrock ids): see :mod:`llmledger.pricing.family`.
     Traces still waiting to be stored are flushed first, so a search sees them.
     """
     flt = TraceFilter(

@@ -228,7 +228,9 @@ def search_traces(
     start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
     end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
     status: str | None = Query(None, pattern="^(OK|ERROR|IN_PROGRESS)$"),
-    model: str | None = None,
+    model: str | None = Query(
+        None, description="a model, or a model family: gpt-4o-mini matches its dated snapshots"
+    ),
     tag: list[str] = Query([]),  # noqa: B008
     min_cost: float | None = Query(None, ge=0),
     max_cost: float | None = Query(None, ge=0),
@@ -294,7 +296,8 @@ def metrics(
     group_by: str = Query("model", max_length=300),
     tz_offset_minutes: int = Query(0, ge=-840, le=840),
 ) -> dict[str, Any]:
-    """Tokens and cost per time bucket x model / provider / tag (``tag:<key>``), with totals
+    """Tokens and cost per time bucket x model / family / provider / tag (``tag:<key>``);
+    ``family`` rows list their models in ``variants``. With totals
     for the range: trace count, errors, average cost per trace, latency percentiles.
 
     Read from hourly rollups: fast at millions of traces. Traces count at their start time;

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from llmledger.jsontext import dumps, loads
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
+from llmledger.store.families import fold_by_family, models_matching
 from llmledger.store.packing import pack_spans, unpack_chunks
 from llmledger.store.rollup import (
     HOUR_MS,
@@ -544,7 +545,8 @@ class SqlTraceStore:
         where = []
         if flt.text:
             where.append(self._text_matches(flt.text))
-        rare_model = flt.model is not None and self._is_rare_model(flt.model)
+        models = self._models_matching(flt.model) if flt.model is not None else []
+        rare_model = bool(models) and self._is_rare_model(models)
         if flt.experiment_ids is not None:
             # with a rare model the experiment must not pick an (experiment_id, ...) index:
             # the model's few traces are looked up by id and sorted (1.1 s -> 40 ms at 1M)
@@ -566,12 +568,14 @@ class SqlTraceStore:
             where.append(c.status == flt.status.upper())
         if flt.name is not None:
             where.append(c.name == flt.name)
-        if flt.model is not None:
+        if models:
             m = t.trace_models.c
             if rare_model:  # drive the query from the model's few traces
-                where.append(c.trace_id.in_(select(m.trace_id).where(m.model == flt.model)))
+                where.append(c.trace_id.in_(select(m.trace_id).where(m.model.in_(models))))
             else:  # common model: walk the ordering index and check each trace
-                where.append(exists().where(and_(m.trace_id == c.trace_id, m.model == flt.model)))
+                where.append(
+                    exists().where(and_(m.trace_id == c.trace_id, m.model.in_(models)))
+                )
         for key, value in flt.tags.items():
             g = t.trace_tags.c
             where.append(
@@ -616,13 +620,21 @@ class SqlTraceStore:
             exists().where(and_(m.trace_id == c.trace_id, m.model.contains(text, autoescape=True))),
         )
 
-    def _is_rare_model(self, model: str) -> bool:
-        """Fewer than RARE traces name this model (an index-only count, capped)."""
+    def _models_matching(self, model: str) -> list[str]:
+        """The model filter's names: ``model`` and the stored models of the family it names
+        (the distinct models of the rollups: a few rows per hour, not per trace)."""
+        r = t.usage_rollup.c
+        with self.engine.connect() as conn:
+            stored = conn.execute(select(r.model).distinct()).scalars().all()
+        return models_matching(model, stored)
+
+    def _is_rare_model(self, models: list[str]) -> bool:
+        """Fewer than RARE traces name these models (an index-only count, capped)."""
         m = t.trace_models.c
         with self.engine.connect() as conn:
             matches = conn.execute(
                 select(func.count()).select_from(
-                    select(m.trace_id).where(m.model == model).limit(RARE).subquery()
+                    select(m.trace_id).where(m.model.in_(models)).limit(RARE).subquery()
                 )
             ).scalar()
         return (matches or 0) < RARE
@@ -637,6 +649,7 @@ class SqlTraceStore:
         tz_offset_ms: int = 0,
     ) -> list[dict[str, Any]]:
         """Tokens and cost of the counted spans per time bucket and ``group_by`` (``"model"``,
+        ``"family"`` (with each family's ``variants``, see :mod:`llmledger.store.families`),
         ``"provider"``, ``"none"`` or ``"tag:<key>"``), read from the hourly rollups.
 
         Traces are placed by their start time; the range is taken in whole hours (its start
@@ -645,6 +658,11 @@ class SqlTraceStore:
         """
         if bucket_ms % HOUR_MS:
             raise ValueError("bucket_ms must be a whole number of hours")
+        if group_by == "family":
+            rows = self.usage_metrics(
+                start_time_ms, end_time_ms, bucket_ms, "model", experiment_ids, tz_offset_ms
+            )
+            return fold_by_family(rows)
         if group_by.startswith("tag:") and len(group_by) > 4:
             r = t.tag_rollup.c
             group: Any = r.tag_value
@@ -655,7 +673,8 @@ class SqlTraceStore:
             extra = []
         else:
             raise ValueError(
-                f"cannot group by {group_by!r}: use 'model', 'provider', 'none' or 'tag:<key>'"
+                f"cannot group by {group_by!r}: use 'model', 'family', 'provider', 'none' or "
+                "'tag:<key>'"
             )
         bucket = ((r.hour_ms + tz_offset_ms) // bucket_ms) * bucket_ms - tz_offset_ms
         where = [r.hour_ms >= hour_of(start_time_ms), r.hour_ms < end_time_ms, *extra]
