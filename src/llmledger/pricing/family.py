@@ -21,8 +21,8 @@ Rules, applied in this order (a name no rule changes is its own family, lower-ca
 4. snapshot dates: ``-YYYY-MM-DD`` (OpenAI), ``-YYYYMMDD`` (Anthropic), ``@YYYYMMDD`` (Vertex),
    ``-MM-YYYY`` (Cohere), ``-MMDD`` (``gpt-4-0613``, ``deepseek-r1-0528``), ``-YYMM`` for
    2023 on (Mistral's ``mistral-large-2411``), ``-MM-DD`` after ``preview``/``exp``
-   (Gemini previews), only valid dates; the moving tags ``-latest``, ``@latest``, ``@default``; Gemini's stable
-   versions ``-001``, ``-002``;
+   (Gemini previews), only valid dates; the moving tags ``-latest``, ``@latest``,
+   ``@default``; Gemini's stable versions ``-001``, ``-002``;
 5. Claude version numbers written with dots (OpenRouter: ``claude-3.5-sonnet``) take dashes,
    and Vertex's ``-v2`` after a Claude name is dropped.
 """
