@@ -332,6 +332,45 @@ def metrics(
     )
 
 
+# -- export -------------------------------------------------------------------------------
+@router.get("/api/export", tags=["traces"])
+def export(
+    request: Request,
+    format: str = Query("csv", pattern="^(csv|jsonl|parquet)$"),
+    spans: bool = Query(False, description="one row per LLM span instead of per trace"),
+    experiment_id: list[str] | None = Query(None),  # noqa: B008
+    start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+) -> Response:
+    """Every trace started in the range (or each of their LLM spans) as CSV, JSON Lines or
+    Parquet, oldest first, streamed as the store is read in batches: time, experiment,
+    user, session, tags, model, family, provider, every usage and cost field. An empty
+    range gives a CSV of just the header, an empty JSON Lines body."""
+    from starlette.responses import StreamingResponse
+
+    from llmledger.dataout import MEDIA_TYPES, ExportRequest, MissingParquetError, export_bytes
+
+    if start_time_ms is not None and end_time_ms is not None and start_time_ms >= end_time_ms:
+        raise HTTPException(400, "start_time_ms must be before end_time_ms")
+    req = ExportRequest(
+        fmt=format,
+        spans=spans,
+        experiment_ids=_experiment_ids(experiment_id),
+        start_time_ms=start_time_ms,
+        end_time_ms=end_time_ms,
+    )
+    try:
+        body = export_bytes(_store(request), req)
+    except MissingParquetError as exc:
+        raise HTTPException(501, str(exc)) from None
+    name = f"llmledger-{'spans' if spans else 'traces'}.{format}"
+    return StreamingResponse(
+        body,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 # -- OTLP ---------------------------------------------------------------------------------
 def _ingest_otlp(request: Request, body: bytes, kind: str, experiment_id: str) -> None:
     """Decode, validate and store an OTLP body (off the event loop: it is CPU work)."""

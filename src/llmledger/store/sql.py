@@ -573,9 +573,7 @@ class SqlTraceStore:
             if rare_model:  # drive the query from the model's few traces
                 where.append(c.trace_id.in_(select(m.trace_id).where(m.model.in_(models))))
             else:  # common model: walk the ordering index and check each trace
-                where.append(
-                    exists().where(and_(m.trace_id == c.trace_id, m.model.in_(models)))
-                )
+                where.append(exists().where(and_(m.trace_id == c.trace_id, m.model.in_(models))))
         for key, value in flt.tags.items():
             g = t.trace_tags.c
             where.append(
@@ -597,6 +595,50 @@ class SqlTraceStore:
                 for tid, texts in _chunks_by_trace(stored).items():
                     records[tid]["spans"] = unpack_chunks(texts)
         return [records[r.trace_id] for r in rows]
+
+    def iter_traces(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[list[TraceRecord]]:
+        """Every trace in the range (start inclusive, end exclusive), with its spans, oldest
+        first, in batches of ``batch_size``: keyset pagination on ``(timestamp_ms,
+        trace_id)``, so each batch is one indexed query and memory holds one batch, however
+        many traces there are (for export)."""
+        c = t.traces.c
+        where: list[Any] = []
+        if experiment_ids is not None:
+            where.append(c.experiment_id.in_([int(e) for e in experiment_ids]))
+        if start_time_ms is not None:
+            where.append(c.timestamp_ms >= start_time_ms)
+        if end_time_ms is not None:
+            where.append(c.timestamp_ms < end_time_ms)
+        after: tuple[int, str] | None = None
+        while True:
+            page = list(where)
+            if after is not None:
+                ts, tid = after
+                page.append(or_(c.timestamp_ms > ts, and_(c.timestamp_ms == ts, c.trace_id > tid)))
+            query = (
+                select(c.trace_id, c.timestamp_ms, c.info)
+                .where(*page)
+                .order_by(c.timestamp_ms, c.trace_id)
+                .limit(batch_size)
+            )
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+                if not rows:
+                    return
+                records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
+                stored = self._rows_in(conn, _SPANS, list(records))
+            for tid, texts in _chunks_by_trace(stored).items():
+                records[tid]["spans"] = unpack_chunks(texts)
+            yield [records[r.trace_id] for r in rows]
+            if len(rows) < batch_size:
+                return
+            after = (rows[-1].timestamp_ms, rows[-1].trace_id)
 
     def _text_matches(self, text: str) -> Any:
         """Traces with ``text`` in their id, name, request or response preview, a tag value
