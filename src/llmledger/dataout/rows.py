@@ -156,12 +156,11 @@ def trace_row(record: Mapping[str, Any], experiments: Mapping[str, str]) -> Row:
     """The export row of one trace (its models, families and the providers of its counted
     spans joined with ``;``)."""
     info = record["info"]
-    counted = [s for s in record.get("spans") or () if s.get("counted")]
+    counted = [s for s in record.get("spans") or () if s.get("counted") and s.get("attributes")]
     providers = [(s.get("attributes") or {}).get(K.PROVIDER) for s in counted]
     models = info.get("models") or []
     cost = info.get("cost")
-    details = cost.get("details") if isinstance(cost, Mapping) else None
-    unpriced = details.get("unpriced_spans", 0) if isinstance(details, Mapping) else 0
+    unpriced = sum(1 for s in counted if not isinstance(s["attributes"].get(K.COST), Mapping))
     row: Row = {
         "time": iso_time(int(info["timestamp_ms"])),
         "timestamp_ms": int(info["timestamp_ms"]),
@@ -174,7 +173,7 @@ def trace_row(record: Mapping[str, Any], experiments: Mapping[str, str]) -> Row:
         "family": _joined(model_family(m) for m in models),
         "provider": _joined(providers),
         "calls": len(counted),
-        "unpriced_calls": int(unpriced) if isinstance(unpriced, int) else 0,
+        "unpriced_calls": unpriced,
         **_usage(info.get("token_usage")),
         **_costs(cost),
     }
