@@ -20,13 +20,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from server_process import ServerProcess
 
 import llmledger
 from llmledger.cli import main
 from llmledger.dataout import ExportRequest, export_bytes
 from llmledger.store.base import TraceFilter
 from llmledger.store.sql import SqlTraceStore
+from server_process import ServerProcess
 
 DAY_MS = 86_400_000
 DAY0 = 1_760_000_000_000 // DAY_MS * DAY_MS
@@ -191,7 +191,7 @@ def test_cli_export_formats_and_errors(tmp_path, capsys):
         == 0
     )
     rows = list(csv.DictReader(out.open()))
-    assert [r["name"] for r in rows][0] == "a" and len(rows) == 3
+    assert next(r["name"] for r in rows) == "a" and len(rows) == 3
     assert "wrote 3 traces" in capsys.readouterr().err
 
     assert main(["export", "--tracking-uri", uri, "--format", "jsonl", "--spans"]) == 0
@@ -292,7 +292,7 @@ def test_rest_export_metrics_and_search_by_family(server, tmp_path, capsys):
     r = httpx.get(f"{url}/api/export", params={"format": "csv", "end_time_ms": DAY0 + DAY_MS})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
-    assert [row["name"] for row in csv.DictReader(io.StringIO(r.text))][0] == "a"
+    assert next(row["name"] for row in csv.DictReader(io.StringIO(r.text))) == "a"
     with httpx.stream(
         "GET", f"{url}/api/export", params={"format": "jsonl", "spans": "true"}
     ) as resp:
