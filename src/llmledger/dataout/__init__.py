@@ -41,8 +41,8 @@ def export_bytes(
     if hasattr(store, "export"):  # HttpTraceStore: the server reads and encodes
         return store.export(req)  # type: ignore[no-any-return]
     names = {e["experiment_id"]: e["name"] for e in store.list_experiments()}
-    batches = store.iter_traces(
-        req.experiment_ids, req.start_time_ms, req.end_time_ms, req.batch_size
+    batches = store.iter_traces(  # span rows name the priced entry: explanations needed
+        req.experiment_ids, req.start_time_ms, req.end_time_ms, req.batch_size, req.spans
     )
     rows: Iterator[Row] = export_rows(batches, names, req.spans)
     if on_row is not None:
