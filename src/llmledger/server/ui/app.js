@@ -653,7 +653,7 @@ async function renderTraces(expId, query, signal) {
   statusSel.value = query.get("status") || "";
   const modelList = el("datalist", { id: "models-list" });
   const tagList = el("datalist", { id: "tags-list" });
-  const modelIn = el("input", { class: "input", id: "f-model", placeholder: "any model", value: query.get("model") || "", attrs: { list: "models-list" } });
+  const modelIn = el("input", { class: "input", id: "f-model", placeholder: "any model or family", title: "A family (gpt-4o-mini) matches its dated snapshots; a dated name only itself", value: query.get("model") || "", attrs: { list: "models-list" } });
   const tagIn = el("input", { class: "input", id: "f-tag", placeholder: "key:value", value: query.get("tag") || "", attrs: { list: "tags-list" } });
   const minCostIn = el("input", { class: "input", id: "f-min-cost", type: "number", min: "0", step: "any", placeholder: "0.01", value: query.get("min_cost") || "" });
   const textIn = el("input", { class: "input", id: "f-text", type: "search", placeholder: "Search requests and responses", value: query.get("text") || "" });
