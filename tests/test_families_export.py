@@ -328,3 +328,11 @@ def test_rest_export_metrics_and_search_by_family(server, tmp_path, capsys):
     assert len(list(csv.DictReader(out.open()))) == 5
     assert main(["export", "--tracking-uri", url, "--format", "jsonl", "--experiment", "0"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 5
+
+
+def test_sdk_search_by_family():
+    _records()
+    found = llmledger.search_traces(["0"], model="claude-sonnet-4-5", order_by=["name ASC"])
+    assert [t.info.name for t in found] == ["c", "d"]
+    assert [t.info.name for t in llmledger.search_traces(["0"], model=MINI_DATED)] == ["a"]
+    assert llmledger.search_traces(["0"], model="no-such-family") == []
