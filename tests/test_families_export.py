@@ -336,3 +336,31 @@ def test_sdk_search_by_family():
     assert [t.info.name for t in found] == ["c", "d"]
     assert [t.info.name for t in llmledger.search_traces(["0"], model=MINI_DATED)] == ["a"]
     assert llmledger.search_traces(["0"], model="no-such-family") == []
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    """stderr on a terminal (a pseudo-terminal here): tqdm's bar counts the rows written."""
+    import os
+    import pty
+
+    _records()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmledger.cli", "export", "--tracking-uri",
+         llmledger.get_tracking_uri(), "-o", str(tmp_path / "x.csv")],
+        stderr=slave, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        seen += data
+    assert proc.wait(60) == 0
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert "5 traces" in text and "traces/s" in text, text

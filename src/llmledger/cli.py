@@ -242,10 +242,15 @@ class _Progress:
         if enabled:
             from tqdm import tqdm
 
+            try:  # a terminal that reports no size (0 x 0) would hide the bar
+                size = os.get_terminal_size(sys.stderr.fileno())
+            except OSError:
+                size = os.terminal_size((80, 24))
+            shape = {"ncols": size.columns or 80, "nrows": size.lines or 24, "file": sys.stderr}
             self._bar = (
-                tqdm(unit="B", unit_scale=True, file=sys.stderr)
+                tqdm(unit="B", unit_scale=True, **shape)
                 if remote
-                else tqdm(unit=f" {unit}", file=sys.stderr)
+                else tqdm(unit=f" {unit}", **shape)
             )
 
     def row(self) -> None:
