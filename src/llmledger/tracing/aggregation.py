@@ -112,7 +112,9 @@ def _one_per_response_id(ids: list[str], facts: Mapping[str, Call]) -> list[str]
         rid = facts[sid].response_id
         if rid and (rid not in best or facts[sid].detail > facts[best[rid]].detail):
             best[rid] = sid
-    return [sid for sid in ids if not (rid := facts[sid].response_id) or best.get(rid) == sid]
+    return [
+        sid for sid in ids if not (rid := facts[sid].response_id) or best.get(rid) == sid
+    ]
 
 
 def span_dict_call(d: Mapping[str, Any]) -> Call:
