@@ -34,7 +34,7 @@ from wheelhouse import build_project_wheel, clean_pip_env, fill_wheelhouse
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 EXTRAS = ["server", "postgres", "openai", "anthropic", "litellm", "langchain", "google",
-          "bedrock", "otel"]  # fmt: skip
+          "bedrock", "otel", "parquet"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -338,3 +338,40 @@ def test_otel_extra_alone_exports_opentelemetry_spans_to_the_server(venvs, tmp_p
         assert info["cost"]["total_cost"] == 0.00027
     finally:
         server.stop()
+
+
+def test_parquet_extra_alone_exports_parquet_and_without_it_says_what_to_install(venvs, tmp_path):
+    db, out = tmp_path / "p.db", tmp_path / "t.parquet"
+    code = f"""
+        import contextlib, io
+        import llmledger
+        from llmledger.cli import main
+        llmledger.set_tracking_uri('sqlite:///{db}')
+        with llmledger.start_span('call', span_type='LLM') as s:
+            s.set_attribute('llmledger.llm.model', 'gpt-4o-mini-2024-07-18')
+            usage = {{'input_tokens': 84, 'output_tokens': 22}}
+            s.set_attribute('llmledger.chat.tokenUsage', usage)
+        assert llmledger.flush()
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(['export', '--tracking-uri', 'sqlite:///{db}', '--format', 'parquet',
+                         '-o', '{out}'])
+        print(code, err.getvalue().strip())
+        """
+    core = run_in(venvs[""](), code, tmp_path).strip()
+    assert core.startswith("1 llmledger: error: Parquet export needs pyarrow")
+    assert "pip install 'llmledger[parquet]'" in core and not out.exists()
+    db.unlink()
+    parquet = run_in(venvs["parquet"](), code, tmp_path).strip()
+    assert parquet == f"0 wrote 1 traces to {out}"
+    # 84 x $0.15/1M + 22 x $0.60/1M (https://openai.com/api/pricing/), exact
+    total = run_in(
+        venvs["parquet"](),
+        f"""
+        import pyarrow.parquet as pq
+        t = pq.read_table('{out}')
+        print(t.num_rows, t.column('family')[0].as_py(), t.column('total_cost')[0].as_py())
+        """,
+        tmp_path,
+    )
+    assert total.split() == ["1", "gpt-4o-mini", "0.000025800000000000"]

@@ -58,7 +58,7 @@ def test_metrics_are_the_stored_totals_by_experiment_model_and_provider(server):
         "experiment_id": "1",
         "experiment": "search",
         "model": "gpt-4o-mini",
-        "provider": "",
+        "provider": "openai",  # the span names only a model: its price entry's provider
     }
 
     def value(name: str, **labels: str) -> float:

@@ -23,6 +23,8 @@ import pytest
 import llmledger
 from llmledger import SpanType, config
 from llmledger.pricing import clear_overrides, set_price
+from llmledger.pricing.family import model_family
+from llmledger.store.sql import SqlTraceStore
 from server_process import ServerProcess
 
 # Slow: a server process and headless Chromium (`make test-fast` skips this module).
@@ -648,16 +650,17 @@ def test_overview_totals_equal_the_sum_over_traces_and_charts_render(page, ui_da
         })""",
         ["chart-cost", "chart-tokens"],
     )
-    models = {m for t in traces for m in t.info.models}
+    # by model family (the default): gpt-4o-mini-2024-07-18 is in gpt-4o-mini
+    families = {model_family(m) for t in traces for m in t.info.models}
     for chart in charts:
         assert chart["exists"] and chart["width"] > 100 and chart["height"] > 100
-        assert set(chart["labels"]) == models
+        assert set(chart["labels"]) == families
     assert charts[0]["sum"] == pytest.approx(float(total), abs=1e-9)
     assert charts[1]["sum"] == tokens
 
-    # cost by model: one row per model, adding up to the total
-    rows = page.locator('[data-testid="cost-by-group"] tbody tr')
-    assert {rows.nth(i).get_attribute("data-group") for i in range(rows.count())} == models
+    # cost by family: one row per family, adding up to the total
+    rows = page.locator('[data-testid="cost-by-group"] tbody tr[data-group]')
+    assert {rows.nth(i).get_attribute("data-group") for i in range(rows.count())} == families
 
     # the same stacked by provider
     act(page, lambda: page.click('#group-picker button[data-group="provider"]'))
@@ -888,3 +891,46 @@ def test_a_bad_filter_value_shows_a_readable_message(page, ui_data):
     message = page.locator("#traces-table .message.error, .message.error").first.inner_text()
     assert message.startswith("Invalid min_cost: ")
     assert "{" not in message and "422" not in message
+
+
+def test_overview_groups_by_family_with_the_reported_models_inside(page, ui_data):
+    """The demo's live calls report gpt-4o-mini-2024-07-18, its history gpt-4o-mini: one
+    family row holds both, each with its own calls and cost, each a link to its traces."""
+    eid = ui_data["experiment_id"]
+    traces = list(ui_data["traces"].values())
+    by_model: dict[str, Decimal] = {}
+    calls: dict[str, int] = {}
+    store = SqlTraceStore(ui_data["uri"])
+    for t in traces:
+        for d in store.get_trace(t.info.trace_id)["spans"]:  # as stored: "counted" included
+            model = d["attributes"].get("llmledger.llm.model")
+            cost = d["attributes"].get("llmledger.llm.cost")
+            if model and model_family(model) == "gpt-4o-mini" and d["counted"]:
+                by_model[model] = by_model.get(model, Decimal(0)) + Decimal(
+                    str(cost["total_cost"] if cost else 0)
+                )
+                calls[model] = calls.get(model, 0) + 1
+    assert set(by_model) == {"gpt-4o-mini", "gpt-4o-mini-2024-07-18"}, by_model
+    open_page(page, page.base, f"/experiments/{eid}/overview?range=30d")
+    family = page.locator('[data-testid="cost-by-group"] tr[data-group="gpt-4o-mini"]')
+    assert family.locator("td.num").nth(0).inner_text() == fmt_int(sum(calls.values()))
+    assert family.locator("td.num").nth(2).inner_text() == fmt_cost(float(sum(by_model.values())))
+    variants = page.locator('[data-testid="cost-by-group"] tr.variant[data-family="gpt-4o-mini"]')
+    assert variants.count() == 2
+    for model, cost in by_model.items():
+        row = page.locator(f'tr.variant[data-variant="{model}"]')
+        assert row.locator("td.num").nth(0).inner_text() == fmt_int(calls[model])
+        assert row.locator("td.num").nth(2).inner_text() == fmt_cost(float(cost))
+    # the exact reported name is one click away: its traces
+    act(page, lambda: page.click('tr.variant[data-variant="gpt-4o-mini-2024-07-18"] a'))
+    assert "/traces?model=gpt-4o-mini-2024-07-18" in page.url
+    assert page.locator("#f-model").input_value() == "gpt-4o-mini-2024-07-18"
+    listed = page.locator("tr.trace-row").count()
+    expected = sum("gpt-4o-mini-2024-07-18" in t.info.models for t in traces)
+    assert listed == min(expected, 50) and expected > 0
+    # by model: each reported name is its own group again
+    open_page(page, page.base, f"/experiments/{eid}/overview?range=30d&group=model")
+    rows = page.locator('[data-testid="cost-by-group"] tbody tr[data-group]')
+    groups = {rows.nth(i).get_attribute("data-group") for i in range(rows.count())}
+    assert {"gpt-4o-mini", "gpt-4o-mini-2024-07-18"} <= groups
+    assert page.locator("tr.variant").count() == 0

@@ -1,5 +1,5 @@
-"""The ``llmledger`` command: ``demo``, ``traces``, ``costs``, ``prices``, ``server``,
-``experiments``, ``gc``.
+"""The ``llmledger`` command: ``demo``, ``traces``, ``costs``, ``export``, ``prices``,
+``server``, ``experiments``, ``gc``.
 
 Common mistakes (a server that is not running, a wrong token, a database that does not
 exist, output piped into ``head``) end with one line on stderr and a non-zero exit, never a
@@ -162,6 +162,122 @@ def cmd_costs(args: argparse.Namespace) -> int:
     return 0
 
 
+_RELATIVE = re.compile(r"^(\d+)([mhdw])$")
+_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def parse_when(text: str | None, option: str, now_ms: int) -> int | None:
+    """``--since`` / ``--until``: an ISO date or date-time (UTC unless it names a zone), or a
+    time ago (``30m``, ``12h``, ``7d``, ``2w``), as epoch ms."""
+    import datetime as dt
+
+    if text is None:
+        return None
+    m = _RELATIVE.match(text.strip())
+    if m:
+        return now_ms - int(m[1]) * _UNIT_MS[m[2]]
+    try:
+        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(
+            f"{option} {text!r}: use a date (2026-11-01), a date-time (2026-11-01T08:00, UTC "
+            "unless a zone is given) or a time ago (30m, 12h, 7d, 2w)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return int(when.timestamp() * 1000)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _use_store(args)
+    import time
+
+    from llmledger.dataout import ExportRequest, export_bytes
+    from llmledger.dataout.writers import require_pyarrow
+
+    now = int(time.time() * 1000)
+    since = parse_when(args.since, "--since", now)
+    until = parse_when(args.until, "--until", now)
+    if since is not None and until is not None and since >= until:
+        raise CliError("--since must be before --until")
+    if args.format == "parquet":
+        if not args.output or args.output == "-":
+            raise CliError("Parquet is binary: name a file with -o/--output")
+        try:
+            require_pyarrow()
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from None
+    store = _read_store()
+    eid = resolve_experiment(store, args.experiment)
+    req = ExportRequest(args.format, args.spans, [eid] if eid else None, since, until)
+    with _progress(args, remote=hasattr(store, "export")) as bar:
+        chunks = export_bytes(store, req, bar.row)
+        if args.output and args.output != "-":
+            with open(args.output, "wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+                    bar.data(chunk)
+        else:
+            out = sys.stdout.buffer
+            for chunk in chunks:
+                out.write(chunk)
+                bar.data(chunk)
+            out.flush()
+    if args.output and args.output != "-":
+        unit = "spans" if args.spans else "traces"
+        print(
+            f"wrote {bar.rows if not bar.remote else 'the'} {unit} to {args.output}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+class _Progress:
+    """A progress bar (tqdm, on stderr) only when stderr is a terminal: rows as they are
+    written, or bytes when a tracking server encodes them."""
+
+    def __init__(self, enabled: bool, remote: bool, unit: str) -> None:
+        self.rows = 0
+        self.remote = remote
+        self._bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            try:  # a terminal that reports no size (0 x 0) would hide the bar
+                size = os.get_terminal_size(sys.stderr.fileno())
+            except OSError:
+                size = os.terminal_size((80, 24))
+            shape = {"ncols": size.columns or 80, "nrows": size.lines or 24, "file": sys.stderr}
+            self._bar = (
+                tqdm(unit="B", unit_scale=True, **shape)
+                if remote
+                else tqdm(unit=f" {unit}", **shape)
+            )
+
+    def row(self) -> None:
+        self.rows += 1
+        if self._bar is not None and self.rows % 100 == 0:
+            self._bar.update(100)
+
+    def data(self, chunk: bytes) -> None:
+        if self._bar is not None and self.remote:
+            self._bar.update(len(chunk))
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            if not self.remote:
+                self._bar.update(self.rows % 100)
+            self._bar.close()
+
+
+def _progress(args: argparse.Namespace, remote: bool) -> _Progress:
+    enabled = sys.stderr.isatty() and not args.quiet
+    return _Progress(enabled, remote, "spans" if args.spans else "traces")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmledger", description="Token usage and USD cost of LLM calls, traced."
@@ -195,14 +311,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_traces)
 
-    p = sub.add_parser("costs", help="cost and tokens per day and model (or user, session, tag)")
+    p = sub.add_parser("costs", help="cost and tokens per day and model family (or user, tag...)")
     _add_store_args(p)
     p.add_argument("--days", type=int, default=30)
     p.add_argument(
-        "--by", default="model", help="'model', 'provider', 'user', 'session' or 'tag:<key>'"
+        "--by",
+        default="family",
+        help="'family' (default: each family's models listed under it), 'model', "
+        "'provider', 'user', 'session' or 'tag:<key>'",
     )
     p.add_argument("--experiment-id", "--experiment", help="only this experiment, by id or name")
     p.set_defaults(func=cmd_costs)
+
+    p = sub.add_parser(
+        "export",
+        help="traces (or LLM spans) as CSV, JSON Lines or Parquet, streamed",
+        description="One row per trace (or per LLM span with --spans): time, experiment, "
+        "user, session, tags, model, family, provider, every usage and cost field. Oldest "
+        "first; memory stays flat however many rows.",
+    )
+    _add_store_args(p)
+    p.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
+    p.add_argument("--since", help="from this time (ISO date/date-time, UTC; or 7d, 12h ago)")
+    p.add_argument("--until", help="before this time (same forms as --since)")
+    p.add_argument(
+        "--experiment-id",
+        "--experiment",
+        dest="experiment",
+        help="only this experiment, by id or name",
+    )
+    p.add_argument("--spans", action="store_true", help="one row per LLM span")
+    p.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
 
     register_prices(sub)
     register_server(sub)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from decimal import Decimal
+from typing import Any
 
 from llmledger import config
 from llmledger.tracing.export import exporter_for
@@ -34,10 +35,11 @@ def format_usd(amount: float | Decimal | None) -> str:
     return f"{sign}${int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
-def cost_report(days: int = 30, by: str = "model", experiment_id: str | None = None) -> str:
-    """Tokens and cost per UTC day and model (or provider, user, session, tag) over the last
-    ``days`` days. By user or session, traces naming none are left out (an unknown grouping
-    is a ValueError)."""
+def cost_report(days: int = 30, by: str = "family", experiment_id: str | None = None) -> str:
+    """Tokens and cost per UTC day and model family (or model, provider, user, session, tag)
+    over the last ``days`` days; by family, each family's models are listed under it when it
+    has several or its one model is not named as the family. By user or session, traces
+    naming none are left out (an unknown grouping is a ValueError)."""
     if days <= 0:
         raise ValueError("--days must be a positive number of days")
     exporter = exporter_for(config.get_tracking_uri())
@@ -56,9 +58,16 @@ def cost_report(days: int = 30, by: str = "model", experiment_id: str | None = N
         day = time.strftime("%Y-%m-%d", time.gmtime(r["bucket_ms"] / 1000))
         cost = r["total_cost"]
         total += Decimal(repr(cost)) if cost is not None else 0
-        lines.append(
-            f"{day:10}  {str(r['group'])[:28]:28} {r['calls']:>6} {r['total_tokens'] or 0:>10} "
-            f"{format_usd(cost):>12}"
-        )
+        lines.append(_line(day, str(r["group"]), r))
+        variants = r.get("variants") or []
+        if len(variants) > 1 or (variants and variants[0]["model"] != r["group"]):
+            lines.extend(_line("", "  " + v["model"], v) for v in variants)
     lines.append(f"{'total':>58} {format_usd(total):>12}")
     return "\n".join(lines)
+
+
+def _line(day: str, group: str, r: dict[str, Any]) -> str:
+    return (
+        f"{day:10}  {group[:28]:28} {r['calls']:>6} {r['total_tokens'] or 0:>10} "
+        f"{format_usd(r['total_cost']):>12}"
+    )

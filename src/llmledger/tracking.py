@@ -155,8 +155,11 @@ def search_traces(
     with ``timestamp_ms``, ``execution_time_ms``, ``total_cost``, ``total_tokens``, ``name``.
     ``user`` / ``session``: the traces of that user (session) only, as set by
     ``update_current_trace(user=..., session=...)`` or OTLP's ``user.id`` / ``session.id``
-    (an unknown one finds nothing). Traces still waiting to be stored are flushed first, so a
-    search sees them.
+    (an unknown one finds nothing). ``model`` matches that model name and, when it names a
+    model family, every model of the family (``"gpt-4o-mini"`` finds
+    ``gpt-4o-mini-2024-07-18``; ``"claude-sonnet-4-5"`` the dated and the Bedrock ids): see
+    :mod:`llmledger.pricing.family`. Traces still waiting to be stored are flushed first, so
+    a search sees them.
     """
     flt = TraceFilter(
         experiment_ids=list(experiment_ids)

@@ -301,7 +301,9 @@ def search_traces(
     start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
     end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
     status: str | None = Query(None, pattern="^(OK|ERROR|IN_PROGRESS)$"),
-    model: str | None = None,
+    model: str | None = Query(
+        None, description="a model, or a model family: gpt-4o-mini matches its dated snapshots"
+    ),
     tag: list[str] = Query([]),  # noqa: B008
     min_cost: float | None = Query(None, ge=0),
     max_cost: float | None = Query(None, ge=0),
@@ -373,11 +375,11 @@ def metrics(
     user: str | None = Query(None, max_length=1000),
     session: str | None = Query(None, max_length=1000),
 ) -> dict[str, Any]:
-    """Tokens and cost per time bucket x model / provider / user / session / tag
-    (``tag:<key>``), with totals for the range: trace count, errors, average cost per trace,
-    latency percentiles. ``user`` / ``session``: one user's (session's) series only, with
-    ``group_by`` ``user``/``session`` or ``none`` (an unknown one: no rows); the totals stay
-    those of every trace in the range.
+    """Tokens and cost per time bucket x model / family / provider / user / session / tag
+    (``tag:<key>``); ``family`` rows list their models in ``variants``. With totals for the
+    range: trace count, errors, average cost per trace, latency percentiles. ``user`` /
+    ``session``: one user's (session's) series only, with ``group_by`` ``user``/``session``
+    or ``none`` (an unknown one: no rows); the totals stay those of every trace in the range.
 
     Read from hourly rollups: fast at millions of traces. Traces count at their start time;
     the range is taken in whole hours. ``tz_offset_minutes`` (east of UTC, e.g. 60 for CET)
@@ -459,6 +461,45 @@ def top_sessions(
         start, end, "session", _experiment_ids(experiment_id), limit, user=_storable(user)
     )
     return _json({"start_time_ms": start, "end_time_ms": end, "sessions": rows})  # type: ignore[return-value]
+
+
+# -- export -------------------------------------------------------------------------------
+@router.get("/api/export", tags=["traces"])
+def export(
+    request: Request,
+    format: str = Query("csv", pattern="^(csv|jsonl|parquet)$"),
+    spans: bool = Query(False, description="one row per LLM span instead of per trace"),
+    experiment_id: list[str] | None = Query(None),  # noqa: B008
+    start_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+    end_time_ms: int | None = Query(None, ge=-MAX_TIME_MS, le=MAX_TIME_MS),
+) -> Response:
+    """Every trace started in the range (or each of their LLM spans) as CSV, JSON Lines or
+    Parquet, oldest first, streamed as the store is read in batches: time, experiment,
+    user, session, tags, model, family, provider, every usage and cost field. An empty
+    range gives a CSV of just the header, an empty JSON Lines body."""
+    from starlette.responses import StreamingResponse
+
+    from llmledger.dataout import MEDIA_TYPES, ExportRequest, MissingParquetError, export_bytes
+
+    if start_time_ms is not None and end_time_ms is not None and start_time_ms >= end_time_ms:
+        raise HTTPException(400, "start_time_ms must be before end_time_ms")
+    req = ExportRequest(
+        fmt=format,
+        spans=spans,
+        experiment_ids=_experiment_ids(experiment_id),
+        start_time_ms=start_time_ms,
+        end_time_ms=end_time_ms,
+    )
+    try:
+        body = export_bytes(_store(request), req)
+    except MissingParquetError as exc:
+        raise HTTPException(501, str(exc)) from None
+    name = f"llmledger-{'spans' if spans else 'traces'}.{format}"
+    return StreamingResponse(
+        body,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # -- OTLP ---------------------------------------------------------------------------------

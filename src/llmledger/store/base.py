@@ -22,7 +22,7 @@ class TraceFilter:
     max_cost: float | None = None
     min_tokens: int | None = None
     max_tokens: int | None = None
-    model: str | None = None
+    model: str | None = None  # the model, or every model of the family it names
     status: str | None = None
     name: str | None = None
     user: str | None = None  # info["user"] (mlflow.trace.user)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gzip
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -167,6 +167,40 @@ class HttpTraceStore:
             if not page:
                 break
         return out[offset : offset + wanted]
+
+    def export(self, req: Any) -> Iterator[bytes]:
+        """The bytes of ``GET /api/export`` for a :class:`llmledger.dataout.ExportRequest`,
+        as the server streams them (it reads its store in batches)."""
+        query = {
+            "format": req.fmt,
+            "spans": "true" if req.spans else "false",
+            "experiment_id": list(req.experiment_ids) if req.experiment_ids else None,
+            "start_time_ms": req.start_time_ms,
+            "end_time_ms": req.end_time_ms,
+        }
+        params = [
+            (k, v)
+            for k, vs in query.items()
+            if vs is not None
+            for v in (vs if isinstance(vs, list) else [vs])
+        ]
+        headers = {}
+        token = config.tracking_token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        url = self.base + "/api/export"
+        timeout = httpx.Timeout(config.http_timeout(), read=None)  # a long export streams
+        try:
+            with self.client.stream(
+                "GET", url, params=params, headers=headers, timeout=timeout
+            ) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    self._failure("GET", "/api/export", resp)
+                    raise RejectedError(f"GET {url}: HTTP {resp.status_code}")  # a 404
+                yield from resp.iter_bytes()
+        except httpx.HTTPError as exc:
+            raise ServerUnavailableError(f"GET {url}: {exc!r}") from exc
 
     def get_or_create_experiment(self, name: str) -> str:
         return str(self._request("POST", "/api/experiments", {"name": name})["experiment_id"])

@@ -39,6 +39,7 @@ from llmledger.jsontext import dumps, loads
 from llmledger.store import response_ids
 from llmledger.store import schema as t
 from llmledger.store.base import TraceFilter, TraceRecord, parse_order
+from llmledger.store.families import fold_by_family, models_matching
 from llmledger.store.packing import encode_chunk, stored_spans, unpack_chunks
 from llmledger.store.rollup import (
     HOUR_MS,
@@ -450,9 +451,7 @@ class SqlTraceStore:
         if not rids:
             return {}
         experiments = {_experiment_of(b, stored) for b in batches}
-        return response_ids.load(
-            self._rows_in(conn, response_ids.QUERY, sorted(rids)), experiments
-        )
+        return response_ids.load(self._rows_in(conn, response_ids.QUERY, sorted(rids)), experiments)
 
     def _plan(
         self,
@@ -581,7 +580,8 @@ class SqlTraceStore:
         where = []
         if flt.text:
             where.append(self._text_matches(flt.text))
-        rare_model = flt.model is not None and self._is_rare_model(flt.model)
+        models = self._models_matching(flt.model) if flt.model is not None else []
+        rare_model = bool(models) and self._is_rare_model(models)
         if flt.experiment_ids is not None:
             # with a rare model the experiment must not pick an (experiment_id, ...) index:
             # the model's few traces are looked up by id and sorted (1.1 s -> 40 ms at 1M)
@@ -607,12 +607,12 @@ class SqlTraceStore:
             where.append(c.user_id == flt.user[:MAX_ID])
         if flt.session is not None:
             where.append(c.session_id == flt.session[:MAX_ID])
-        if flt.model is not None:
+        if models:
             m = t.trace_models.c
             if rare_model:  # drive the query from the model's few traces
-                where.append(c.trace_id.in_(select(m.trace_id).where(m.model == flt.model)))
+                where.append(c.trace_id.in_(select(m.trace_id).where(m.model.in_(models))))
             else:  # common model: walk the ordering index and check each trace
-                where.append(exists().where(and_(m.trace_id == c.trace_id, m.model == flt.model)))
+                where.append(exists().where(and_(m.trace_id == c.trace_id, m.model.in_(models))))
         for key, value in flt.tags.items():
             g = t.trace_tags.c
             where.append(
@@ -634,6 +634,55 @@ class SqlTraceStore:
                 for tid, texts in _chunks_by_trace(stored).items():
                     records[tid]["spans"] = unpack_chunks(texts)
         return [records[r.trace_id] for r in rows]
+
+    def iter_traces(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+        batch_size: int = 500,
+        price_explanations: bool = True,
+    ) -> Iterator[list[TraceRecord]]:
+        """Every trace in the range (start inclusive, end exclusive), with its spans, oldest
+        first, in batches of ``batch_size``: keyset pagination on ``(timestamp_ms,
+        trace_id)``, so each batch is one indexed query and memory holds one batch, however
+        many traces there are (for export). ``price_explanations=False``: the spans as
+        stored, without the price explanations put back (see ``store.packing``): a quarter
+        less work when only usage, cost, model and provider are read."""
+        c = t.traces.c
+        where: list[Any] = []
+        if experiment_ids is not None:
+            where.append(c.experiment_id.in_([int(e) for e in experiment_ids]))
+        if start_time_ms is not None:
+            where.append(c.timestamp_ms >= start_time_ms)
+        if end_time_ms is not None:
+            where.append(c.timestamp_ms < end_time_ms)
+        after: tuple[int, str] | None = None
+        while True:
+            page = list(where)
+            if after is not None:
+                ts, tid = after
+                page.append(or_(c.timestamp_ms > ts, and_(c.timestamp_ms == ts, c.trace_id > tid)))
+            query = (
+                select(c.trace_id, c.timestamp_ms, c.info)
+                .where(*page)
+                .order_by(c.timestamp_ms, c.trace_id)
+                .limit(batch_size)
+            )
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+                if not rows:
+                    return
+                records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
+                stored = self._rows_in(conn, _SPANS, list(records))
+            for tid, texts in _chunks_by_trace(stored).items():
+                records[tid]["spans"] = (
+                    unpack_chunks(texts) if price_explanations else _plain_spans(texts)
+                )
+            yield [records[r.trace_id] for r in rows]
+            if len(rows) < batch_size:
+                return
+            after = (rows[-1].timestamp_ms, rows[-1].trace_id)
 
     def _text_matches(self, text: str) -> Any:
         """Traces with ``text`` in their id, name, request or response preview, a tag value
@@ -657,13 +706,21 @@ class SqlTraceStore:
             exists().where(and_(m.trace_id == c.trace_id, m.model.contains(text, autoescape=True))),
         )
 
-    def _is_rare_model(self, model: str) -> bool:
-        """Fewer than RARE traces name this model (an index-only count, capped)."""
+    def _models_matching(self, model: str) -> list[str]:
+        """The model filter's names: ``model`` and the stored models of the family it names
+        (the distinct models of the rollups: a few rows per hour, not per trace)."""
+        r = t.usage_rollup.c
+        with self.engine.connect() as conn:
+            stored = conn.execute(select(r.model).distinct()).scalars().all()
+        return models_matching(model, stored)
+
+    def _is_rare_model(self, models: list[str]) -> bool:
+        """Fewer than RARE traces name these models (an index-only count, capped)."""
         m = t.trace_models.c
         with self.engine.connect() as conn:
             matches = conn.execute(
                 select(func.count()).select_from(
-                    select(m.trace_id).where(m.model == model).limit(RARE).subquery()
+                    select(m.trace_id).where(m.model.in_(models)).limit(RARE).subquery()
                 )
             ).scalar()
         return (matches or 0) < RARE
@@ -680,6 +737,7 @@ class SqlTraceStore:
         session: str | None = None,
     ) -> list[dict[str, Any]]:
         """Tokens and cost of the counted spans per time bucket and ``group_by`` (``"model"``,
+        ``"family"`` (with each family's ``variants``, see :mod:`llmledger.store.families`),
         ``"provider"``, ``"user"``, ``"session"``, ``"none"`` or ``"tag:<key>"``), read from
         the hourly rollups. ``user`` / ``session``: only that user's (session's) traces
         (with ``group_by`` ``"user"``/``"session"`` or ``"none"``; an unknown one: no rows).
@@ -690,6 +748,11 @@ class SqlTraceStore:
         """
         if bucket_ms % HOUR_MS:
             raise ValueError("bucket_ms must be a whole number of hours")
+        if group_by == "family":
+            rows = self.usage_metrics(
+                start_time_ms, end_time_ms, bucket_ms, "model", experiment_ids, tz_offset_ms
+            )
+            return fold_by_family(rows)
         r, group, extra = _rollup_group(group_by, user, session)
         bucket = ((r.hour_ms + tz_offset_ms) // bucket_ms) * bucket_ms - tz_offset_ms
         where = [r.hour_ms >= hour_of(start_time_ms), r.hour_ms < end_time_ms, *extra]
@@ -864,9 +927,7 @@ class SqlTraceStore:
         return int(n or 0)
 
     # -- lifecycle (store/retention.py, store/sampled.py) ---------------------------------
-    def log_totals(
-        self, records: Sequence[TraceRecord], require_experiments: bool = False
-    ) -> None:
+    def log_totals(self, records: Sequence[TraceRecord], require_experiments: bool = False) -> None:
         """Add sampled-out traces (totals records) to the rollups; their spans are not
         stored (see :mod:`llmledger.store.sampled`)."""
         from llmledger.store.sampled import log_totals
@@ -934,8 +995,8 @@ def _rollup_group(
         group = {"model": r.model, "provider": r.provider, "none": literal("all")}[group_by]
         return r, group, []
     raise ValueError(
-        f"cannot group by {group_by!r}: use 'model', 'provider', 'user', 'session', 'none' or "
-        "'tag:<key>'"
+        f"cannot group by {group_by!r}: use 'model', 'family', 'provider', 'user', 'session', "
+        "'none' or 'tag:<key>'"
     )
 
 
@@ -1049,6 +1110,15 @@ def _experiment_of(
     """The experiment a batch's trace is (or will be) stored in: a stored trace keeps its."""
     st = stored.get(batch[0])
     return int(str(st.info.get("experiment_id")) if st is not None else batch[1])
+
+
+def _plain_spans(texts: Sequence[Any]) -> list[dict[str, Any]]:
+    """A trace's spans from its chunks as stored (a later copy of a span id replaces the
+    earlier one), without putting the price explanations back."""
+    by_id: dict[Any, dict[str, Any]] = {}
+    for text in texts:
+        by_id.update((s.get("span_id"), s) for s in stored_spans(text))
+    return list(by_id.values())
 
 
 def _chunks_by_trace(rows: Sequence[Any]) -> dict[str, list[Any]]:

@@ -79,9 +79,21 @@ def settle_attributes(attrs: dict[str, Any], cost: Cost | None) -> None:
         if model:
             attrs[K.MODEL] = model
     if K.PROVIDER not in attrs:
-        provider = dialects.provider(attrs)
+        provider = dialects.provider(attrs) or _priced_provider(attrs.get(K.COST_BREAKDOWN))
         if provider:
             attrs[K.PROVIDER] = provider
+
+
+def _priced_provider(breakdown: Any) -> str | None:
+    """The provider family of the price entry a computed cost used (``openai`` for a span
+    that named only ``gpt-4o-mini``), so per-provider rollups do not file it under ""."""
+    price = breakdown.get("price") if isinstance(breakdown, dict) else None
+    provider = price.get("provider") if isinstance(price, dict) else None
+    if not isinstance(provider, str) or not provider:
+        return None
+    from llmledger.pricing.resolution import canonical_provider
+
+    return canonical_provider(provider)
 
 
 def jsonable_attributes(attrs: dict[str, Any]) -> dict[str, Any]:

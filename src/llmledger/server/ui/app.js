@@ -666,7 +666,7 @@ async function renderTraces(expId, query, signal) {
   statusSel.value = query.get("status") || "";
   const modelList = el("datalist", { id: "models-list" });
   const tagList = el("datalist", { id: "tags-list" });
-  const modelIn = el("input", { class: "input", id: "f-model", placeholder: "any model", value: query.get("model") || "", attrs: { list: "models-list" } });
+  const modelIn = el("input", { class: "input", id: "f-model", placeholder: "any model or family", title: "A family (gpt-4o-mini) matches its dated snapshots; a dated name only itself", value: query.get("model") || "", attrs: { list: "models-list" } });
   const tagIn = el("input", { class: "input", id: "f-tag", placeholder: "key:value", value: query.get("tag") || "", attrs: { list: "tags-list" } });
   const minCostIn = el("input", { class: "input", id: "f-min-cost", type: "number", min: "0", step: "any", placeholder: "0.01", value: query.get("min_cost") || "" });
   const textIn = el("input", { class: "input", id: "f-text", type: "search", placeholder: "Search requests and responses", value: query.get("text") || "" });
@@ -1428,7 +1428,8 @@ async function renderOverview(expId, query, signal) {
   const start = Math.floor(rawStart / HOUR) * HOUR;
   const end = Math.max(Math.ceil(rawEnd / HOUR) * HOUR, start + HOUR);
   const tzOffsetMinutes = -new Date(rawEnd).getTimezoneOffset();
-  const group = query.get("group") === "provider" ? "provider" : "model";
+  // by model family (gpt-4o-mini holds gpt-4o-mini-2024-07-18) unless asked otherwise
+  const group = ["model", "provider"].includes(query.get("group")) ? query.get("group") : "family";
 
   const update = (changes) => {
     const q = new URLSearchParams(query);
@@ -1473,10 +1474,11 @@ async function renderOverview(expId, query, signal) {
     } },
   }));
   const groupSeg = el("div", { class: "seg", id: "group-picker" });
-  for (const g of ["model", "provider"]) {
+  for (const g of ["family", "model", "provider"]) {
     groupSeg.appendChild(el("button", {
       type: "button", class: group === g ? "active" : "", text: "By " + g, dataset: { group: g },
-      on: { click: () => update({ group: g === "model" ? null : g }) },
+      title: g === "family" ? "Dated snapshots and provider ids of a model together (gpt-4o-mini-2024-07-18 in gpt-4o-mini)" : null,
+      on: { click: () => update({ group: g === "family" ? null : g }) },
     }));
   }
   const rangeText = el("span", {
@@ -1538,6 +1540,15 @@ async function renderOverview(expId, query, signal) {
     cur.output += r.output_tokens || 0;
     cur.calls += r.calls || 0;
     cur.unpriced += r.unpriced_calls || 0;
+    for (const v of r.variants || []) {  // by family: the reported model names inside it
+      cur.variants = cur.variants || new Map();
+      const vc = cur.variants.get(v.model) || { name: v.model, cost: 0, tokens: 0, calls: 0, unpriced: 0 };
+      vc.cost += v.total_cost || 0;
+      vc.tokens += v.total_tokens || 0;
+      vc.calls += v.calls || 0;
+      vc.unpriced += v.unpriced_calls || 0;
+      cur.variants.set(v.model, vc);
+    }
     byGroup.set(g, cur);
   }
   const groups = [...byGroup.keys()].sort((x, y) => byGroup.get(y).cost - byGroup.get(x).cost || byGroup.get(y).tokens - byGroup.get(x).tokens);
@@ -1581,14 +1592,14 @@ async function renderOverview(expId, query, signal) {
     el("thead", null, el("tr", null,
       el("th", { text: keyLabel }), el("th", { class: "num", text: "Calls" }), el("th", { class: "num", text: "Tokens" }),
       el("th", { class: "num", text: "Cost" }), el("th", { class: "num", text: "Share" }), el("th", { style: { width: "22%" } }))),
-    el("tbody", null, rows.length ? rows.map((r) => el(
+    el("tbody", null, rows.length ? rows.flatMap((r) => [el(
       "tr",
       { dataset: { group: r.name } },
       el(
         "td",
         null,
         el("span", { class: "swatch", style: { background: r.color || "#9aa6b8" } }),
-        el("span", { class: "mono", text: r.name }),
+        r.href ? el("a", { class: "mono", href: r.href, text: r.name, title: "Traces of " + r.name }) : el("span", { class: "mono", text: r.name }),
         r.unpriced ? el("span", { class: "badge warn", style: { marginLeft: "8px" }, text: `${fmtInt(r.unpriced)} unpriced`, title: `${r.unpriced} call(s) without a known price: cost partial` }) : null,
       ),
       el("td", { class: "num", text: fmtInt(r.calls) }),
@@ -1596,15 +1607,34 @@ async function renderOverview(expId, query, signal) {
       el("td", { class: "num", text: fmtCost(r.cost) }),
       el("td", { class: "num muted", text: total > 0 ? fmtPercent(r.cost / total) : DASH }),
       el("td", null, el("div", { class: "bar", style: { width: `${total > 0 ? (r.cost / total) * 100 : 0}%`, background: r.color || "#9aa6b8" } })),
-    )) : el("tr", null, el("td", { attrs: { colspan: 6 }, class: "muted", text: "No LLM calls in this range." }))),
+    ), ...variantRows(r, total)]) : el("tr", null, el("td", { attrs: { colspan: 6 }, class: "muted", text: "No LLM calls in this range." }))),
   );
+  // A family's models, as reported, under it; each name opens its traces (an exact name).
+  const tracesOf = (model) => hashFor(["experiments", expId, "traces"], new URLSearchParams({ model }));
+  const variantRows = (r, total) => {
+    const vs = r.variants ? [...r.variants.values()].sort((x, y) => y.cost - x.cost || x.name.localeCompare(y.name)) : [];
+    if (vs.length === 0 || (vs.length === 1 && vs[0].name === r.name)) return [];
+    return vs.map((v) => el(
+      "tr",
+      { class: "variant", dataset: { variant: v.name, family: r.name } },
+      el("td", { style: { paddingLeft: "28px" } }, el("a", { class: "mono muted", href: tracesOf(v.name), text: v.name, title: `Traces of ${v.name} (as the provider reported it)` })),
+      el("td", { class: "num muted", text: fmtInt(v.calls) }),
+      el("td", { class: "num muted", text: fmtInt(v.tokens) }),
+      el("td", { class: "num muted", text: fmtCost(v.cost) }),
+      el("td", { class: "num muted", text: total > 0 ? fmtPercent(v.cost / total) : DASH }),
+      el("td"),
+    ));
+  };
   const totalCost = groups.reduce((n, g) => n + byGroup.get(g).cost, 0);
-  const groupRows = groups.map((g) => ({ name: g, color: color.get(g), ...byGroup.get(g) }));
+  const groupRows = groups.map((g) => ({
+    name: g, color: color.get(g), ...byGroup.get(g),
+    href: group !== "provider" && !g.startsWith("(") ? tracesOf(g) : null,
+  }));
   const byModelCard = el(
     "div",
     { class: "panel" },
     el("div", { class: "panel-head" }, `Cost by ${group}`),
-    el("div", { class: "table-wrap" }, breakdownTable(groupRows, totalCost, "cost-by-group", group === "model" ? "Model" : "Provider")),
+    el("div", { class: "table-wrap" }, breakdownTable(groupRows, totalCost, "cost-by-group", { model: "Model", family: "Model family", provider: "Provider" }[group])),
   );
   const tagSel = el(
     "select",
