@@ -8,6 +8,8 @@ export const SpanAttributeKey = {
   REQUEST_MODEL: "llmledger.llm.requestModel",
   PROVIDER: "llmledger.llm.provider",
   SERVICE_TIER: "llmledger.llm.serviceTier",
+  SPEED: "llmledger.llm.speed",
+  INFERENCE_GEO: "llmledger.llm.inferenceGeo",
   SPAN_TYPE: "llmledger.spanType",
   INPUTS: "llmledger.spanInputs",
   OUTPUTS: "llmledger.spanOutputs",
