@@ -1,5 +1,7 @@
-"""Write Python's golden pricing cases (tests/test_pricing_golden.py and the retired models'
-tests/test_pricing_golden_retired.py) to a JSON file that the TypeScript SDK's tests run too,
+"""Write Python's golden pricing cases (tests/test_pricing_golden.py, the retired models'
+tests/test_pricing_golden_retired.py and the newer rules' tests/test_pricing_golden_rules.py:
+corrections, dated history, cached audio, DeepSeek cache hits, fast mode, US-only inference,
+non-token units) to a JSON file that the TypeScript SDK's tests run too,
 so both languages give the same dollars for the same usage.
 
     python scripts/export_golden_pricing.py            # writes typescript/test/golden_pricing.json
@@ -60,6 +62,7 @@ def build() -> str:
     import pytest
     import tests.test_pricing_golden as golden
     import tests.test_pricing_golden_retired as retired
+    import tests.test_pricing_golden_rules as rules
 
     from llmledger.pricing import compute_cost
 
@@ -70,13 +73,15 @@ def build() -> str:
         try:
             overrides = _overrides()
             cases = []
-            for case in [*golden.CASES, *retired.RETIRED_CASES]:
+            for case in [*golden.CASES, *retired.RETIRED_CASES, *rules.RULE_CASES]:
                 cost = compute_cost(
                     case.model,
                     case.usage,
                     provider=case.provider,
                     service_tier=case.tier,
                     at=case.at,
+                    speed=case.speed,
+                    inference_geo=case.inference_geo,
                 )
                 if cost is None or cost.decimal_total != case.inp + case.out:
                     raise SystemExit(f"golden case {case.id} fails in Python: fix it first")
@@ -90,6 +95,9 @@ def build() -> str:
                         "service_tier": case.tier,
                         "at": _iso(case.at),
                         "model_id": case.model_id,
+                        "speed": case.speed,
+                        "inference_geo": case.inference_geo,
+                        "notes": case.notes,
                         "expected": {
                             "input_cost": _dec(case.inp),
                             "output_cost": _dec(case.out),
@@ -101,7 +109,10 @@ def build() -> str:
         finally:
             gen.close()
     doc = {
-        "source": "tests/test_pricing_golden.py, tests/test_pricing_golden_retired.py",
+        "source": (
+            "tests/test_pricing_golden.py, tests/test_pricing_golden_retired.py, "
+            "tests/test_pricing_golden_rules.py"
+        ),
         "overrides": overrides,
         "cases": cases,
     }
