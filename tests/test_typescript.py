@@ -146,6 +146,8 @@ def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
                 provider=c["provider"],
                 service_tier=c["service_tier"],
                 at=at,
+                speed=c["speed"],
+                inference_geo=c["inference_geo"],
             )
             assert cost is not None, c["id"]
             python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
@@ -164,7 +166,8 @@ def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
         "const out = {};"
         "for (const c of doc.cases) {"
         " const k = l.computeCost(c.model, c.usage,"
-        "  {provider: c.provider, serviceTier: c.service_tier, at: c.at ?? undefined});"
+        "  {provider: c.provider, serviceTier: c.service_tier, at: c.at ?? undefined,"
+        "   speed: c.speed, inferenceGeo: c.inference_geo});"
         " out[c.id] = [k.input_cost, k.output_cost, k.total_cost,"
         "  k.decimals.input_cost, k.decimals.output_cost, k.decimals.total_cost]; }"
         "console.log(JSON.stringify(out));"
@@ -176,6 +179,7 @@ def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
     assert len(python) == len(cases) >= 240
     assert sum(c["id"].startswith(("override-", "azure-deployment")) for c in cases) >= 13
     assert sum(c["id"].startswith("retired-") for c in cases) >= 15
+    assert sum(c["id"].startswith("rules-") for c in cases) >= 27
     for case_id, values in python.items():
         ts = typescript[case_id]
         assert ts[:3] == values[:3], case_id  # the same doubles
