@@ -1,6 +1,7 @@
 /** Autolog for the `openai` npm client: chat completions (streams too, usage with
  * stream_options.include_usage), Responses (streams too) and embeddings become spans with
- * usage (cached and reasoning tokens included); cost follows from the model. */
+ * usage (cached and reasoning tokens included, and the Responses web_search_call items, billed
+ * per call); cost follows from the model. */
 import { SpanAttributeKey as K, SpanType } from "../attributes";
 import type { LiveSpan } from "../span";
 import { normalizeUsage, type TokenUsage } from "../usage";
@@ -40,6 +41,16 @@ export function openaiResponsesUsage(usage: Obj | null | undefined): TokenUsage 
     cache_creation_input_tokens: usage.input_tokens_details?.cache_write_tokens,
     reasoning_tokens: usage.output_tokens_details?.reasoning_tokens,
   });
+}
+
+/** The Responses API usage of a response, with its web-search tool calls (`web_search_call`
+ * output items, billed per call). */
+function responseUsage(response: Obj): TokenUsage | undefined {
+  const usage = openaiResponsesUsage(response.usage);
+  const output: unknown[] = Array.isArray(response.output) ? response.output : [];
+  const searches = output.filter((item) => (item as Obj)?.type === "web_search_call").length;
+  if (usage && searches) usage.web_search_requests = searches;
+  return usage;
 }
 
 function build(raw: Record<string, unknown>): TokenUsage | undefined {
@@ -92,7 +103,7 @@ class ResponsesStream implements StreamRecorder {
   finish(span: LiveSpan): void {
     if (!this.response) return;
     span.setOutputs(plain(this.response));
-    recordCommon(span, this.response, openaiResponsesUsage(this.response.usage));
+    recordCommon(span, this.response, responseUsage(this.response));
   }
 }
 
@@ -100,7 +111,7 @@ function recorder(kind: "chat" | "responses" | "embeddings"): CallRecorder {
   return {
     response(span, value) {
       const response = (value ?? {}) as Obj;
-      const usage = kind === "responses" ? openaiResponsesUsage(response.usage) : openaiUsage(response.usage);
+      const usage = kind === "responses" ? responseUsage(response) : openaiUsage(response.usage);
       span.setOutputs(kind === "embeddings" ? { model: response.model, count: response.data?.length ?? 0, usage: response.usage } : plain(response));
       recordCommon(span, response, usage);
     },
