@@ -92,7 +92,8 @@ test("fast mode, US-only inference and web searches: kept on the span and priced
   for (const span of llm) {
     assert.equal(span.attributes["llmledger.llm.speed"], "fast");
     assert.equal(span.attributes["llmledger.llm.inferenceGeo"], "us");
-    assert.deepEqual(span.tokenUsage, { input_tokens: 1000, output_tokens: 100, total_tokens: 1100, web_search_requests: 2 });
+    // the fake reports cache_creation_input_tokens: 0 (its default)
+    assert.deepEqual(span.tokenUsage, { input_tokens: 1000, output_tokens: 100, total_tokens: 1100, cache_creation_input_tokens: 0, web_search_requests: 2 });
     assert.deepEqual(span.llmCost, expected);
   }
   assert.deepEqual(trace.info.cost, { input_cost: 0.106, output_cost: 0.033, total_cost: 0.139 });
