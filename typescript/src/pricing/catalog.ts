@@ -479,12 +479,22 @@ export function clearOverrides(): void {
   invalidate();
 }
 
-export function catalogInfo(): { source: string; entries: number; retired: number; override_versions: number; overrides_file: string | null } {
+export function catalogInfo(): {
+  source: string;
+  entries: number;
+  retired: number;
+  corrected_models: number;
+  history_models: number;
+  override_versions: number;
+  overrides_file: string | null;
+} {
   const snap = catalog();
   return {
     source: snap.source,
     entries: Object.keys(snap.entries).length,
     retired: snap.retiredSources.size,
+    corrected_models: snap.corrected.size,
+    history_models: snap.history.currentFrom.size,
     override_versions: store.versions().length,
     overrides_file: (process.env[PRICES_FILE_ENV] ?? "").trim() || null,
   };
