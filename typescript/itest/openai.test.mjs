@@ -144,3 +144,29 @@ test("Responses web_search_call items are counted and billed per call", async ()
     await close();
   }
 });
+
+test("images, transcriptions and speech: billed per image, per second, per character", async () => {
+  await fakeReply({ provider: "openai" }); // images: no token usage (per image)
+  await fakeReply({ provider: "openai", usage: { type: "duration", seconds: 8.5 } });
+  await fakeReply({ provider: "openai" });
+  const { llm } = await traced("media", async () => {
+    const images = await openai.images.generate({ model: "gpt-image-1", prompt: "a cat", n: 2, quality: "medium", size: "1024x1024" });
+    assert.equal(images.data.length, 2);
+    const file = await OpenAI.toFile(Buffer.from("ID3"), "a.mp3");
+    const text = await openai.audio.transcriptions.create({ model: "whisper-1", file });
+    assert.equal(text.text, "Hello from the fake provider.");
+    const speech = await openai.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hello world" });
+    assert.ok((await speech.arrayBuffer()).byteLength > 0);
+  });
+  const byName = Object.fromEntries(llm.map((s) => [s.name, s]));
+  // https://platform.openai.com/docs/pricing: gpt-image-1 medium 1024x1024 $0.042 per image
+  assert.equal(byName.Images.attributes["llmledger.llm.model"], "medium/1024-x-1024/gpt-image-1");
+  assert.deepEqual(byName.Images.tokenUsage, { input_tokens: 0, output_tokens: 0, total_tokens: 0, output_images: 2 });
+  assert.deepEqual(byName.Images.llmCost, { input_cost: 0, output_cost: 0.084, total_cost: 0.084 });
+  // whisper-1 $0.006 / minute = $0.0001 / second; 8.5 s rounds half to even (as Python): 8 s
+  assert.deepEqual(byName.Transcriptions.tokenUsage, { input_tokens: 0, output_tokens: 0, total_tokens: 0, input_audio_seconds: 8 });
+  assert.deepEqual(byName.Transcriptions.llmCost, { input_cost: 0.0008, output_cost: 0, total_cost: 0.0008 });
+  // tts-1 $15.00 / 1M characters: 11 characters
+  assert.deepEqual(byName.Speech.tokenUsage, { input_tokens: 0, output_tokens: 0, total_tokens: 0, input_characters: 11 });
+  assert.deepEqual(byName.Speech.llmCost, { input_cost: 0.000165, output_cost: 0, total_cost: 0.000165 });
+});

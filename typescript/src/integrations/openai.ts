@@ -123,13 +123,62 @@ function recorder(kind: "chat" | "responses" | "embeddings"): CallRecorder {
   };
 }
 
+/** Python's round(): halves to even (a duration of 8.5 s is 8 billed seconds, 9.5 s 10). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r;
+}
+
+/** The canonical usage of an images / transcription / speech call (Python's media_usage):
+ * per input character, per second of audio, per image, or tokens when reported. */
+export function mediaUsage(kind: "images" | "transcription" | "speech", response: Obj, request: Obj): TokenUsage | undefined {
+  if (kind === "speech") return typeof request.input === "string" ? normalizeUsage({ input_characters: request.input.length }) : undefined;
+  const usage: Obj | undefined = response?.usage && typeof response.usage === "object" ? response.usage : undefined;
+  if (kind === "transcription") {
+    if (usage?.type === "duration") return normalizeUsage({ input_audio_seconds: roundHalfEven(usage.seconds ?? 0) });
+    if (usage?.input_tokens != null) return normalizeUsage(Object.fromEntries(Object.entries(usage).filter(([k]) => k !== "type")));
+    if (typeof response?.duration === "number") return normalizeUsage({ input_audio_seconds: roundHalfEven(response.duration) }); // verbose_json
+    return undefined;
+  }
+  if (usage?.input_tokens != null) {
+    // gpt-image-1: billed by tokens, the generated image's tokens as image output
+    return build({
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      image_input_tokens: usage.input_tokens_details?.image_tokens,
+      image_output_tokens: usage.output_tokens,
+    });
+  }
+  return Array.isArray(response?.data) ? normalizeUsage({ output_images: response.data.length }) : undefined;
+}
+
+function mediaRecorder(kind: "images" | "transcription" | "speech"): CallRecorder {
+  return {
+    response(span, value, params) {
+      const response = (value ?? {}) as Obj;
+      if (kind !== "speech") span.setOutputs(plain(response));
+      const usage = mediaUsage(kind, response, params);
+      if (kind === "images" && usage?.output_images !== undefined) {
+        // the catalog's per-image name: quality/size/model (e.g. standard/1024-x-1024/dall-e-3)
+        const model = params.model || "dall-e-2";
+        const quality = params.quality || "standard";
+        const size = String(params.size || "1024x1024").replace(/x/g, "-x-");
+        span.setAttribute(K.MODEL, `${quality}/${size}/${model}`);
+      }
+      if (usage) span.setAttribute(K.TOKEN_USAGE, usage);
+    },
+    stream: () => ({ add: () => undefined, finish: () => undefined }),
+  };
+}
+
 function providerOf(client: Obj): string {
   const name = client?.constructor?.name ?? "";
   return /azure/i.test(name) || /\.openai\.azure\.com/i.test(String(client?.baseURL ?? "")) ? "azure" : "openai";
 }
 
-/** Trace every chat.completions.create, responses.create and embeddings.create call of this
- * client (the client itself is returned, instrumented in place). */
+/** Trace every chat.completions.create, responses.create, embeddings.create, images.generate,
+ * audio.transcriptions.create and audio.speech.create call of this client (the client itself
+ * is returned, instrumented in place). */
 export function tracedOpenAI<T>(client: T): T {
   const c = client as unknown as Obj;
   const provider = providerOf(c);
@@ -141,5 +190,8 @@ export function tracedOpenAI<T>(client: T): T {
   wrapMethod(c.chat?.completions, "create", describe("Completions", SpanType.CHAT_MODEL), recorder("chat"));
   wrapMethod(c.responses, "create", describe("Responses", SpanType.CHAT_MODEL), recorder("responses"));
   wrapMethod(c.embeddings, "create", describe("Embeddings", SpanType.EMBEDDING), recorder("embeddings"));
+  wrapMethod(c.images, "generate", describe("Images", SpanType.LLM), mediaRecorder("images"));
+  wrapMethod(c.audio?.transcriptions, "create", describe("Transcriptions", SpanType.LLM), mediaRecorder("transcription"));
+  wrapMethod(c.audio?.speech, "create", describe("Speech", SpanType.LLM), mediaRecorder("speech"));
   return client;
 }
