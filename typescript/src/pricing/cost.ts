@@ -184,12 +184,33 @@ function tierRate1h(fields: Map<string, Dec>, standard1h: Dec, writeField: strin
   return null;
 }
 
+/** Cards built per price (the resolution keeps each price object), by service tier and
+ * number of context thresholds passed: built once, as Python caches them on the price. */
+const cards = new WeakMap<ModelPrice, { thresholds: number[]; byKey: Map<string, Card> }>();
+const MAX_CARDS = 32;
+
 function cardFor(price: ModelPrice, serviceTier: string | null | undefined, inputTokens: number): Card {
-  const fields = price.fields;
+  let cached = cards.get(price);
+  if (!cached) {
+    const found = new Set<number>();
+    for (const field of price.fields.keys()) for (const m of field.matchAll(/_above_(\d+)k_tokens/g)) found.add(Number(m[1]));
+    cached = { thresholds: [...found].sort((a, b) => a - b), byKey: new Map() };
+    cards.set(price, cached);
+  }
   const [tierName, suffix] = serviceTierName(serviceTier);
-  const thresholds = new Set<number>();
-  for (const field of fields.keys()) for (const m of field.matchAll(/_above_(\d+)k_tokens/g)) thresholds.add(Number(m[1]));
-  const applicable = [...thresholds].sort((a, b) => a - b).filter((n) => n * 1000 < inputTokens).reverse();
+  const passed = cached.thresholds.filter((n) => n * 1000 < inputTokens);
+  const key = `${tierName}\u0000${suffix}\u0000${passed.length}`;
+  let card = cached.byKey.get(key);
+  if (!card) {
+    card = buildCard(price, tierName, suffix, passed.reverse());
+    if (cached.byKey.size < MAX_CARDS) cached.byKey.set(key, card);
+  }
+  return card;
+}
+
+/** The card for the context thresholds `applicable` (largest first). */
+function buildCard(price: ModelPrice, tierName: string, suffix: string, applicable: number[]): Card {
+  const fields = price.fields;
   const rates: Record<string, Dec | null> = {};
   const used: Record<string, string> = {};
   let largest: number | null = null;
