@@ -1,7 +1,10 @@
-/** The cost formula of llmledger/pricing/cost.py and rates.py, in exact BigInt units:
- * uncached input, cache reads, cache writes (5-minute and 1-hour), audio and image input,
- * the per-request fee, text output, reasoning, audio and image output; context-size tiers
- * (`_above_{N}k_tokens`) and service tiers (batch, priority, flex, ...). */
+/** The cost formula of llmledger/pricing/cost.py (its PARTS table) and rates.py, in exact
+ * BigInt units: uncached input, cache reads (cached audio at its own rate), cache writes
+ * (5-minute and 1-hour), audio and image input, the per-request fee, text output, reasoning,
+ * audio and image output; units that are not tokens (characters, seconds of audio, images,
+ * web-search calls, with the providers' list price or an unpriced_* note); context-size tiers
+ * (`_above_{N}k_tokens`), service tiers (batch, priority, flex, ...), and Anthropic fast mode
+ * and US-only inference (multipliers on every token rate). */
 import { SpanAttributeKey as K } from "../attributes";
 import { canonicalUsage, normalizeUsage, type TokenUsage } from "../usage";
 import { getPrice, type At, type ModelPrice } from "./catalog";
