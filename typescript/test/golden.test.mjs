@@ -51,5 +51,10 @@ for (const c of cases) {
     assert.deepEqual([cost.input_cost, cost.output_cost, cost.total_cost], c.expected.floats);
     if (c.model_id) assert.equal(cost.price.model_id, c.model_id);
     for (const [key, value] of Object.entries(c.notes ?? {})) assert.equal(cost.details[key], value, key);
+    // every part of the breakdown, exactly as Python's
+    const parts = Object.fromEntries(
+      Object.entries(cost.decimals).filter(([key, value]) => !["input_cost", "output_cost", "total_cost"].includes(key) && value !== "0"),
+    );
+    assert.deepEqual(parts, c.parts);
   });
 }
