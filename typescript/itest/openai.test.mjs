@@ -170,3 +170,11 @@ test("images, transcriptions and speech: billed per image, per second, per chara
   assert.deepEqual(byName.Speech.tokenUsage, { input_tokens: 0, output_tokens: 0, total_tokens: 0, input_characters: 11 });
   assert.deepEqual(byName.Speech.llmCost, { input_cost: 0.000165, output_cost: 0, total_cost: 0.000165 });
 });
+
+test("a cost the provider reports (OpenRouter's usage.cost) is kept beside ours", async () => {
+  await fakeReply({ model: "gpt-4o-mini", usage: { prompt_tokens: 1000, completion_tokens: 100, cost: 0.00021 } });
+  const { llm } = await traced("provider-cost", () => openai.chat.completions.create({ model: "gpt-4o-mini", messages }));
+  assert.equal(llm[0].attributes["llmledger.llm.providerCost"], 0.00021);
+  // ours: 1000 x $0.15/1M + 100 x $0.60/1M
+  assert.deepEqual(llm[0].llmCost, { input_cost: 0.00015, output_cost: 0.00006, total_cost: 0.00021 });
+});

@@ -10,6 +10,7 @@ export const SpanAttributeKey = {
   SERVICE_TIER: "llmledger.llm.serviceTier",
   SPEED: "llmledger.llm.speed",
   INFERENCE_GEO: "llmledger.llm.inferenceGeo",
+  PROVIDER_COST: "llmledger.llm.providerCost",
   SPAN_TYPE: "llmledger.spanType",
   INPUTS: "llmledger.spanInputs",
   OUTPUTS: "llmledger.spanOutputs",

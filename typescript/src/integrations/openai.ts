@@ -61,6 +61,9 @@ function recordCommon(span: LiveSpan, response: Obj, usage: TokenUsage | undefin
   if (typeof response.model === "string" && response.model) span.setAttribute(K.MODEL, response.model);
   if (typeof response.service_tier === "string" && response.service_tier) span.setAttribute(K.SERVICE_TIER, response.service_tier);
   if (usage) span.setAttribute(K.TOKEN_USAGE, usage);
+  // the cost the provider reported (OpenRouter's usage.cost, USD), kept beside ours
+  const reported = response.usage?.cost;
+  if (typeof reported === "number" && Number.isFinite(reported) && reported >= 0) span.setAttribute(K.PROVIDER_COST, reported);
 }
 
 class ChatStream {
@@ -87,7 +90,7 @@ class ChatStream {
       choices: this.texts.map((content, index) => ({ index, message: { role: "assistant", content }, finish_reason: this.reasons[index] ?? null })),
       usage: this.usage ?? null,
     });
-    recordCommon(span, { model: this.model, service_tier: this.tier }, openaiUsage(this.usage));
+    recordCommon(span, { model: this.model, service_tier: this.tier, usage: this.usage }, openaiUsage(this.usage));
   }
 }
 
