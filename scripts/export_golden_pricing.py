@@ -1,15 +1,18 @@
-"""Write Python's golden pricing cases (tests/test_pricing_golden.py and the retired models'
-tests/test_pricing_golden_retired.py) to a JSON file that the TypeScript SDK's tests run too,
-so both languages give the same dollars for the same usage.
+"""Write Python's golden pricing cases (tests/test_pricing_golden.py, the retired models'
+tests/test_pricing_golden_retired.py and the newer rules' tests/test_pricing_golden_rules.py:
+corrections, dated history, cached audio, DeepSeek cache hits, fast mode, US-only inference,
+non-token units) to a JSON file that the TypeScript SDK's tests run too, so both languages
+give the same dollars for the same usage.
 
     python scripts/export_golden_pricing.py            # writes typescript/test/golden_pricing.json
     python scripts/export_golden_pricing.py --check    # exit 1 if the file is out of date
 
 Expected amounts are the hand-computed ones of the Python test (exact decimal strings) and
-the floats nearest to them. The user overrides and Azure deployment names the Python cases
-run with (the ``golden_overrides`` fixture) are exported too, read back from the override
-store after the fixture ran, so the TypeScript test applies exactly the same ones; each case
-carries the moment it is priced at (``at``), which picks the override version in force.
+the floats nearest to them, plus Python's exact breakdown (every non-zero part). The user
+overrides and Azure deployment names the Python cases run with (the ``golden_overrides``
+fixture) are exported too, read back from the override store after the fixture ran, so the
+TypeScript test applies exactly the same ones; each case carries the moment it is priced at
+(``at``), which picks the override version in force, and ``speed`` / ``inference_geo``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "typescript" / "test" / "golden_pricing.json"
+
+
+_TOTALS = ("input_cost", "output_cost", "total_cost")
 
 
 def _dec(value: object) -> str:
@@ -60,6 +66,7 @@ def build() -> str:
     import pytest
     import tests.test_pricing_golden as golden
     import tests.test_pricing_golden_retired as retired
+    import tests.test_pricing_golden_rules as rules
 
     from llmledger.pricing import compute_cost
 
@@ -70,13 +77,15 @@ def build() -> str:
         try:
             overrides = _overrides()
             cases = []
-            for case in [*golden.CASES, *retired.RETIRED_CASES]:
+            for case in [*golden.CASES, *retired.RETIRED_CASES, *rules.RULE_CASES]:
                 cost = compute_cost(
                     case.model,
                     case.usage,
                     provider=case.provider,
                     service_tier=case.tier,
                     at=case.at,
+                    speed=case.speed,
+                    inference_geo=case.inference_geo,
                 )
                 if cost is None or cost.decimal_total != case.inp + case.out:
                     raise SystemExit(f"golden case {case.id} fails in Python: fix it first")
@@ -90,6 +99,15 @@ def build() -> str:
                         "service_tier": case.tier,
                         "at": _iso(case.at),
                         "model_id": case.model_id,
+                        "speed": case.speed,
+                        "inference_geo": case.inference_geo,
+                        "notes": case.notes,
+                        # each non-zero part (Python's exact breakdown): the same in TypeScript
+                        "parts": {
+                            key: _dec(amount)
+                            for key, amount in cost.decimals.items()
+                            if key not in _TOTALS and amount != 0
+                        },
                         "expected": {
                             "input_cost": _dec(case.inp),
                             "output_cost": _dec(case.out),
@@ -101,7 +119,10 @@ def build() -> str:
         finally:
             gen.close()
     doc = {
-        "source": "tests/test_pricing_golden.py, tests/test_pricing_golden_retired.py",
+        "source": (
+            "tests/test_pricing_golden.py, tests/test_pricing_golden_retired.py, "
+            "tests/test_pricing_golden_rules.py"
+        ),
         "overrides": overrides,
         "cases": cases,
     }

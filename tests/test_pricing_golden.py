@@ -32,13 +32,16 @@ UTC = dt.UTC
 class Case:
     id: str
     model: str
-    usage: dict[str, int]
+    usage: dict[str, Any]  # canonical counts, or a provider's own shape (nested details)
     inp: D
     out: D
     provider: str | None = None
     tier: str | None = None
     at: dt.datetime | None = None
     model_id: str | None = None  # the catalog key (or override name) that must be used
+    speed: str | None = None  # Anthropic fast mode ("fast")
+    inference_geo: str | None = None  # Anthropic US-only inference ("us")
+    notes: dict[str, Any] | None = None  # non-money cost details expected (e.g. unpriced_*)
 
 
 CASES: list[Case] = []

@@ -146,6 +146,8 @@ def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
                 provider=c["provider"],
                 service_tier=c["service_tier"],
                 at=at,
+                speed=c["speed"],
+                inference_geo=c["inference_geo"],
             )
             assert cost is not None, c["id"]
             python[c["id"]] = [cost["input_cost"], cost["output_cost"], cost["total_cost"]] + [
@@ -164,7 +166,8 @@ def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
         "const out = {};"
         "for (const c of doc.cases) {"
         " const k = l.computeCost(c.model, c.usage,"
-        "  {provider: c.provider, serviceTier: c.service_tier, at: c.at ?? undefined});"
+        "  {provider: c.provider, serviceTier: c.service_tier, at: c.at ?? undefined,"
+        "   speed: c.speed, inferenceGeo: c.inference_geo});"
         " out[c.id] = [k.input_cost, k.output_cost, k.total_cost,"
         "  k.decimals.input_cost, k.decimals.output_cost, k.decimals.total_cost]; }"
         "console.log(JSON.stringify(out));"
@@ -176,10 +179,129 @@ def test_golden_pricing_cases_give_identical_dollars_in_python_and_typescript(
     assert len(python) == len(cases) >= 240
     assert sum(c["id"].startswith(("override-", "azure-deployment")) for c in cases) >= 13
     assert sum(c["id"].startswith("retired-") for c in cases) >= 15
+    assert sum(c["id"].startswith("rules-") for c in cases) >= 27
     for case_id, values in python.items():
         ts = typescript[case_id]
         assert ts[:3] == values[:3], case_id  # the same doubles
         assert [str(Decimal(v).normalize()) for v in ts[3:]] == values[3:], case_id
+
+
+def _random_usage(rng, i: int, o: int) -> dict[str, object]:
+    """A usage exercising every rule: cache reads and writes (1-hour part), cached audio,
+    reasoning, units, web searches, or an OpenAI/DeepSeek shape; a few are inconsistent."""
+    if rng.random() < 0.1:
+        return {
+            "prompt_tokens": i,
+            "completion_tokens": o,
+            "prompt_cache_hit_tokens": i // 3,
+            "prompt_tokens_details": {"cached_tokens": i // 4},
+        }
+    u: dict[str, int] = {"input_tokens": i, "output_tokens": o}
+    if i and rng.random() < 0.5:
+        u["cache_read_input_tokens"] = rng.randint(0, i // 2)
+    if i and rng.random() < 0.3:
+        u["audio_input_tokens"] = rng.randint(0, i // 3)
+        if "cache_read_input_tokens" in u and rng.random() < 0.5:
+            u["cache_read_audio_input_tokens"] = (
+                min(u["cache_read_input_tokens"], u["audio_input_tokens"]) // 2
+            )
+    if i and rng.random() < 0.3:
+        u["cache_creation_input_tokens"] = write = rng.randint(0, i // 6)
+        u["cache_creation_1h_input_tokens"] = write // 2
+    if o and rng.random() < 0.3:
+        u["reasoning_tokens"] = o // 2
+    if rng.random() < 0.03:
+        u["reasoning_tokens"] = o + 1  # inconsistent: an error in both languages
+    for key, chance, n in (
+        ("web_search_requests", 0.2, 2),
+        ("output_images", 0.1, 2),
+        ("input_characters", 0.1, 33),
+        ("input_audio_seconds", 0.1, 9),
+    ):
+        if rng.random() < chance:
+            u[key] = n
+    return u
+
+
+def test_random_usages_price_identically_in_python_and_typescript(sdk, tmp_path: Path) -> None:
+    """Beyond the golden cases: 1,200 random usages of 300 catalog models (fixed seed), with
+    service tiers, fast mode, US-only inference and dates in the price history: the same
+    exact decimals, the same "no cost" and the same errors in both languages."""
+    import datetime as dt
+    import random
+
+    from llmledger.pricing import clear_overrides, compute_cost
+
+    rng = random.Random(20261203)
+    snapshot = json.loads((ROOT / "src/llmledger/pricing/data/prices.json").read_text())
+    names = sorted(k for k, v in snapshot.items() if not k.startswith("_") and isinstance(v, dict))
+    models = [
+        *rng.sample(names, 288),
+        "claude-opus-4-6", "claude-opus-4-7", "claude-sonnet-4-6", "gemini-2.5-flash",
+        "gpt-realtime", "deepseek-chat", "tts-1", "whisper-1", "gpt-4o", "o3",
+        "claude-3-5-haiku-latest", "gemini-2.5-flash-lite",
+    ]  # fmt: skip
+    cases = []
+    for model in models:
+        for _ in range(4):
+            i = rng.choice([0, 1, 100, 5000, 250_000])
+            o = rng.choice([0, 7, 1000])
+            cases.append(
+                {
+                    "model": model,
+                    "usage": _random_usage(rng, i, o),
+                    "tier": rng.choice([None, None, "batch", "priority", "flex"]),
+                    "speed": rng.choice([None, "fast"]),
+                    "geo": rng.choice([None, "us"]),
+                    "at": rng.choice(
+                        [None, "2024-06-01T00:00:00+00:00", "2025-05-01T00:00:00+00:00"]
+                    ),
+                }
+            )
+    clear_overrides()
+    python: list[object] = []
+    for c in cases:
+        try:
+            cost = compute_cost(
+                c["model"],
+                c["usage"],
+                service_tier=c["tier"],
+                speed=c["speed"],
+                inference_geo=c["geo"],
+                at=dt.datetime.fromisoformat(c["at"]) if c["at"] else None,
+            )
+        except ValueError:
+            python.append("error")
+            continue
+        python.append(
+            None
+            if cost is None
+            else [
+                str(cost.decimals[k].normalize())
+                for k in ("input_cost", "output_cost", "total_cost")
+            ]
+        )
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    script = (
+        "import * as l from 'llmledger'; import {readFileSync} from 'node:fs';"
+        f"const cases = JSON.parse(readFileSync({json.dumps(str(path))}, 'utf8'));"
+        "console.log(JSON.stringify(cases.map((c) => { try {"
+        " const k = l.computeCost(c.model, c.usage, {serviceTier: c.tier, speed: c.speed,"
+        "  inferenceGeo: c.geo, at: c.at ?? undefined});"
+        " return k ? [k.decimals.input_cost, k.decimals.output_cost, k.decimals.total_cost] : null;"
+        " } catch (e) { return 'error'; } })));"
+    )
+    where = node_project(tmp_path / "app")
+    out = run_node(["--input-type=module", "-e", script], where, {"LLMLEDGER_PRICES_FILE": ""})
+    typescript = json.loads(out.splitlines()[-1])
+    normalized = [
+        [str(Decimal(v).normalize()) for v in t] if isinstance(t, list) else t for t in typescript
+    ]
+    mismatches = [(c, p, t) for c, p, t in zip(cases, python, normalized, strict=True) if p != t]
+    assert not mismatches, mismatches[:5]
+    priced = sum(isinstance(p, list) for p in python)
+    assert priced > 600 and "error" in python and None in python  # all three outcomes seen
 
 
 def test_tracing_api_against_the_server(project, server, fake) -> None:

@@ -29,7 +29,9 @@ def _dist_is_fresh() -> bool:
         return False
     inputs = [*(TS / "src").rglob("*.ts"), TS / "scripts" / "build.mjs", TS / "package.json"]
     data = ROOT / "src" / "llmledger" / "pricing" / "data"
-    inputs += [data / "prices.json", data / "retired.json"]
+    inputs += [
+        data / name for name in ("prices.json", "retired.json", "corrections.json", "history.json")
+    ]
     return built.stat().st_mtime >= max(p.stat().st_mtime for p in inputs)
 
 

@@ -72,3 +72,37 @@ test("a provider error ends the span ERROR and reaches the caller unchanged", as
   assert.equal(llm[0].status, "ERROR");
   assert.equal(llm[0].tokenUsage, undefined);
 });
+
+test("fast mode, US-only inference and web searches: kept on the span and priced", async () => {
+  // https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing: 6x Opus 4.6 rates;
+  // https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing: 1.1x for
+  // US-only inference; web search $10 per 1,000 searches. Opus 4.6: $5 in, $25 out per 1M.
+  const usage = { input_tokens: 1000, output_tokens: 100, speed: "fast", inference_geo: "us", server_tool_use: { web_search_requests: 2 } };
+  await fakeReply({ model: "claude-opus-4-6", usage });
+  await fakeReply({ model: "claude-opus-4-6", usage, text: "streamed" });
+  const opus = { ...request, model: "claude-opus-4-6" };
+  const { trace, llm } = await traced("claude-fast", async () => {
+    await anthropic.messages.create(opus);
+    const stream = await anthropic.messages.create({ ...opus, stream: true });
+    for await (const _event of stream);
+  });
+  assert.equal(llm.length, 2);
+  // 1000 x $5/1M x 6.6 + 2 x $0.01; 100 x $25/1M x 6.6
+  const expected = { input_cost: 0.053, output_cost: 0.0165, total_cost: 0.0695 };
+  for (const span of llm) {
+    assert.equal(span.attributes["llmledger.llm.speed"], "fast");
+    assert.equal(span.attributes["llmledger.llm.inferenceGeo"], "us");
+    // the fake reports cache_creation_input_tokens: 0 (its default)
+    assert.deepEqual(span.tokenUsage, { input_tokens: 1000, output_tokens: 100, total_tokens: 1100, cache_creation_input_tokens: 0, web_search_requests: 2 });
+    assert.deepEqual(span.llmCost, expected);
+  }
+  assert.deepEqual(trace.info.cost, { input_cost: 0.106, output_cost: 0.033, total_cost: 0.139 });
+});
+
+test("a model fast mode does not apply to is priced at standard rates", async () => {
+  // fast mode is Opus 4.6/4.7 only; Sonnet 4.5 ($3 / $15 per 1M) predates US-only pricing
+  await fakeReply({ model: "claude-sonnet-4-5", usage: { input_tokens: 1000, output_tokens: 100, speed: "fast", inference_geo: "us" } });
+  const { llm } = await traced("claude-not-fast", () => anthropic.messages.create(request));
+  assert.equal(llm[0].attributes["llmledger.llm.speed"], "fast");
+  assert.deepEqual(llm[0].llmCost, { input_cost: 0.003, output_cost: 0.0015, total_cost: 0.0045 });
+});

@@ -11,8 +11,9 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 const dataDir = join(root, "..", "src", "llmledger", "pricing", "data");
-const catalog = join(dataDir, "prices.json");
-const retired = join(dataDir, "retired.json");
+// prices.json (the snapshot), retired.json (retired models), corrections.json (fields set to
+// the provider's price) and history.json (dated earlier prices), applied at load as in Python
+const DATA_FILES = ["prices.json", "retired.json", "corrections.json", "history.json"];
 
 // `npm install <repo>/typescript` links this folder without installing its dependencies
 // (npm does not, for a folder outside the project) and then runs `prepare`: install them
@@ -32,14 +33,13 @@ rmSync(dist, { recursive: true, force: true });
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
 
-for (const file of [catalog, retired]) {
+for (const file of DATA_FILES.map((name) => join(dataDir, name))) {
   if (!existsSync(file)) {
     throw new Error(`price data not found at ${file}: build from a checkout of the llmledger repository`);
   }
 }
 mkdirSync(join(dist, "data"), { recursive: true });
-copyFileSync(catalog, join(dist, "data", "prices.json"));
-copyFileSync(retired, join(dist, "data", "retired.json"));
+for (const name of DATA_FILES) copyFileSync(join(dataDir, name), join(dist, "data", name));
 
 const names = Object.keys(createRequire(import.meta.url)(join(dist, "cjs", "index.js"))).filter(
   (n) => n !== "default" && n !== "__esModule",

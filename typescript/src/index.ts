@@ -16,7 +16,7 @@ export {
 } from "./fluent";
 export { getTracingContextHeadersForHttpRequest, withTracingContext } from "./propagation";
 export { LlmledgerClient, LlmledgerClient as MlflowClient, type Trace, type TraceInfo, type TraceSpan, type SearchOptions } from "./client";
-export { computeCost, costFromPrice, MissingPriceError, type Cost, type CostDict } from "./pricing/cost";
+export { computeCost, costFromPrice, MissingPriceError, type Cost, type CostDict, type PriceModifiers } from "./pricing/cost";
 export {
   getPrice,
   catalogInfo,

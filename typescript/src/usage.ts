@@ -7,6 +7,8 @@ export interface TokenUsage {
   output_tokens: number;
   total_tokens: number;
   cache_read_input_tokens?: number;
+  /** cached audio: part of cache_read_input_tokens and of audio_input_tokens */
+  cache_read_audio_input_tokens?: number;
   cache_creation_input_tokens?: number;
   cache_creation_1h_input_tokens?: number;
   audio_input_tokens?: number;
@@ -14,10 +16,18 @@ export interface TokenUsage {
   reasoning_tokens?: number;
   audio_output_tokens?: number;
   image_output_tokens?: number;
+  /** units that are not tokens: text-to-speech characters, transcribed seconds, web-search
+   * calls, generated images */
+  input_characters?: number;
+  input_audio_seconds?: number;
+  web_search_requests?: number;
+  output_images?: number;
 }
 
+export const UNIT_KEYS = ["input_characters", "input_audio_seconds", "web_search_requests", "output_images"] as const;
 export const DETAIL_KEYS = [
   "cache_read_input_tokens",
+  "cache_read_audio_input_tokens",
   "cache_creation_input_tokens",
   "cache_creation_1h_input_tokens",
   "audio_input_tokens",
@@ -25,6 +35,7 @@ export const DETAIL_KEYS = [
   "reasoning_tokens",
   "audio_output_tokens",
   "image_output_tokens",
+  ...UNIT_KEYS,
 ] as const;
 const CANONICAL = new Set<string>(["input_tokens", "output_tokens", "total_tokens", ...DETAIL_KEYS]);
 const ALIASES: Record<string, string> = {
@@ -38,7 +49,12 @@ const ALIASES: Record<string, string> = {
   cache_creation_tokens: "cache_creation_input_tokens",
   cache_write_tokens: "cache_creation_input_tokens",
   cache_write_input_tokens: "cache_creation_input_tokens",
+  cache_creation_input_tokens_above_1hr: "cache_creation_1h_input_tokens", // MLflow's 1-hour writes
+  prompt_cache_hit_tokens: "cache_read_input_tokens", // DeepSeek (its prompt_tokens = hits + misses)
 };
+// OpenAI's objects detailing the input / output: Chat Completions, Responses, Realtime
+const INPUT_DETAIL_OBJECTS = new Set(["prompt_tokens_details", "input_token_details", "input_tokens_details"]);
+const OUTPUT_DETAIL_OBJECTS = new Set(["completion_tokens_details", "output_token_details", "output_tokens_details"]);
 
 export class UsageError extends Error {}
 
@@ -46,7 +62,7 @@ function count(key: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   let n: number;
   if (typeof value === "number" && Number.isInteger(value)) n = value;
-  else if (typeof value === "string" && /^\s*-?\d+\s*$/.test(value)) n = Number(value.trim());
+  else if (typeof value === "string" && /^\s*-?\d{1,30}\s*$/.test(value)) n = Number(value.trim());
   else throw new UsageError(`token count ${key} must be a whole number, got ${JSON.stringify(value)}`);
   if (n < 0) throw new UsageError(`token count ${key} must not be negative, got ${n}`);
   return n;
@@ -64,19 +80,22 @@ export function normalizeUsage(raw: unknown): TokenUsage | undefined {
     if (n !== undefined && !(key in found)) found[key] = n;
   };
   let ttl: Record<string, unknown> | null = null;
+  let miss: number | undefined;
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const canonical = CANONICAL.has(key) ? key : ALIASES[key];
     if (canonical === undefined) {
-      if (value && typeof value === "object") {
-        const v = value as Record<string, unknown>;
-        if (key === "prompt_tokens_details") {
-          merge("cache_read_input_tokens", v.cached_tokens);
-          merge("audio_input_tokens", v.audio_tokens);
-        } else if (key === "completion_tokens_details") {
-          merge("reasoning_tokens", v.reasoning_tokens);
-          merge("audio_output_tokens", v.audio_tokens);
-        } else if (key === "cache_creation") ttl = v;
-      }
+      const v = value && typeof value === "object" ? (value as Record<string, unknown>) : null;
+      if (INPUT_DETAIL_OBJECTS.has(key) && v) {
+        merge("cache_read_input_tokens", v.cached_tokens);
+        merge("audio_input_tokens", v.audio_tokens);
+        const cached = v.cached_tokens_details;
+        if (cached && typeof cached === "object") merge("cache_read_audio_input_tokens", (cached as Record<string, unknown>).audio_tokens);
+      } else if (key === "prompt_cache_miss_tokens") {
+        miss ??= count(key, value); // DeepSeek: input = hits + misses
+      } else if (OUTPUT_DETAIL_OBJECTS.has(key) && v) {
+        merge("reasoning_tokens", v.reasoning_tokens);
+        merge("audio_output_tokens", v.audio_tokens);
+      } else if (key === "cache_creation" && v) ttl = v; // Anthropic's split of the writes by TTL
       continue;
     }
     const n = count(key, value);
@@ -91,6 +110,7 @@ export function normalizeUsage(raw: unknown): TokenUsage | undefined {
     }
     if (hour && !("cache_creation_1h_input_tokens" in found)) found.cache_creation_1h_input_tokens = hour;
   }
+  if (miss !== undefined && !("input_tokens" in found)) found.input_tokens = miss + (found.cache_read_input_tokens ?? 0);
   return complete(found);
 }
 
@@ -98,7 +118,10 @@ function complete(found: Record<string, number>): TokenUsage | undefined {
   let inp = found.input_tokens;
   let out = found.output_tokens;
   const total = found.total_tokens;
-  if (inp === undefined && out === undefined && total === undefined) return undefined;
+  if (inp === undefined && out === undefined && total === undefined) {
+    if (!UNIT_KEYS.some((key) => key in found)) return undefined;
+    inp = out = 0; // a call billed in other units only (images, seconds, characters)
+  }
   if (inp === undefined && out !== undefined && total !== undefined && total >= out) inp = total - out;
   else if (out === undefined && inp !== undefined && total !== undefined && total >= inp) out = total - inp;
   const read = found.cache_read_input_tokens ?? 0;

@@ -1,7 +1,10 @@
 /** Autolog for the `@anthropic-ai/sdk` npm client: messages.create (streams too) and
  * messages.stream() become spans. Anthropic's input_tokens exclude cache reads and writes;
  * they are added back (input means every prompt token, as for every provider), and the
- * 1-hour part of the cache writes is kept, so each part is priced at its own rate. */
+ * 1-hour part of the cache writes is kept, so each part is priced at its own rate. Web
+ * searches (usage.server_tool_use.web_search_requests) are billed per search; fast mode
+ * (usage.speed) and US-only inference (usage.inference_geo) are kept as span attributes,
+ * price multipliers on the models they apply to. */
 import { SpanAttributeKey as K, SpanType } from "../attributes";
 import type { LiveSpan } from "../span";
 import { anthropicUsage, type TokenUsage } from "../usage";
@@ -30,11 +33,25 @@ export function anthropicMessageUsage(usage: Obj | null | undefined): TokenUsage
   });
 }
 
+/** The canonical usage of a message, with its web searches (`server_tool_use`, billed per
+ * search). */
+function messageUsage(usage: Obj | null | undefined): TokenUsage | undefined {
+  const canonical = anthropicMessageUsage(usage);
+  const searches = usage?.server_tool_use?.web_search_requests;
+  if (canonical && Number.isInteger(searches) && searches > 0) canonical.web_search_requests = searches;
+  return canonical;
+}
+
 function record(span: LiveSpan, message: Obj): void {
   span.setOutputs(plain(message));
   if (typeof message.model === "string" && message.model) span.setAttribute(K.MODEL, message.model);
   if (typeof message.usage?.service_tier === "string") span.setAttribute(K.SERVICE_TIER, message.usage.service_tier);
-  const usage = anthropicMessageUsage(message.usage);
+  // price multipliers: fast mode (usage.speed) and US-only inference (usage.inference_geo)
+  for (const [key, field] of [[K.SPEED, "speed"], [K.INFERENCE_GEO, "inference_geo"]] as const) {
+    const value = message.usage?.[field];
+    if (typeof value === "string" && value) span.setAttribute(key, value);
+  }
+  const usage = messageUsage(message.usage);
   if (usage) span.setAttribute(K.TOKEN_USAGE, usage);
 }
 

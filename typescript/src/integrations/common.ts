@@ -17,7 +17,8 @@ export interface StreamRecorder {
 }
 
 export interface CallRecorder {
-  response(span: LiveSpan, value: unknown): void;
+  /** `params`: the call's request (e.g. the text of a speech call, an image's size) */
+  response(span: LiveSpan, value: unknown, params: Record<string, unknown>): void;
   stream(): StreamRecorder;
 }
 
@@ -186,7 +187,7 @@ function sendTraced(
   }
   promise.then(
     (value: unknown) => {
-      quietly(() => recorder.response(live, value));
+      quietly(() => recorder.response(live, value, params));
       endOk(live);
     },
     (error: unknown) => endError(live, error),

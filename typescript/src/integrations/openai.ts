@@ -1,6 +1,7 @@
 /** Autolog for the `openai` npm client: chat completions (streams too, usage with
  * stream_options.include_usage), Responses (streams too) and embeddings become spans with
- * usage (cached and reasoning tokens included); cost follows from the model. */
+ * usage (cached and reasoning tokens included, and the Responses web_search_call items, billed
+ * per call); cost follows from the model. */
 import { SpanAttributeKey as K, SpanType } from "../attributes";
 import type { LiveSpan } from "../span";
 import { normalizeUsage, type TokenUsage } from "../usage";
@@ -42,6 +43,16 @@ export function openaiResponsesUsage(usage: Obj | null | undefined): TokenUsage 
   });
 }
 
+/** The Responses API usage of a response, with its web-search tool calls (`web_search_call`
+ * output items, billed per call). */
+function responseUsage(response: Obj): TokenUsage | undefined {
+  const usage = openaiResponsesUsage(response.usage);
+  const output: unknown[] = Array.isArray(response.output) ? response.output : [];
+  const searches = output.filter((item) => (item as Obj)?.type === "web_search_call").length;
+  if (usage && searches) usage.web_search_requests = searches;
+  return usage;
+}
+
 function build(raw: Record<string, unknown>): TokenUsage | undefined {
   return normalizeUsage(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== null)));
 }
@@ -50,6 +61,9 @@ function recordCommon(span: LiveSpan, response: Obj, usage: TokenUsage | undefin
   if (typeof response.model === "string" && response.model) span.setAttribute(K.MODEL, response.model);
   if (typeof response.service_tier === "string" && response.service_tier) span.setAttribute(K.SERVICE_TIER, response.service_tier);
   if (usage) span.setAttribute(K.TOKEN_USAGE, usage);
+  // the cost the provider reported (OpenRouter's usage.cost, USD), kept beside ours
+  const reported = response.usage?.cost;
+  if (typeof reported === "number" && Number.isFinite(reported) && reported >= 0) span.setAttribute(K.PROVIDER_COST, reported);
 }
 
 class ChatStream {
@@ -76,7 +90,7 @@ class ChatStream {
       choices: this.texts.map((content, index) => ({ index, message: { role: "assistant", content }, finish_reason: this.reasons[index] ?? null })),
       usage: this.usage ?? null,
     });
-    recordCommon(span, { model: this.model, service_tier: this.tier }, openaiUsage(this.usage));
+    recordCommon(span, { model: this.model, service_tier: this.tier, usage: this.usage }, openaiUsage(this.usage));
   }
 }
 
@@ -92,7 +106,7 @@ class ResponsesStream implements StreamRecorder {
   finish(span: LiveSpan): void {
     if (!this.response) return;
     span.setOutputs(plain(this.response));
-    recordCommon(span, this.response, openaiResponsesUsage(this.response.usage));
+    recordCommon(span, this.response, responseUsage(this.response));
   }
 }
 
@@ -100,7 +114,7 @@ function recorder(kind: "chat" | "responses" | "embeddings"): CallRecorder {
   return {
     response(span, value) {
       const response = (value ?? {}) as Obj;
-      const usage = kind === "responses" ? openaiResponsesUsage(response.usage) : openaiUsage(response.usage);
+      const usage = kind === "responses" ? responseUsage(response) : openaiUsage(response.usage);
       span.setOutputs(kind === "embeddings" ? { model: response.model, count: response.data?.length ?? 0, usage: response.usage } : plain(response));
       recordCommon(span, response, usage);
     },
@@ -112,13 +126,62 @@ function recorder(kind: "chat" | "responses" | "embeddings"): CallRecorder {
   };
 }
 
+/** Python's round(): halves to even (a duration of 8.5 s is 8 billed seconds, 9.5 s 10). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r;
+}
+
+/** The canonical usage of an images / transcription / speech call (Python's media_usage):
+ * per input character, per second of audio, per image, or tokens when reported. */
+export function mediaUsage(kind: "images" | "transcription" | "speech", response: Obj, request: Obj): TokenUsage | undefined {
+  if (kind === "speech") return typeof request.input === "string" ? normalizeUsage({ input_characters: request.input.length }) : undefined;
+  const usage: Obj | undefined = response?.usage && typeof response.usage === "object" ? response.usage : undefined;
+  if (kind === "transcription") {
+    if (usage?.type === "duration") return normalizeUsage({ input_audio_seconds: roundHalfEven(usage.seconds ?? 0) });
+    if (usage?.input_tokens != null) return normalizeUsage(Object.fromEntries(Object.entries(usage).filter(([k]) => k !== "type")));
+    if (typeof response?.duration === "number") return normalizeUsage({ input_audio_seconds: roundHalfEven(response.duration) }); // verbose_json
+    return undefined;
+  }
+  if (usage?.input_tokens != null) {
+    // gpt-image-1: billed by tokens, the generated image's tokens as image output
+    return build({
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      image_input_tokens: usage.input_tokens_details?.image_tokens,
+      image_output_tokens: usage.output_tokens,
+    });
+  }
+  return Array.isArray(response?.data) ? normalizeUsage({ output_images: response.data.length }) : undefined;
+}
+
+function mediaRecorder(kind: "images" | "transcription" | "speech"): CallRecorder {
+  return {
+    response(span, value, params) {
+      const response = (value ?? {}) as Obj;
+      if (kind !== "speech") span.setOutputs(plain(response));
+      const usage = mediaUsage(kind, response, params);
+      if (kind === "images" && usage?.output_images !== undefined) {
+        // the catalog's per-image name: quality/size/model (e.g. standard/1024-x-1024/dall-e-3)
+        const model = params.model || "dall-e-2";
+        const quality = params.quality || "standard";
+        const size = String(params.size || "1024x1024").replace(/x/g, "-x-");
+        span.setAttribute(K.MODEL, `${quality}/${size}/${model}`);
+      }
+      if (usage) span.setAttribute(K.TOKEN_USAGE, usage);
+    },
+    stream: () => ({ add: () => undefined, finish: () => undefined }),
+  };
+}
+
 function providerOf(client: Obj): string {
   const name = client?.constructor?.name ?? "";
   return /azure/i.test(name) || /\.openai\.azure\.com/i.test(String(client?.baseURL ?? "")) ? "azure" : "openai";
 }
 
-/** Trace every chat.completions.create, responses.create and embeddings.create call of this
- * client (the client itself is returned, instrumented in place). */
+/** Trace every chat.completions.create, responses.create, embeddings.create, images.generate,
+ * audio.transcriptions.create and audio.speech.create call of this client (the client itself
+ * is returned, instrumented in place). */
 export function tracedOpenAI<T>(client: T): T {
   const c = client as unknown as Obj;
   const provider = providerOf(c);
@@ -130,5 +193,8 @@ export function tracedOpenAI<T>(client: T): T {
   wrapMethod(c.chat?.completions, "create", describe("Completions", SpanType.CHAT_MODEL), recorder("chat"));
   wrapMethod(c.responses, "create", describe("Responses", SpanType.CHAT_MODEL), recorder("responses"));
   wrapMethod(c.embeddings, "create", describe("Embeddings", SpanType.EMBEDDING), recorder("embeddings"));
+  wrapMethod(c.images, "generate", describe("Images", SpanType.LLM), mediaRecorder("images"));
+  wrapMethod(c.audio?.transcriptions, "create", describe("Transcriptions", SpanType.LLM), mediaRecorder("transcription"));
+  wrapMethod(c.audio?.speech, "create", describe("Speech", SpanType.LLM), mediaRecorder("speech"));
   return client;
 }

@@ -1,5 +1,6 @@
 /** The price catalog, as llmledger/pricing/catalog.py: the bundled snapshot (the Python
- * package's pricing/data/prices.json plus the retired models of retired.json, both copied
+ * package's pricing/data/prices.json, the retired models of retired.json, the corrections of
+ * corrections.json and the dated prices of history.json, all copied
  * into dist/data at build time: one source of truth), user overrides (setPrice, an
  * overrides file) and Azure deployment names. Parsed on the first lookup. */
 import { readFileSync } from "node:fs";
@@ -42,8 +43,20 @@ class Snapshot {
   private knownSet: Set<string> | null = null;
   private decimals = new Map<string, Map<string, Dec>>();
 
-  constructor(data: Record<string, unknown>, retiredSources: Map<string, string> = new Map()) {
+  /** entries with fields set from corrections.json: catalog key -> the provider page */
+  readonly corrected: Map<string, string>;
+  /** the dated prices before the current one (history.json) */
+  readonly history: History;
+
+  constructor(
+    data: Record<string, unknown>,
+    retiredSources: Map<string, string> = new Map(),
+    corrected: Map<string, string> = new Map(),
+    history: History = new History(),
+  ) {
     this.retiredSources = retiredSources;
+    this.corrected = corrected;
+    this.history = history;
     const meta = (data._meta ?? {}) as Record<string, unknown>;
     this.aliases = (data._aliases ?? {}) as Record<string, string>;
     const entries: Record<string, Entry> = {};
@@ -114,7 +127,9 @@ class Snapshot {
 
   sourceOf(key: string): string {
     const page = this.retiredSources.get(key);
-    return page === undefined ? this.source : `bundled: retired model, last published price (${page})`;
+    const source = page === undefined ? this.source : `bundled: retired model, last published price (${page})`;
+    const fix = this.corrected.get(key);
+    return fix === undefined ? source : `${source}, corrected (${fix})`;
   }
 }
 
@@ -138,6 +153,62 @@ export function addRetired(snapshot: Record<string, unknown>, retired: Record<st
   return sources;
 }
 
+/** Set the corrected fields (data/corrections.json) on the snapshot entries they name, as
+ * Python's history.apply_corrections; `_`-prefixed keys are documentation. Returns
+ * {catalog key: source page} of the entries corrected. */
+export function applyCorrections(snapshot: Record<string, unknown>, corrections: Record<string, unknown>): Map<string, string> {
+  const sources = new Map<string, string>();
+  for (const [key, fix] of Object.entries(corrections)) {
+    if (key.startsWith("_") || !Object.prototype.hasOwnProperty.call(snapshot, key) || !fix || typeof fix !== "object") continue;
+    const f = fix as Record<string, unknown>;
+    const entry: Record<string, unknown> = { ...(snapshot[key] as Record<string, unknown>) };
+    for (const [field, value] of Object.entries(f)) if (!field.startsWith("_")) entry[field] = value;
+    snapshot[key] = entry;
+    sources.set(key, String(f._source ?? "llmledger corrections"));
+  }
+  return sources;
+}
+
+/** Dated versions per catalog key (data/history.json) and when each key's current catalog
+ * price began (Python's history.History): the same override store and rule as user prices. */
+export class History {
+  readonly store = new OverrideStore();
+  /** catalog key -> epoch ms of its current price */
+  readonly currentFrom = new Map<string, number>();
+
+  /** The version of `key` in force at `at` (epoch ms); null when the catalog price applies. */
+  inForce(key: string, at: number): OverrideVersion | null {
+    const until = this.currentFrom.get(key);
+    if (until === undefined || at >= until) return null;
+    return this.store.inForce(this.store.find(key, null) ?? "", at);
+  }
+}
+
+/** Parse history.json; throws PricingConfigError naming the entry. */
+export function loadHistory(doc: Record<string, unknown>, origin = "history.json"): History {
+  const history = new History();
+  for (const [key, spec] of Object.entries(doc)) {
+    if (key.startsWith("_")) continue;
+    const where = `${origin}: '${key}'`;
+    if (!spec || typeof spec !== "object" || !("current_from" in spec)) {
+      throw new PricingConfigError(`${where}: expected an object with current_from and versions`);
+    }
+    const s = spec as Record<string, unknown>;
+    const current = parseEffectiveFrom(s.current_from, where) as number;
+    const source = `bundled: price history (${String(s._source ?? "llmledger price history")})`;
+    ((s.versions as Record<string, unknown>[] | undefined) ?? []).forEach((item, i) => {
+      const values = Object.fromEntries(Object.entries(item).filter(([k]) => !k.startsWith("_")));
+      const version = makeVersion(key, values, `${where}.versions[${i}]`, source);
+      if (version.effectiveFrom !== null && version.effectiveFrom >= current) {
+        throw new PricingConfigError(`${where}.versions[${i}]: effective_from is not before current_from`);
+      }
+      history.store.add(version);
+    });
+    history.currentFrom.set(key, current);
+  }
+  return history;
+}
+
 let snapshot: Snapshot | null = null;
 const store = new OverrideStore();
 let envLoaded = false;
@@ -149,9 +220,11 @@ export function catalogPath(): string {
 }
 
 function loadSnapshot(): Snapshot {
-  const data = JSON.parse(readFileSync(catalogPath(), "utf8")) as Record<string, unknown>;
-  const retired = JSON.parse(readFileSync(join(catalogPath(), "..", "retired.json"), "utf8")) as Record<string, unknown>;
-  return new Snapshot(data, addRetired(data, retired));
+  const read = (name: string) => JSON.parse(readFileSync(join(catalogPath(), "..", name), "utf8")) as Record<string, unknown>;
+  const data = read("prices.json");
+  const retired = addRetired(data, read("retired.json"));
+  const corrected = applyCorrections(data, read("corrections.json"));
+  return new Snapshot(data, retired, corrected, loadHistory(read("history.json")));
 }
 
 /** The snapshot, loading it (and the LLMLEDGER_PRICES_FILE overrides) on first use. */
@@ -217,11 +290,13 @@ class Resolution {
   overrideKey: string | null = null;
   overrideRule = "override";
   catalogPrice: ModelPrice | null = null;
+  /** the catalog key has dated versions (history.json) before this time (epoch ms) */
+  historyUntil: number | null = null;
   private overridePrices = new Map<OverrideVersion, ModelPrice>();
 
   constructor(readonly query: string) {}
 
-  overridePrice(version: OverrideVersion): ModelPrice {
+  overridePrice(version: OverrideVersion, rule?: string): ModelPrice {
     let found = this.overridePrices.get(version);
     if (!found) {
       const base = this.catalogPrice;
@@ -229,7 +304,7 @@ class Resolution {
         model_id: version.model,
         provider: version.provider ?? base?.provider ?? null,
         mode: version.mode ?? base?.mode ?? null,
-        matched_by: this.overrideRule,
+        matched_by: rule ?? this.overrideRule,
         query: this.query,
         source: version.source,
         effective_from: version.effectiveFrom === null ? null : new Date(version.effectiveFrom).toISOString(),
@@ -256,7 +331,10 @@ function resolveNames(snap: Snapshot, name: string, family: string | null, query
     }
   }
   const hit = firstHit(snap, cands, family);
-  if (hit) res.catalogPrice = snap.price(hit[0], hit[1], query);
+  if (hit) {
+    res.catalogPrice = snap.price(hit[0], hit[1], query);
+    res.historyUntil = snap.history.currentFrom.get(hit[0]) ?? null;
+  }
   return res;
 }
 
@@ -306,6 +384,14 @@ export function getPrice(model: string, provider?: string | null, at?: At): Mode
   if (res.overrideKey !== null) {
     const version = store.inForce(res.overrideKey, epochMs(at));
     if (version) return res.overridePrice(version);
+  }
+  if (res.historyUntil !== null && res.catalogPrice) {
+    // precedence: a user override in force > a dated catalog version in force > the catalog
+    const ms = epochMs(at);
+    if (ms < res.historyUntil) {
+      const version = snapshot!.history.inForce(res.catalogPrice.model_id, ms);
+      if (version) return res.overridePrice(version, res.catalogPrice.matched_by);
+    }
   }
   if (res.catalogPrice) return res.catalogPrice;
   if (!warned.has(model)) {
@@ -393,12 +479,22 @@ export function clearOverrides(): void {
   invalidate();
 }
 
-export function catalogInfo(): { source: string; entries: number; retired: number; override_versions: number; overrides_file: string | null } {
+export function catalogInfo(): {
+  source: string;
+  entries: number;
+  retired: number;
+  corrected_models: number;
+  history_models: number;
+  override_versions: number;
+  overrides_file: string | null;
+} {
   const snap = catalog();
   return {
     source: snap.source,
     entries: Object.keys(snap.entries).length,
     retired: snap.retiredSources.size,
+    corrected_models: snap.corrected.size,
+    history_models: snap.history.currentFrom.size,
     override_versions: store.versions().length,
     overrides_file: (process.env[PRICES_FILE_ENV] ?? "").trim() || null,
   };

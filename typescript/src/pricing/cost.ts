@@ -1,9 +1,12 @@
-/** The cost formula of llmledger/pricing/cost.py and rates.py, in exact BigInt units:
- * uncached input, cache reads, cache writes (5-minute and 1-hour), audio and image input,
- * the per-request fee, text output, reasoning, audio and image output; context-size tiers
- * (`_above_{N}k_tokens`) and service tiers (batch, priority, flex, ...). */
+/** The cost formula of llmledger/pricing/cost.py (its PARTS table) and rates.py, in exact
+ * BigInt units: uncached input, cache reads (cached audio at its own rate), cache writes
+ * (5-minute and 1-hour), audio and image input, the per-request fee, text output, reasoning,
+ * audio and image output; units that are not tokens (characters, seconds of audio, images,
+ * web-search calls, with the providers' list price or an unpriced_* note); context-size tiers
+ * (`_above_{N}k_tokens`), service tiers (batch, priority, flex, ...), and Anthropic fast mode
+ * and US-only inference (multipliers on every token rate). */
 import { SpanAttributeKey as K } from "../attributes";
-import { canonicalUsage, type TokenUsage } from "../usage";
+import { canonicalUsage, normalizeUsage, type TokenUsage } from "../usage";
 import { getPrice, type At, type ModelPrice } from "./catalog";
 import { decToString, pow10, scaleFor, toUnits, unitsToNumber, unitsToString, type Dec } from "./money";
 
@@ -28,11 +31,14 @@ export interface Cost extends CostDict {
     tier: string;
     fields_used: Record<string, string>;
     rates: Record<string, string>;
+    /** fast mode / US-only inference applied, and their combined factor */
+    modifiers?: Record<string, string>;
   };
 }
 
 export class MissingPriceError extends Error {}
 
+// component -> [catalog base field, component whose rate is the fallback] (rates.py COMPONENTS)
 const COMPONENTS: [string, string, string | null][] = [
   ["input", "input_cost_per_token", null],
   ["cache_read", "cache_read_input_token_cost", "input"],
@@ -44,13 +50,90 @@ const COMPONENTS: [string, string, string | null][] = [
   ["reasoning", "output_cost_per_reasoning_token", null],
   ["audio_output", "output_cost_per_audio_token", "output"],
   ["image_output", "output_cost_per_image_token", "output"],
+  // cached audio: its own rate, else the cache-read rate
+  ["cache_read_audio", "cache_read_input_audio_token_cost", "cache_read"],
+  // units that are not tokens (priced per unit, no fallback to a token rate)
+  ["character", "input_cost_per_character", null],
+  ["audio_second", "input_cost_per_second", null],
+  ["web_search", "web_search_cost_per_request", null],
+  ["image_input_field", "input_cost_per_image", null],
+  ["image", "output_cost_per_image", "image_input_field"],
 ];
+/** Web-search tool calls of entries without web_search_cost_per_request: the providers' list
+ * price per call (rates.py WEB_SEARCH_PER_REQUEST). Anthropic "$10 per 1,000 searches"
+ * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool#usage-and-pricing);
+ * OpenAI Responses web_search "$10.00 / 1k calls" (https://platform.openai.com/docs/pricing#built-in-tools). */
+export const WEB_SEARCH_PER_REQUEST: Record<string, Dec> = {
+  anthropic: { n: 1n, e: -2 },
+  openai: { n: 1n, e: -2 },
+};
+/** Anthropic fast mode: 6x standard rates on these models
+ * (https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing). */
+export const FAST_MODE_MULTIPLIERS: Record<string, Dec> = {
+  "claude-opus-4-6": { n: 6n, e: 0 },
+  "claude-opus-4-7": { n: 6n, e: 0 },
+};
+/** Anthropic US-only inference: 1.1x on every token price, Claude 4.6 and newer
+ * (https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing). */
+export const US_ONLY_MULTIPLIER: Dec = { n: 11n, e: -1 };
+const CLAUDE_VERSION = /claude-(?:opus|sonnet|haiku)-(\d+)-(\d{1,2})(?!\d)/;
+// the components priced per token (a modifier multiplies these, not fees or other units)
+const TOKEN_RATES = new Set([
+  "input", "cache_read", "cache_write", "cache_write_1h", "cache_read_audio", "audio_input", "image_input",
+  "output", "reasoning", "audio_output", "image_output",
+]);
 const FIELD_1H = "cache_creation_input_token_cost_above_1hr";
 const STANDARD_TIERS = new Set(["", "default", "standard", "auto", "on_demand", "on-demand"]);
 const MONEY_DETAILS = [
   "uncached_input_cost", "cache_read_cost", "cache_write_cost", "audio_input_cost", "image_input_cost",
   "request_cost", "text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost",
 ];
+
+/** One row of the formula (cost.py PARTS): a usage key's own count at one rate of the card. */
+interface Part {
+  key: string;
+  component: string;
+  detail: string;
+  output?: boolean;
+  /** usage keys whose counts include this one (priced once, here) */
+  within?: string[];
+  /** a sub-detail: its amount also counts in this detail */
+  into?: string;
+  /** without a rate of its own it is priced as its parent (reasoning as text output) */
+  ownRateOnly?: boolean;
+  /** false: a count of other units than tokens */
+  tokens?: boolean;
+  /** without a price: noted as unpriced_<key>, the rest still priced */
+  unpricedOk?: boolean;
+}
+
+const PARTS: Part[] = [
+  { key: "cache_read_input_tokens", component: "cache_read", detail: "cache_read_cost" },
+  { key: "cache_read_audio_input_tokens", component: "cache_read_audio", detail: "cache_read_audio_cost", within: ["cache_read_input_tokens", "audio_input_tokens"] },
+  { key: "cache_creation_input_tokens", component: "cache_write", detail: "cache_write_cost" },
+  { key: "cache_creation_1h_input_tokens", component: "cache_write_1h", detail: "cache_write_1h_cost", within: ["cache_creation_input_tokens"], into: "cache_write_cost" },
+  { key: "audio_input_tokens", component: "audio_input", detail: "audio_input_cost" },
+  { key: "image_input_tokens", component: "image_input", detail: "image_input_cost" },
+  { key: "input_characters", component: "character", detail: "characters_cost", tokens: false },
+  { key: "input_audio_seconds", component: "audio_second", detail: "audio_seconds_cost", tokens: false },
+  { key: "web_search_requests", component: "web_search", detail: "web_search_cost", tokens: false, unpricedOk: true },
+  { key: "reasoning_tokens", component: "reasoning", detail: "reasoning_cost", output: true, ownRateOnly: true },
+  { key: "audio_output_tokens", component: "audio_output", detail: "audio_output_cost", output: true },
+  { key: "image_output_tokens", component: "image_output", detail: "image_output_cost", output: true },
+  { key: "output_images", component: "image", detail: "images_cost", output: true, tokens: false },
+];
+const INNER: Record<string, string[]> = Object.fromEntries(
+  PARTS.map((p) => [p.key, PARTS.filter((q) => (q.within ?? []).includes(p.key)).map((q) => q.key)]),
+);
+// the order of the money details: MONEY_DETAILS always, the others when not 0
+const ORDER = [
+  "uncached_input_cost",
+  ...PARTS.filter((p) => !p.output).map((p) => p.detail),
+  "request_cost",
+  "text_output_cost",
+  ...PARTS.filter((p) => p.output).map((p) => p.detail),
+];
+const CANONICAL_KEYS = new Set(["input_tokens", "output_tokens", "total_tokens", ...PARTS.map((p) => p.key)]);
 
 export function serviceTierName(tier: string | null | undefined): [string, string] {
   if (tier === null || tier === undefined) return ["standard", ""];
@@ -73,8 +156,8 @@ function pick(fields: Map<string, Dec>, base: string, suffix: string, applicable
 
 interface Card {
   scale: number;
+  /** component -> units of 10^-scale USD (cache_write_1h included); null = no price */
   rates: Record<string, bigint | null>;
-  rate1h: bigint | null;
   field1h: string | null;
   priced1hAs: string | null;
   rate1hText: string | null;
@@ -82,6 +165,9 @@ interface Card {
   serviceTier: string;
   tier: string;
   rateText: Record<string, string>;
+  /** fast mode / US-only inference applied: {speed, inference_geo} */
+  notes: Record<string, string>;
+  factor: string | null;
 }
 
 /** standard1h x (tier write / standard write), when the tier prices 5-minute writes and the
@@ -101,12 +187,33 @@ function tierRate1h(fields: Map<string, Dec>, standard1h: Dec, writeField: strin
   return null;
 }
 
+/** Cards built per price (the resolution keeps each price object), by service tier and
+ * number of context thresholds passed: built once, as Python caches them on the price. */
+const cards = new WeakMap<ModelPrice, { thresholds: number[]; byKey: Map<string, Card> }>();
+const MAX_CARDS = 32;
+
 function cardFor(price: ModelPrice, serviceTier: string | null | undefined, inputTokens: number): Card {
-  const fields = price.fields;
+  let cached = cards.get(price);
+  if (!cached) {
+    const found = new Set<number>();
+    for (const field of price.fields.keys()) for (const m of field.matchAll(/_above_(\d+)k_tokens/g)) found.add(Number(m[1]));
+    cached = { thresholds: [...found].sort((a, b) => a - b), byKey: new Map() };
+    cards.set(price, cached);
+  }
   const [tierName, suffix] = serviceTierName(serviceTier);
-  const thresholds = new Set<number>();
-  for (const field of fields.keys()) for (const m of field.matchAll(/_above_(\d+)k_tokens/g)) thresholds.add(Number(m[1]));
-  const applicable = [...thresholds].sort((a, b) => a - b).filter((n) => n * 1000 < inputTokens).reverse();
+  const passed = cached.thresholds.filter((n) => n * 1000 < inputTokens);
+  const key = `${tierName}\u0000${suffix}\u0000${passed.length}`;
+  let card = cached.byKey.get(key);
+  if (!card) {
+    card = buildCard(price, tierName, suffix, passed.reverse());
+    if (cached.byKey.size < MAX_CARDS) cached.byKey.set(key, card);
+  }
+  return card;
+}
+
+/** The card for the context thresholds `applicable` (largest first). */
+function buildCard(price: ModelPrice, tierName: string, suffix: string, applicable: number[]): Card {
+  const fields = price.fields;
   const rates: Record<string, Dec | null> = {};
   const used: Record<string, string> = {};
   let largest: number | null = null;
@@ -120,6 +227,13 @@ function cardFor(price: ModelPrice, serviceTier: string | null | undefined, inpu
       rates[component] = rates[fallback];
       used[component] = used[fallback];
     } else rates[component] = null;
+  }
+  const rateText: Record<string, string> = {};
+  const provider = price.provider ?? "";
+  if (rates.web_search === null && Object.prototype.hasOwnProperty.call(WEB_SEARCH_PER_REQUEST, provider)) {
+    rates.web_search = WEB_SEARCH_PER_REQUEST[provider];
+    used.web_search = `web search, ${provider} list price`;
+    rateText[used.web_search] = decToString(rates.web_search);
   }
   const [name1h] = pick(fields, FIELD_1H, suffix, applicable);
   let rate1h = name1h !== null ? fields.get(name1h)! : rates.cache_write;
@@ -138,12 +252,11 @@ function cardFor(price: ModelPrice, serviceTier: string | null | undefined, inpu
   const scale = scaleFor(present);
   const units: Record<string, bigint | null> = {};
   for (const [component, rate] of Object.entries(rates)) units[component] = rate === null ? null : toUnits(rate, scale);
-  const rateText: Record<string, string> = {};
-  for (const field of [...new Set(Object.values(used))].sort()) rateText[field] = decToString(fields.get(field)!);
+  units.cache_write_1h = rate1h ? toUnits(rate1h, scale) : null;
+  for (const field of new Set(Object.values(used))) if (fields.has(field)) rateText[field] = decToString(fields.get(field)!);
   return {
     scale,
     rates: units,
-    rate1h: rate1h ? toUnits(rate1h, scale) : null,
     field1h,
     priced1hAs: name1h !== null ? null : field1h,
     rate1hText: derived1h !== null ? decToString(derived1h) : null,
@@ -151,7 +264,54 @@ function cardFor(price: ModelPrice, serviceTier: string | null | undefined, inpu
     serviceTier: tierName,
     tier: largest !== null ? `above_${largest}k_tokens` : "standard",
     rateText,
+    notes: {},
+    factor: null,
   };
+}
+
+function mulDec(a: Dec, b: Dec): Dec {
+  return { n: a.n * b.n, e: a.e + b.e };
+}
+
+/** [factor, notes] of a call run in `speed` mode in `inferenceGeo` (rates.py price_modifier),
+ * or null when they change nothing for this model. */
+export function priceModifier(modelId: string, speed?: string | null, inferenceGeo?: string | null): [Dec, Record<string, string>] | null {
+  const name = modelId.slice(modelId.lastIndexOf("/") + 1).toLowerCase();
+  let factor: Dec = { n: 1n, e: 0 };
+  const notes: Record<string, string> = {};
+  if (typeof speed === "string" && speed.trim().toLowerCase() === "fast") {
+    const hit = Object.entries(FAST_MODE_MULTIPLIERS).find(([prefix]) => name.startsWith(prefix));
+    if (hit) {
+      factor = mulDec(factor, hit[1]);
+      notes.speed = "fast";
+    }
+  }
+  if (typeof inferenceGeo === "string" && inferenceGeo.trim().toLowerCase() === "us") {
+    const v = CLAUDE_VERSION.exec(name);
+    if (v && (Number(v[1]) > 4 || (Number(v[1]) === 4 && Number(v[2]) >= 6))) {
+      factor = mulDec(factor, US_ONLY_MULTIPLIER);
+      notes.inference_geo = "us";
+    }
+  }
+  return Object.keys(notes).length ? [factor, notes] : null;
+}
+
+/** `card` with every per-token rate times `factor`, exactly (at a larger scale if need be). */
+function modifiedCard(card: Card, factor: Dec, notes: Record<string, string>): Card {
+  const values: Record<string, Dec> = {};
+  const all: Dec[] = [];
+  for (const [c, u] of Object.entries(card.rates)) {
+    if (u === null) continue;
+    const d: Dec = { n: u, e: -card.scale };
+    all.push(d);
+    if (TOKEN_RATES.has(c)) values[c] = mulDec(d, factor);
+  }
+  const scale = scaleFor([...Object.values(values), ...all]);
+  const rates: Record<string, bigint | null> = {};
+  for (const [c, u] of Object.entries(card.rates)) {
+    rates[c] = u === null ? null : toUnits(values[c] ?? { n: u, e: -card.scale }, scale);
+  }
+  return { ...card, scale, rates, notes, factor: decToString(factor) };
 }
 
 function tokens(usage: Record<string, unknown>, key: string): number {
@@ -162,49 +322,102 @@ function tokens(usage: Record<string, unknown>, key: string): number {
   return v;
 }
 
-/** The cost of a canonical usage at a price: pure, exact. Throws Error for inconsistent
- * usage and MissingPriceError when tokens need a price the entry lacks. */
-export function costFromPrice(usage: TokenUsage | Record<string, unknown>, price: ModelPrice, serviceTier?: string | null): Cost {
-  const u = usage as Record<string, unknown>;
+/** Options of a call that change its price: Anthropic fast mode and US-only inference. */
+export interface PriceModifiers {
+  /** "fast": Anthropic fast mode (6x on Opus 4.6/4.7) */
+  speed?: string | null;
+  /** "us": Anthropic US-only inference (1.1x on Claude 4.6 and newer) */
+  inferenceGeo?: string | null;
+}
+
+/** The usage in canonical keys: another shape (OpenAI's prompt_tokens and nested details,
+ * DeepSeek's prompt_cache_hit_tokens, camelCase...), even mixed with canonical keys, is read
+ * as normalizeUsage reads it. */
+function canonicalShape(usage: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(usage).every((key) => CANONICAL_KEYS.has(key))) return usage;
+  return (normalizeUsage(usage) as Record<string, unknown> | undefined) ?? usage;
+}
+
+/** The cost of a usage at a price: pure, exact (the table of cost.py). Throws Error for
+ * inconsistent usage and MissingPriceError when a count needs a price the entry lacks. */
+export function costFromPrice(
+  usage: TokenUsage | Record<string, unknown>,
+  price: ModelPrice,
+  serviceTier?: string | null,
+  modifiers: PriceModifiers = {},
+): Cost {
+  const u = canonicalShape(usage as Record<string, unknown>);
   const inp = tokens(u, "input_tokens");
   const out = tokens(u, "output_tokens");
-  const read = tokens(u, "cache_read_input_tokens");
-  const write = tokens(u, "cache_creation_input_tokens");
-  const write1h = tokens(u, "cache_creation_1h_input_tokens");
-  const audioIn = tokens(u, "audio_input_tokens");
-  const imageIn = tokens(u, "image_input_tokens");
-  const reasoning = tokens(u, "reasoning_tokens");
-  const audioOut = tokens(u, "audio_output_tokens");
-  const imageOut = tokens(u, "image_output_tokens");
-  if (write1h > write) throw new Error(`inconsistent usage: cache_creation_1h_input_tokens = ${write1h} exceeds cache_creation_input_tokens = ${write}`);
-  const uncached = inp - read - write - audioIn - imageIn;
-  if (uncached < 0) throw new Error(`inconsistent usage: input details add up to ${inp - uncached}, more than input_tokens = ${inp}`);
-  if (reasoning + audioOut + imageOut > out) throw new Error(`inconsistent usage: output details add up to more than output_tokens = ${out}`);
-  const card = cardFor(price, serviceTier, inp);
+  let card = cardFor(price, serviceTier, inp);
+  const modifier = priceModifier(price.model_id, modifiers.speed, modifiers.inferenceGeo);
+  if (modifier) card = modifiedCard(card, ...modifier);
   const r = card.rates;
-  const times = (count: number, rate: bigint | null, component: string): bigint => {
+  const priced: [number, Part][] = [];
+  const used = [0, 0];
+  const reported = [0, 0];
+  const unpriced: Record<string, number> = {};
+  for (const part of PARTS) {
+    if (u[part.key] === undefined || u[part.key] === null) continue;
+    const count = tokens(u, part.key);
+    let n = count;
+    for (const innerKey of INNER[part.key]) {
+      const m = tokens(u, innerKey);
+      n -= m;
+      if (n < 0) throw new Error(`inconsistent usage: ${innerKey} = ${m} exceeds ${part.key} = ${count}; ${innerKey} is part of ${part.key}`);
+    }
+    if (!n) continue;
+    for (const outerKey of part.within ?? []) {
+      if (u[outerKey] === undefined || u[outerKey] === null) {
+        throw new Error(`inconsistent usage: ${part.key} = ${count} exceeds ${outerKey} = 0; ${part.key} is part of ${outerKey}`);
+      }
+    }
+    const side = part.output ? 1 : 0;
+    if (part.tokens !== false) {
+      reported[side] += n;
+      if (part.ownRateOnly && r[part.component] === null) continue;
+      used[side] += n;
+    } else if (part.unpricedOk && r[part.component] === null) {
+      unpriced[`unpriced_${part.key}`] = n;
+      continue;
+    }
+    priced.push([n, part]);
+  }
+  if (reported[0] > inp) throw new Error(`inconsistent usage: the input details add up to ${reported[0]}, which exceeds input_tokens = ${inp}`);
+  if (reported[1] > out) throw new Error(`inconsistent usage: the output details add up to ${reported[1]}, which exceeds output_tokens = ${out}`);
+  const times = (count: number, component: string): bigint => {
     if (count === 0) return 0n;
-    if (rate === null) throw new MissingPriceError(`model ${JSON.stringify(price.model_id)} has no per-token price for ${count} ${component} tokens`);
+    const rate = r[component];
+    if (rate === null || rate === undefined) {
+      throw new MissingPriceError(`model ${JSON.stringify(price.model_id)} has no price for ${count} ${component} units`);
+    }
     return BigInt(count) * rate;
   };
-  const separateReasoning = r.reasoning !== null;
-  const textOut = out - audioOut - imageOut - (separateReasoning ? reasoning : 0);
-  const write1hUnits = times(write1h, card.rate1h, "cache_write_1h");
-  const parts = [
-    times(uncached, r.input, "input"),
-    times(read, r.cache_read, "cache_read"),
-    times(write - write1h, r.cache_write, "cache_write") + write1hUnits,
-    times(audioIn, r.audio_input, "audio_input"),
-    times(imageIn, r.image_input, "image_input"),
-    r.request ?? 0n,
-    times(textOut, r.output, "output"),
-    separateReasoning ? times(reasoning, r.reasoning, "reasoning") : 0n,
-    times(audioOut, r.audio_output, "audio_output"),
-    times(imageOut, r.image_output, "image_output"),
-  ];
-  const inUnits = parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5];
-  const outUnits = parts[6] + parts[7] + parts[8] + parts[9];
-  if (inUnits < 0n || outUnits < 0n) throw new Error("cost must not be negative");
+  const amounts = new Map<string, bigint>(MONEY_DETAILS.map((d) => [d, 0n]));
+  amounts.set("uncached_input_cost", times(inp - used[0], "input"));
+  amounts.set("request_cost", r.request ?? 0n);
+  amounts.set("text_output_cost", times(out - used[1], "output"));
+  const totals = [amounts.get("uncached_input_cost")! + (r.request ?? 0n), amounts.get("text_output_cost")!];
+  for (const [n, part] of priced) {
+    const units = times(n, part.component);
+    amounts.set(part.detail, (amounts.get(part.detail) ?? 0n) + units);
+    if (part.into) amounts.set(part.into, amounts.get(part.into)! + units);
+    totals[part.output ? 1 : 0] += units;
+  }
+  const [inUnits, outUnits] = totals;
+  if (inUnits < 0n || outUnits < 0n || inUnits + outUnits < 0n) throw new Error("cost must not be negative");
+  return makeCost(price, card, inUnits, outUnits, amounts, unpriced, priced.some(([, p]) => p.key === "cache_creation_1h_input_tokens"));
+}
+
+function makeCost(
+  price: ModelPrice,
+  card: Card,
+  inUnits: bigint,
+  outUnits: bigint,
+  amounts: Map<string, bigint>,
+  unpriced: Record<string, number>,
+  has1h: boolean,
+): Cost {
   const k = card.scale;
   const details: Record<string, number | string> = {};
   const decimals: Record<string, string> = {
@@ -212,20 +425,19 @@ export function costFromPrice(usage: TokenUsage | Record<string, unknown>, price
     output_cost: unitsToString(outUnits, k),
     total_cost: unitsToString(inUnits + outUnits, k),
   };
-  MONEY_DETAILS.forEach((key, i) => {
-    details[key] = unitsToNumber(parts[i], k);
-    decimals[key] = unitsToString(parts[i], k);
-    if (key === "cache_write_cost" && write1h) {
-      details.cache_write_1h_cost = unitsToNumber(write1hUnits, k);
-      decimals.cache_write_1h_cost = unitsToString(write1hUnits, k);
-    }
-  });
+  for (const key of ORDER) {
+    const units = amounts.get(key);
+    if (units === undefined) continue;
+    details[key] = unitsToNumber(units, k);
+    decimals[key] = unitsToString(units, k);
+  }
   details.service_tier = card.serviceTier;
   details.tier = card.tier;
-  if (write1h && card.priced1hAs) details.cache_write_1h_priced_as = card.priced1hAs;
-  const fieldsUsed = { ...card.used };
-  const rates = { ...card.rateText };
-  if (write1h && card.field1h) {
+  Object.assign(details, card.notes, unpriced);
+  if (has1h && card.priced1hAs) details.cache_write_1h_priced_as = card.priced1hAs;
+  const fieldsUsed: Record<string, string> = { ...card.used };
+  const rates: Record<string, string> = { ...card.rateText };
+  if (has1h && card.field1h) {
     fieldsUsed.cache_write_1h = card.field1h;
     rates[card.field1h] = card.rate1hText ?? decToString(price.fields.get(card.field1h)!);
   }
@@ -234,20 +446,18 @@ export function costFromPrice(usage: TokenUsage | Record<string, unknown>, price
     output_cost: unitsToNumber(outUnits, k),
     total_cost: unitsToNumber(inUnits + outUnits, k),
   } as Cost;
-  const hidden = {
-    details,
-    decimals,
-    price: {
-      model_id: price.model_id,
-      provider: price.provider,
-      matched_by: price.matched_by,
-      source: price.source,
-      service_tier: card.serviceTier,
-      tier: card.tier,
-      fields_used: fieldsUsed,
-      rates: Object.fromEntries(Object.entries(rates).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    },
+  const explanation: Cost["price"] = {
+    model_id: price.model_id,
+    provider: price.provider,
+    matched_by: price.matched_by,
+    source: price.source,
+    service_tier: card.serviceTier,
+    tier: card.tier,
+    fields_used: fieldsUsed,
+    rates: Object.fromEntries(Object.entries(rates).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   };
+  if (card.factor !== null) explanation.modifiers = { ...card.notes, factor: card.factor };
+  const hidden = { details, decimals, price: explanation };
   for (const [key, value] of Object.entries(hidden)) Object.defineProperty(cost, key, { value, enumerable: false });
   return cost;
 }
@@ -260,15 +470,20 @@ const warnedMissing = new Set<string>();
 export function computeCost(
   model: string,
   usage: TokenUsage | Record<string, unknown> | null | undefined,
-  options: { provider?: string | null; serviceTier?: string | null; at?: At } = {},
+  options: { provider?: string | null; serviceTier?: string | null; at?: At } & PriceModifiers = {},
 ): Cost | undefined {
   if (!usage) return undefined;
-  const u = usage as Record<string, unknown>;
-  if (u.input_tokens == null && u.output_tokens == null) return undefined;
+  let u = usage as Record<string, unknown>;
+  if (u.input_tokens == null && u.output_tokens == null) {
+    // another shape (prompt_tokens...), or a call billed in other units only (images, seconds)
+    const canonical = normalizeUsage(u) as Record<string, unknown> | undefined;
+    if (!canonical || (canonical.input_tokens == null && canonical.output_tokens == null)) return undefined;
+    u = canonical;
+  }
   const price = getPrice(model, options.provider, options.at);
   if (!price) return undefined;
   try {
-    return costFromPrice(usage, price, options.serviceTier);
+    return costFromPrice(u, price, options.serviceTier, { speed: options.speed, inferenceGeo: options.inferenceGeo });
   } catch (error) {
     if (error instanceof MissingPriceError) {
       if (!warnedMissing.has(price.model_id)) {
@@ -330,7 +545,13 @@ export function costOfAttributes(attrs: Record<string, unknown>, startMs?: numbe
   const model = firstNamed(attrs, MODEL_KEYS);
   if (!model) return undefined;
   try {
-    return computeCost(model, usage, { provider: firstNamed(attrs, PROVIDER_KEYS), serviceTier: firstNamed(attrs, TIER_KEYS), at: startMs });
+    return computeCost(model, usage, {
+      provider: firstNamed(attrs, PROVIDER_KEYS),
+      serviceTier: firstNamed(attrs, TIER_KEYS),
+      at: startMs,
+      speed: typeof attrs[K.SPEED] === "string" ? (attrs[K.SPEED] as string) : null,
+      inferenceGeo: typeof attrs[K.INFERENCE_GEO] === "string" ? (attrs[K.INFERENCE_GEO] as string) : null,
+    });
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 /** Model-name resolution: the deterministic rules of llmledger/pricing/resolution.py and
  * catalog.py (exact, case_whitespace, alias, provider_prefix, fine_tuned, bedrock_version,
  * bedrock_region, dated_snapshot_base). No fuzzy matching: a name no rule turns into a
- * known key is unknown. (Overrides and Azure deployment names are Python-only.) */
+ * known key is unknown. (Overrides and Azure deployment names: catalog.ts.) */
 
 const PROVIDER_ALIASES: Record<string, string> = {
   google: "gemini", google_genai: "gemini", google_ai_studio: "gemini", google_ai: "gemini",
