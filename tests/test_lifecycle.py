@@ -340,9 +340,9 @@ def test_window_budgets_see_sampled_out_spend(tmp_path, monkeypatch):
     llmledger.clear_budgets()
     try:
         llmledger.set_budget(usd="0.0006", per="day", tags={"feature": "search"})
-        refusal = budgets.refusal({"feature": "search"})
+        refusal = budgets.refusal(budgets.Scope({"feature": "search"}))
         assert refusal is not None and refusal.spent_usd == 0.00063
-        assert budgets.refusal({"feature": "other"}) is None
+        assert budgets.refusal(budgets.Scope({"feature": "other"})) is None
     finally:
         llmledger.clear_budgets()
 
