@@ -89,3 +89,23 @@ def postgres_uri(postgres_server_uri: str) -> str:
     uri = create_database(postgres_server_uri)
     yield uri
     drop_database(postgres_server_uri, uri)
+
+
+@pytest.hookimpl(trylast=True)  # after -m / -k have deselected what does not run
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Start building the side venvs (``tests/side_venv.py``) that the selected tests need,
+    in the background: a fresh machine's minutes of ``pip install`` then overlap the rest
+    of the run instead of adding to it."""
+    if config.option.collectonly:
+        return
+    from side_venv import prebuild
+
+    wanted = {}
+    for item in items:
+        spec = getattr(getattr(item, "module", None), "SIDE_VENV", None)
+        if spec is not None:
+            wanted[spec[0]] = spec[1]
+    for name, requirements in wanted.items():
+        prebuild(name, list(requirements))

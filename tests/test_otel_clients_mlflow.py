@@ -28,6 +28,7 @@ MLFLOW_REQUIREMENTS = [
     "openai>=1.40",
     "opentelemetry-exporter-otlp-proto-http>=1.25",
 ]
+SIDE_VENV = ("mlflow-otlp", MLFLOW_REQUIREMENTS)  # built in the background at collection
 
 RUN = textwrap.dedent(
     """

@@ -28,6 +28,7 @@ from side_venv import side_venv_python
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 PHOENIX_REQUIREMENT = "arize-phoenix>=20,<21"
+SIDE_VENV = ("phoenix", [PHOENIX_REQUIREMENT])  # built in the background at collection
 
 # gpt-4o-mini-2024-07-18 (https://openai.com/api/pricing/): $0.15 / 1M input, $0.075 / 1M
 # cached input, $0.60 / 1M output. 2000 in of which 1536 cached, 100 out:
