@@ -683,14 +683,29 @@ def p4_post(fmt: str, uri: str, server: str, experiment_id: str, traces: int, ba
         resp = conn.getresponse()
         return resp.status, resp.read()
 
-    status, data = post(bodies[0])  # warm-up
+    retries = 0
+
+    def deliver(body: bytes) -> tuple[int, bytes]:
+        """Post until accepted: 429 and 503 mean "busy, send it again later" (the OTLP
+        exporters' rule; Phoenix answers 503 while its write queue is full)."""
+        nonlocal retries
+        pause = 0.05
+        status, data = post(body)
+        while status in (429, 503):
+            retries += 1
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+            status, data = post(body)
+        return status, data
+
+    status, data = deliver(bodies[0])  # warm-up
     if status != 200:
         raise SystemExit(f"warm-up request: HTTP {status}: {data[:300]!r}")
     bodies = bodies[1:]
     t0 = _barrier()
     for body in bodies:
         r0 = time.perf_counter()
-        status, data = post(body)
+        status, data = deliver(body)
         latencies.append(time.perf_counter() - r0)
         if status != 200:
             errors.append(f"HTTP {status}: {data[:200]!r}")
@@ -698,7 +713,8 @@ def p4_post(fmt: str, uri: str, server: str, experiment_id: str, traces: int, ba
     conn.close()
     return {"format": fmt, "traces": traces, "warmup": batch, "requests": len(bodies),
             "bytes": sum(len(b) for b in bodies), "t_start": t0, "t_end": t1,
-            "request_s": latencies, "errors": errors[:5], "error_count": len(errors)}  # fmt: skip
+            "request_s": latencies, "errors": errors[:5], "error_count": len(errors),
+            "busy_retries": retries}  # fmt: skip
 
 
 def p4_profile(traces: int, batch: int, workdir: str) -> dict:
