@@ -867,6 +867,7 @@ def p4_case(ctx: Context, backend: str, contender: str, path: str, clients: int,
         lat = [x for r in results for x in r["request_s"]]
         out["request_p50_s"] = statistics.median(lat) if lat else None
         out["errors"] = sum(r["error_count"] for r in results)
+        out["busy_retries"] = sum(r.get("busy_retries", 0) for r in results)
         out["error_samples"] = [e for r in results for e in r["errors"]][:3]
     return out
 
@@ -923,6 +924,7 @@ def bench_p4(ctx: Context) -> dict[str, Any]:
             "request_p50_s": (summary([r["request_p50_s"] for r in rs])
                               if rs[0].get("request_p50_s") is not None else None),
             "errors": sum(r.get("errors", 0) for r in rs),
+            "busy_retries": sum(r.get("busy_retries", 0) for r in rs),
             "log_problem_lines": sum(r["log_problems"]["lines"] for r in rs),
             "log_problem_samples": list(dict.fromkeys(
                 x for r in rs for x in r["log_problems"]["samples"]))[:4],
@@ -991,6 +993,8 @@ def render_p4(res: dict[str, Any]) -> str:
                    f"{check['traces_right_cost']} with the right cost")  # fmt: skip
         if s.get("errors"):
             correct += f"; {s['errors']} failed requests ({s['error_samples'][:1]})"
+        if s.get("busy_retries"):
+            correct += f"; {s['busy_retries']} requests answered busy (503/429) and resent"
         if s.get("log_problem_lines"):
             correct += (f"; {s['log_problem_lines']} error lines in client/server logs, e.g. "
                         f"`{s['log_problem_samples'][0][:160]}`")  # fmt: skip
