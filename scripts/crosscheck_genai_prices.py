@@ -76,9 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provider", action="append", choices=sorted(PROVIDERS))
     parser.add_argument("--all-missing", action="store_true", help="list every unknown name")
     args = parser.parse_args(argv)
-    logging.getLogger("llmledger.pricing").setLevel(logging.ERROR)
     when = dt.datetime.now(dt.UTC)
-    disagreements, missing = compare(args.provider or list(PROVIDERS), when)
+    log = logging.getLogger("llmledger.pricing")
+    level = log.level
+    log.setLevel(logging.ERROR)  # names genai-prices has and we do not: listed below instead
+    try:
+        disagreements, missing = compare(args.provider or list(PROVIDERS), when)
+    finally:
+        log.setLevel(level)
     print(
         f"genai-prices vs llmledger catalog, {when.date()}: {len(disagreements)} "
         f"disagreeing fields, {len(missing)} genai-prices names llmledger does not resolve\n"
