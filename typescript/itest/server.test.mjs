@@ -5,13 +5,17 @@ import { test } from "node:test";
 import * as llmledger from "llmledger";
 import { client, traced, trackingUri } from "./helpers.mjs";
 
-test("updateCurrentTrace tags reach the server; searchTraces finds the trace by tag", async () => {
+test("updateCurrentTrace tags, metadata, user and session reach the server; searchTraces finds the trace by tag", async () => {
   const tag = `run-${Date.now()}`;
   const { trace } = await traced("tagged", async () => {
-    llmledger.updateCurrentTrace({ tags: { team: "search", run: tag }, metadata: { user: "u1" } });
+    llmledger.updateCurrentTrace({ tags: { team: "search", run: tag }, metadata: { "mlflow.trace.user": "u1", plan: "pro" } });
+    llmledger.updateCurrentTrace({ user: "u2", session: "s1" }); // metadata is write-once: u1 stays
   });
   assert.equal(trace.info.tags.team, "search");
-  assert.equal(trace.info.tags.user, "u1");
+  assert.equal(trace.info.tags.plan, undefined); // metadata is not a tag
+  assert.deepEqual(trace.info.traceMetadata, { "mlflow.trace.user": "u1", plan: "pro", "mlflow.trace.session": "s1" });
+  assert.equal(trace.info.user, "u1");
+  assert.equal(trace.info.session, "s1");
   assert.equal(trace.info.tags["service.name"], "ts-itest");
   const found = await client.searchTraces({ tags: { run: tag }, includeSpans: true });
   assert.deepEqual(found.traces.map((t) => t.info.traceId), [trace.info.traceId]);

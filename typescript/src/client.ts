@@ -12,6 +12,11 @@ export interface TraceInfo {
   timestampMs: number;
   executionTimeMs: number | null;
   tags: Record<string, string>;
+  /** MLflow's trace metadata (updateCurrentTrace({metadata, user, session})) */
+  traceMetadata: Record<string, string>;
+  /** the trace's user and session (mlflow.trace.user / mlflow.trace.session), or null */
+  user: string | null;
+  session: string | null;
   /** the trace's usage, counted once per LLM call; undefined when no span has usage */
   tokenUsage: TokenUsage | undefined;
   /** the trace's cost in USD ({input_cost, output_cost, total_cost}); undefined when unknown */
@@ -89,6 +94,9 @@ function toInfo(raw: Record<string, unknown>): TraceInfo {
     timestampMs: raw.timestamp_ms as number,
     executionTimeMs: (raw.execution_time_ms as number) ?? null,
     tags: (raw.tags as Record<string, string>) ?? {},
+    traceMetadata: (raw.trace_metadata as Record<string, string>) ?? {},
+    user: (raw.user as string) ?? null,
+    session: (raw.session as string) ?? null,
     tokenUsage: (raw.token_usage as TokenUsage) ?? undefined,
     cost: costDict(raw.cost),
     raw,

@@ -2,7 +2,7 @@
 import { context, trace as otelTrace, type Context, type Tracer } from "@opentelemetry/api";
 import { SpanType, type SpanTypeName } from "./attributes";
 import { currentProvider, init } from "./provider";
-import { LiveSpan, addEndHook } from "./span";
+import { LiveSpan, SESSION_KEY, USER_KEY, addEndHook } from "./span";
 import { sdkState } from "./state";
 
 export interface SpanOptions {
@@ -140,16 +140,30 @@ export function trace<A extends unknown[], R>(fn: (...args: A) => R, options: Tr
 
 /** Add tags to the trace being recorded (search and the UI use them). `metadata` entries are
  * stored as tags too. Outside a trace: a warning, nothing else. */
-export function updateCurrentTrace(update: { tags?: Record<string, unknown>; metadata?: Record<string, unknown> }): void {
+export function updateCurrentTrace(update: {
+  tags?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  user?: string;
+  session?: string;
+}): void {
   const span = getCurrentActiveSpan();
   if (!span) {
     console.warn("llmledger: updateCurrentTrace called outside a trace; ignored");
     return;
   }
   const root = span.root;
+  const text = (value: unknown): string => (typeof value === "string" ? value : JSON.stringify(value));
   root.traceTags = root.traceTags ?? {};
-  for (const [key, value] of Object.entries({ ...(update.metadata ?? {}), ...(update.tags ?? {}) })) {
-    root.traceTags[String(key)] = typeof value === "string" ? value : JSON.stringify(value);
+  for (const [key, value] of Object.entries(update.tags ?? {})) root.traceTags[String(key)] = text(value);
+  // MLflow's trace metadata: write-once (a key already set keeps its first value); user and
+  // session are its mlflow.trace.user / mlflow.trace.session entries, as in Python
+  const metadata: Record<string, unknown> = { ...(update.metadata ?? {}) };
+  if (update.user !== undefined) metadata[USER_KEY] = update.user;
+  if (update.session !== undefined) metadata[SESSION_KEY] = update.session;
+  root.traceMetadata = root.traceMetadata ?? {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value === undefined || value === null || key in root.traceMetadata) continue;
+    root.traceMetadata[String(key)] = text(value);
   }
 }
 

@@ -27,6 +27,8 @@ export class LiveSpan {
   private statusCode: SpanStatus = "UNSET";
   /** trace tags set by updateCurrentTrace (kept on the local root) */
   traceTags: Record<string, string> | null = null;
+  /** trace metadata set by updateCurrentTrace (write-once per key; user and session) */
+  traceMetadata: Record<string, string> | null = null;
 
   constructor(
     readonly otelSpan: OtelSpan,
@@ -149,6 +151,9 @@ export class LiveSpan {
       if (this.root === this && this.traceTags) {
         this.otelSpan.setAttribute(TRACE_TAGS_KEY, safeJson(this.traceTags));
       }
+      if (this.root === this && this.traceMetadata) {
+        this.otelSpan.setAttribute(TRACE_METADATA_KEY, safeJson(this.traceMetadata));
+      }
     } finally {
       this.isEnded = true;
       this.otelSpan.end(options.endTime);
@@ -164,6 +169,11 @@ function pricedByUser(cost: CostDict): boolean {
 
 /** Trace tags travel on the local root span; the server moves them to the trace. */
 export const TRACE_TAGS_KEY = "llmledger.traceTags";
+/** MLflow's trace metadata on the root span (as the Python SDK sends it): the server reads
+ * the trace's user (`mlflow.trace.user`) and session (`mlflow.trace.session`) from it */
+export const TRACE_METADATA_KEY = "llmledger.trace.metadata";
+export const USER_KEY = "mlflow.trace.user";
+export const SESSION_KEY = "mlflow.trace.session";
 
 type EndHook = (span: LiveSpan) => void;
 const endHooks: EndHook[] = [];
