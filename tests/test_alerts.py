@@ -262,7 +262,7 @@ def test_each_scope_reads_its_part_of_the_rollups(store):
     assert value(scope="experiment", scope_value="0") == 1.5
     assert value(scope="model", scope_value="gpt-4o") == 1.0
     assert value(scope="family", scope_value="claude-3-5-sonnet") == 0.25
-    assert value(scope="family", scope_value="gpt-4o") == 1.5  # a prefix: gpt-4o-mini too
+    assert value(scope="family", scope_value="gpt-4o") == 1.0  # a family: not gpt-4o-mini
     assert value(scope="provider", scope_value="openai") == 1.5
     assert value(scope="tag", scope_value="feature=search") == 0.25
     assert value(scope="user", scope_value="u-42") == 1.25

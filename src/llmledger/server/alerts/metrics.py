@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 
 from llmledger.server.alerts.rules import RuleIn
 from llmledger.store import schema as t
+from llmledger.store.families import models_matching
 from llmledger.store.rollup import HOUR_MS, hour_of
 
 _COLUMN = {"cost": "total_cost", "tokens": "total_tokens", "error_count": "error_traces"}
 
 
-def _source(rule: RuleIn) -> tuple[Any, list[Any]]:
+def _source(rule: RuleIn, engine: Any) -> tuple[Any, list[Any]]:
     """The rollup table a rule's scope reads, and the conditions of that scope."""
     v = rule.scope_value or ""
     if rule.scope in ("all", "experiment"):
@@ -32,9 +33,11 @@ def _source(rule: RuleIn) -> tuple[Any, list[Any]]:
             return r, [r.model == v]
         if rule.scope == "provider":
             return r, [r.provider == v]
-        # TODO(families): model families come from another branch; until then a family
-        # is a model-name prefix ("claude-3-5-sonnet" matches its dated versions)
-        return r, [r.model.startswith(v, autoescape=True)]
+        # the family and every stored model of it ("claude-sonnet-4-5" matches its dated
+        # and Bedrock ids): see llmledger.pricing.family
+        with engine.connect() as conn:
+            stored = conn.execute(select(r.model).distinct()).scalars().all()
+        return r, [r.model.in_(models_matching(v, stored))]
     if rule.scope == "user":  # the trace's user (update_current_trace(user=...))
         u = t.user_rollup.c
         return u, [u.user_id == v]
@@ -45,7 +48,7 @@ def _source(rule: RuleIn) -> tuple[Any, list[Any]]:
 
 def hourly(engine: Any, rule: RuleIn, start_ms: int, end_ms: int) -> dict[int, float]:
     """The rule's metric per hour (hour start -> value) for hours in [start, end)."""
-    r, where = _source(rule)
+    r, where = _source(rule, engine)
     col = getattr(r, _COLUMN[rule.metric])
     q = (
         select(r.hour_ms, func.sum(col))

@@ -49,7 +49,7 @@ class RuleIn(BaseModel):
     scope_value: str | None = Field(
         None,
         max_length=512,
-        description="experiment id, model, model family (a name prefix), provider, "
+        description="experiment id, model, model family, provider, "
         "tag as key=value, or user id; none for scope 'all'",
     )
     window: Window = Field(
