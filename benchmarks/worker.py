@@ -678,10 +678,25 @@ def p4_post(fmt: str, uri: str, server: str, experiment_id: str, traces: int, ba
     errors: list[str] = []
     latencies = []
 
+    reconnects = 0
+
     def post(body: bytes) -> tuple[int, bytes]:
-        conn.request("POST", path, body=body, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
+        """One request; a connection the server closed (after a 503, or idle) is opened again
+        and the request sent once more."""
+        nonlocal conn, reconnects
+        for attempt in (1, 2):
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                if attempt == 2:
+                    raise
+                reconnects += 1
+                conn.close()
+                conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+                conn.connect()
+        raise AssertionError("unreachable")
 
     retries = 0
 
@@ -714,7 +729,7 @@ def p4_post(fmt: str, uri: str, server: str, experiment_id: str, traces: int, ba
     return {"format": fmt, "traces": traces, "warmup": batch, "requests": len(bodies),
             "bytes": sum(len(b) for b in bodies), "t_start": t0, "t_end": t1,
             "request_s": latencies, "errors": errors[:5], "error_count": len(errors),
-            "busy_retries": retries}  # fmt: skip
+            "busy_retries": retries, "reconnects": reconnects}  # fmt: skip
 
 
 def p4_profile(traces: int, batch: int, workdir: str) -> dict:
