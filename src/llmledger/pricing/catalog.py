@@ -393,8 +393,11 @@ def get_price(
             return res.override_price(version)
     until = res.history_until
     if until is not None and res.catalog_price is not None:
-        # spans are priced with ``at`` in epoch seconds: compared as they are, no datetime
-        if isinstance(at, float | int) and not isinstance(at, bool):
+        # spans are priced with ``at`` in epoch seconds, and "now" is the clock's: compared
+        # as they are, no datetime made
+        if at is None:
+            ts = time.time()
+        elif isinstance(at, float | int) and not isinstance(at, bool):
             ts = float(at)
         else:
             ts = _as_utc(at).timestamp()
