@@ -11,8 +11,8 @@ names of :mod:`llmledger.attributes` and the money fields of
 :meth:`llmledger.pricing.Cost.to_json`.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: the TypedDicts' required and optional keys are
+# read at run time (tests/test_records.py checks real records against them)
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
 
