@@ -213,6 +213,38 @@ def test_images_are_billed_per_image_or_per_token(openai_client):
     assert span.llm_cost.decimal_total == D("0.00025") + D("0.1664")
 
 
+def test_dall_e_images_are_billed_by_quality_and_size(openai_client):
+    # https://platform.openai.com/docs/pricing (image generation, DALL-E 3): standard
+    # 1024x1024 $0.04, standard 1024x1792 / 1792x1024 $0.08, HD 1024x1024 $0.08, HD
+    # 1024x1792 / 1792x1024 $0.12; DALL-E 2: 256x256 $0.016, 512x512 $0.018, 1024x1024 $0.02
+    fake, client = openai_client
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-3", prompt="a cat", n=2, size="1024x1792", quality="hd")
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "hd/1024-x-1792/dall-e-3"
+    assert span.token_usage["output_images"] == 2
+    assert span.llm_cost.decimal_total == 2 * D("0.12") == D("0.24")
+    assert span.llm_cost.details["images_cost"] == 0.24
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-3", prompt="a cat")  # the API's defaults
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "standard/1024-x-1024/dall-e-3"
+    assert span.llm_cost.decimal_total == D("0.04")
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-3", prompt="a cat", size="1792x1024")
+    assert last_trace().data.spans[0].llm_cost.decimal_total == D("0.08")
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-2", prompt="a cat", n=3, size="512x512")
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "512-x-512/dall-e-2"
+    assert span.llm_cost.decimal_total == 3 * D("0.018") == D("0.054")
+    fake.reply(usage=None)
+    client.images.generate(prompt="a cat", n=2, size="256x256")  # dall-e-2: the default model
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "256-x-256/dall-e-2"
+    assert span.llm_cost.decimal_total == 2 * D("0.016") == D("0.032")
+
+
 # -- Gemini: cached audio and Google Search grounding -----------------------------------------
 
 
