@@ -289,8 +289,38 @@ def test_gemini_cached_audio_and_grounding(gemini_client):
     usage = span.token_usage
     assert usage["cache_read_audio_input_tokens"] == 1000
     assert usage["web_search_requests"] == 2
+    assert usage["grounded_prompts"] == 1
     cost = span.llm_cost
     # 4000 text * $0.30/M + 2000 cached text * $0.03/M + 1000 cached audio * $0.10/M
-    # + 3000 audio * $1/M + 500 out * $2.50/M; grounding has no price in the catalog: noted
-    assert cost.decimal_total == D("0.00561")
-    assert cost.details["unpriced_web_search_requests"] == 2
+    # + 3000 audio * $1/M + 500 out * $2.50/M = $0.00561; Google Search grounding, Gemini 2.5:
+    # "$35 / 1,000 grounded prompts", one per request whatever the number of queries
+    assert cost.decimal_total == D("0.00561") + D("35") / 1000 == D("0.04061")
+    assert cost.details["grounding_cost"] == 0.035
+    assert cost.details.get("web_search_cost", 0) == 0  # included in the grounded prompt
+    assert "unpriced_web_search_requests" not in cost.details
+
+
+def test_gemini_3_grounding_is_billed_per_search_query(gemini_client):
+    # https://ai.google.dev/gemini-api/docs/pricing (Gemini 3 Flash Preview): input $0.50/M,
+    # output $3/M; Grounding with Google Search "$14 / 1,000 search queries"
+    fake, client = gemini_client
+    fake.reply(
+        text="Grounded answer.",
+        grounding_queries=["paris weather", "paris news", "paris events"],
+        usage={"promptTokenCount": 2000, "candidatesTokenCount": 100, "totalTokenCount": 2100},
+    )
+    client.models.generate_content(model="gemini-3-flash-preview", contents="Paris today?")
+    span = last_trace().data.spans[0]
+    assert span.token_usage["web_search_requests"] == 3
+    assert span.token_usage["grounded_prompts"] == 1
+    cost = span.llm_cost
+    # 2000 * $0.50/M + 100 * $3/M + 3 * $14/1000
+    assert cost.decimal_total == D("0.001") + D("0.0003") + D("0.042") == D("0.0433")
+    assert cost.details["web_search_cost"] == 0.042
+    assert cost.details.get("grounding_cost", 0) == 0  # billed per query instead
+    # an answer without grounding: no search, no grounding fee
+    fake.reply(text="Plain.", usage={"promptTokenCount": 2000, "candidatesTokenCount": 100})
+    client.models.generate_content(model="gemini-3-flash-preview", contents="Hi")
+    span = last_trace().data.spans[0]
+    assert "grounded_prompts" not in span.token_usage
+    assert span.llm_cost.decimal_total == D("0.0013")

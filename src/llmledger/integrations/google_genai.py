@@ -31,7 +31,7 @@ from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType
 from llmledger.integrations import _common as c
 from llmledger.integrations._usage import gemini_usage
-from llmledger.usage import WEB_SEARCH
+from llmledger.usage import GROUNDED, WEB_SEARCH
 
 INTEGRATION = "google_genai"
 log = c.get_logger(INTEGRATION)
@@ -130,8 +130,9 @@ def record_response(span: Any, response: Any) -> None:
     _record_model(span, getattr(response, "model_version", None))
     usage = extract_usage(getattr(response, "usage_metadata", None))
     searches = grounding_searches(response)
-    if usage is not None and searches:
+    if usage is not None and searches:  # one grounded prompt that ran `searches` queries
         usage[WEB_SEARCH] = searches
+        usage[GROUNDED] = 1
     c.set_usage(span, usage)
 
 
