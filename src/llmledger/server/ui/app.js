@@ -888,7 +888,7 @@ const USAGE_ORDER = [
   "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens",
   "audio_input_tokens", "cache_read_audio_input_tokens", "image_input_tokens", "output_tokens", "reasoning_tokens",
   "audio_output_tokens", "image_output_tokens", "total_tokens",
-  "input_characters", "input_audio_seconds", "web_search_requests", "output_images",
+  "input_characters", "input_audio_seconds", "web_search_requests", "grounded_prompts", "output_images",
 ];
 const USAGE_LABEL = {
   input_tokens: "Input",
@@ -906,6 +906,7 @@ const USAGE_LABEL = {
   input_characters: "Characters",
   input_audio_seconds: "Audio seconds",
   web_search_requests: "Web searches",
+  grounded_prompts: "Grounded prompts",
   output_images: "Images",
 };
 const SUB_USAGE = new Set([
@@ -953,6 +954,7 @@ function costTable(cost, breakdown, testid) {
       (typeof details.cache_write_1h_priced_as === "string" ? `, priced as ${details.cache_write_1h_priced_as}` : "")],
     ["audio_input_cost", "Audio input"], ["cache_read_audio_cost", "Cache read, audio"], ["image_input_cost", "Image input"],
     ["characters_cost", "Characters"], ["audio_seconds_cost", "Audio seconds"], ["web_search_cost", "Web searches"],
+    ["grounding_cost", "Grounded prompts"],
   ]);
   rows.push(el("tr", { dataset: { key: "output_cost" } }, el("td", { text: "Output" }), el("td", { class: "num", text: fmtCost(cost.output_cost) })));
   parts("text_output_cost", [
@@ -962,7 +964,7 @@ function costTable(cost, breakdown, testid) {
   const known = new Set([
     "uncached_input_cost", "cache_read_cost", "cache_write_cost", "cache_write_1h_cost", "audio_input_cost",
     "image_input_cost", "text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost",
-    "cache_read_audio_cost", "characters_cost", "audio_seconds_cost", "web_search_cost", "images_cost",
+    "cache_read_audio_cost", "characters_cost", "audio_seconds_cost", "web_search_cost", "grounding_cost", "images_cost",
   ]);
   const others = Object.keys(details).filter((k) => !known.has(k) && k.endsWith("_cost") && nonzero(k));
   if (others.length) {
