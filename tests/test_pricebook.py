@@ -59,8 +59,16 @@ def client(store_uri: str) -> Any:
         yield c
 
 
-def _trace(trace_id: str, start_ns: int, model: str = "acme-llm", tags: Any = None) -> dict:
+def _trace(
+    trace_id: str,
+    start_ns: int,
+    model: str = "acme-llm",
+    tags: Any = None,
+    user: str | None = None,
+    session: str | None = None,
+) -> dict:
     usage = {"input_tokens": 1000, "output_tokens": 500, "total_tokens": 1500}
+    who = {k: v for k, v in (("user.id", user), ("session.id", session)) if v is not None}
     return {
         "trace_id": trace_id,
         "experiment_id": "0",
@@ -72,7 +80,7 @@ def _trace(trace_id: str, start_ns: int, model: str = "acme-llm", tags: Any = No
                 "name": "agent",
                 "start_time_ns": start_ns,
                 "end_time_ns": start_ns + 10**9,
-                "attributes": {},
+                "attributes": who,
             },
             {
                 "span_id": f"{trace_id}-c",
@@ -92,9 +100,14 @@ def _trace(trace_id: str, start_ns: int, model: str = "acme-llm", tags: Any = No
 
 
 def _hours(n: int, model: str = "acme-llm") -> list[dict]:
-    """n traces an hour apart, starting 2025-12-31 22:00 UTC (2 before the new year)."""
+    """n traces an hour apart, starting 2025-12-31 22:00 UTC (2 before the new year), of two
+    users (u0, u1) and three sessions, so re-pricing must move the per-user and per-session
+    rollups too."""
     start = int((NEW_YEAR - dt.timedelta(hours=2)).timestamp()) * 10**9
-    return [_trace(f"t{i:04d}", start + i * HOUR_NS, model, {"n": str(i % 3)}) for i in range(n)]
+    return [
+        _trace(f"t{i:04d}", start + i * HOUR_NS, model, {"n": str(i % 3)}, f"u{i % 2}", f"s{i % 3}")
+        for i in range(n)
+    ]
 
 
 def _ingest(store: SqlTraceStore, traces: list[dict]) -> None:
@@ -124,7 +137,13 @@ def _rollups(store: SqlTraceStore) -> dict[str, dict]:
     """Every rollup row as stored (rows of all zeros left out)."""
     out: dict[str, dict] = {}
     with store.engine.connect() as conn:
-        for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup):
+        for table in (
+            t.usage_rollup,
+            t.tag_rollup,
+            t.user_rollup,
+            t.session_rollup,
+            t.trace_rollup,
+        ):
             pk = [c.name for c in table.primary_key.columns]
             rows = {}
             for row in conn.execute(select(table)).mappings():
@@ -138,7 +157,8 @@ def _rollups(store: SqlTraceStore) -> dict[str, dict]:
 
 def _scan(store: SqlTraceStore) -> dict[str, dict]:
     """The rollups a scan of the stored traces gives."""
-    out: dict[str, dict] = {"usage_rollup": {}, "tag_rollup": {}, "trace_rollup": {}}
+    tables = ("usage_rollup", "tag_rollup", "user_rollup", "session_rollup", "trace_rollup")
+    out: dict[str, dict] = {table: {} for table in tables}
     with store.engine.connect() as conn:
         ids = [r[0] for r in conn.execute(select(t.traces.c.trace_id))]
     for tid in ids:
@@ -298,6 +318,21 @@ def test_unpriced_models_then_a_price_and_a_reprice(client: Any) -> None:
     (run,) = client.get("/api/reprice").json()["runs"]
     assert run["status"] == "done" and run["report"]["new_total"] == "0.018"
     _assert_rollups_equal_scan(store)
+    # the per-user totals moved with it: u0 has t0 ($0.003) and t2 ($0.006), u1 t1 and t3;
+    # the Overview's totals and the metrics too
+    span = {
+        "start_time_ms": int(NEW_YEAR.timestamp() * 1000) - 3 * 3_600_000,
+        "end_time_ms": int(NEW_YEAR.timestamp() * 1000) + 3 * 3_600_000,
+    }
+    users = client.get("/api/users", params=span).json()["users"]
+    assert {u["user"]: D(str(u["total_cost"])) for u in users} == {
+        "u0": D("0.009"),
+        "u1": D("0.009"),
+    }
+    metrics = client.get("/api/metrics", params={**span, "bucket": "hour", "group_by": "none"})
+    series_total = sum(D(str(row["total_cost"])) for row in metrics.json()["series"])
+    assert series_total == D("0.018")
+    assert D(str(metrics.json()["totals"]["total_cost"])) == D("0.018")
     r = client.post("/api/reprice", json={"since": "2026-01-02", "until": "2026-01-01"})
     assert r.status_code == 422 and r.json()["detail"]["field"] == "until"
 
