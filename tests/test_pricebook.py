@@ -197,6 +197,48 @@ def test_a_book_price_prices_new_traces_and_shows_where_it_came_from(client: Any
     assert D(str(r.json()["traces"][0]["cost"]["total_cost"])) == (1000 * 2 + 500 * 8) / M
 
 
+def test_a_book_price_for_units_that_are_not_tokens(client: Any) -> None:
+    # a negotiated rate for Gemini's Google Search grounding: $0 (a free allowance) instead
+    # of the $35 / 1,000 grounded prompts list price; tokens as on Google's page
+    # (https://ai.google.dev/gemini-api/docs/pricing, Gemini 2.5 Flash: $0.30 in, $2.50 out)
+    body = {
+        "model": "gemini-2.5-flash",
+        "prices": {
+            "input": "0.30",
+            "output": "2.50",
+            "grounded_prompt_cost_per_request": 0,
+            "web_search_cost_per_request": 0,  # both units: a price book entry sets both
+        },
+    }
+    r = client.post("/api/pricebook", json=body)
+    assert r.status_code == 201, r.text
+    price = client.get("/api/prices/gemini-2.5-flash").json()
+    assert price["origin"] == "price book"
+    assert price["fields"]["grounded_prompt_cost_per_request"] == "0"
+    start = int(dt.datetime(2026, 2, 1, tzinfo=dt.UTC).timestamp()) * 10**9
+    tr = _trace("grounded", start, "gemini-2.5-flash")
+    chat = tr["spans"][1]["attributes"]
+    chat["llmledger.llm.provider"] = "vertex_ai"
+    chat["llmledger.chat.tokenUsage"] = {
+        "input_tokens": 1000,
+        "output_tokens": 500,
+        "web_search_requests": 2,
+        "grounded_prompts": 1,
+    }
+    r = client.post("/api/traces", json={"traces": [tr]})
+    assert r.status_code == 200, r.text
+    # 1000 x $0.30/1M + 500 x $2.50/1M, the grounded prompt at the book's $0
+    cost = r.json()["traces"][0]["cost"]
+    assert D(str(cost["total_cost"])) == D("0.00155")
+    assert not any(k.startswith("unpriced_") for k in cost["details"])
+    bad = client.post(
+        "/api/pricebook",
+        json={"model": "m", "prices": {"web_search_cost_per_request": -1}},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"]["field"] == "prices.web_search_cost_per_request"
+
+
 def test_effective_price_origins(client: Any) -> None:
     def origin(model: str, **params: str) -> str:
         r = client.get(f"/api/prices/{model}", params=params)
