@@ -466,6 +466,40 @@ def _two_stores(store_uri: str, tmp_path: Path, request: pytest.FixtureRequest) 
 
 
 @pytest.mark.slow  # four CLI processes: ~15 s
+def test_cli_reprice_one_model_dry_run_table_then_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'r.db'}"
+    store = SqlTraceStore(uri)
+    _ingest(store, _hours(4) + [_trace("other", int(NEW_YEAR.timestamp()) * 10**9, "other-llm")])
+    opts = ["--backend-store-uri", uri]
+    assert _main(capsys, "prices", "book", "add", "acme-llm", "input=1", "output=4", *opts)[0] == 0
+    assert _main(capsys, "prices", "book", "add", "other-llm", "input=9", *opts)[0] == 0
+    span = ["--since", "2025-12-31", "--until", "2026-01-02", "--model", "acme-llm"]
+    code, out, err = _main(capsys, "prices", "reprice", *span, "--dry-run", *opts)
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if "traces read" not in line]  # progress
+    assert lines[0] == "dry run (nothing written): 4 traces, 4 changed"
+    # 4 acme-llm calls of 1000 in x $1/1M + 500 out x $4/1M = $0.012; other-llm not touched
+    assert lines[2].split() == ["acme-llm", "4", "0", "0.012", "0.012"]
+    assert lines[3].split() == ["total", "0", "0.012", "0.012"]
+    assert len(lines) == 4
+    assert _cost(store, "t0000") is None and _cost(store, "other") is None
+    code, out, err = _main(capsys, "prices", "reprice", *span, *opts)
+    assert code == 0, err
+    assert _cost(store, "t0000") == (1000 * 1 + 500 * 4) / M
+    assert _cost(store, "other") is None  # --model: the other model's spans kept as they were
+    _assert_rollups_equal_scan(store)
+    code, _, err = _main(
+        capsys, "prices", "reprice", "--since", "2026-13-01", "--until", "2027-01-01", *opts
+    )
+    assert code != 0 and "--since" in err
+    code, _, err = _main(
+        capsys, "prices", "reprice", "--since", "2026-02-01", "--until", "2026-01-01", *opts
+    )
+    assert code != 0 and "--until must be after --since" in err
+
+
 def test_reprice_killed_then_resumed_ends_like_an_uninterrupted_run(
     store_uri: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
