@@ -471,7 +471,7 @@ def test_cli_reprice_one_model_dry_run_table_then_write(
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'r.db'}"
     store = SqlTraceStore(uri)
-    _ingest(store, _hours(4) + [_trace("other", int(NEW_YEAR.timestamp()) * 10**9, "other-llm")])
+    _ingest(store, [*_hours(4), _trace("other", int(NEW_YEAR.timestamp()) * 10**9, "other-llm")])
     opts = ["--backend-store-uri", uri]
     assert _main(capsys, "prices", "book", "add", "acme-llm", "input=1", "output=4", *opts)[0] == 0
     assert _main(capsys, "prices", "book", "add", "other-llm", "input=9", *opts)[0] == 0
