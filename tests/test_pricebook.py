@@ -250,6 +250,13 @@ def test_effective_price_origins(client: Any) -> None:
     assert origin("gemini-2.5-flash", provider="vertex_ai") == "correction"
     assert origin("claude-3-7-sonnet") == "retired"
     assert client.get("/api/prices/no-such-model-x").status_code == 404
+    body = {"model": "acme-only", "provider": "acme", "prices": {"input": 1, "output": 2}}
+    assert client.post("/api/pricebook", json=body).status_code == 201
+    r = client.get("/api/prices/acme-only")  # kept for one provider: found with it only
+    assert r.status_code == 404
+    assert "prices it for provider acme only" in r.json()["detail"]
+    r = client.get("/api/prices/acme-only", params={"provider": "acme"})
+    assert r.json()["per_million"] == {"input_cost_per_token": "1", "output_cost_per_token": "2"}
     r = client.get("/api/prices/gpt-4o", params={"at": "2024-09-01"})
     assert r.json()["per_million"]["input_cost_per_token"] == "5"
 

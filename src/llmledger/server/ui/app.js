@@ -1963,13 +1963,16 @@ async function renderPrices(query, signal) {
 
   // look-up
   const lookModel = textInput("price-lookup-model", "model, e.g. gpt-4o");
+  const lookProvider = textInput("price-lookup-provider", "any (or openai, acme, ...)");
   const lookAt = textInput("price-lookup-at", "at (ISO date; default now)");
   const lookOut = el("div", { id: "price-lookup-result", class: "pb-result" });
   const look = async () => {
     clear(lookOut);
     if (!lookModel.value.trim()) return;
     try {
-      const p = await api("/api/prices/" + encodeURIComponent(lookModel.value.trim()), { at: lookAt.value.trim() });
+      // a price kept for one provider is found with that provider, as a span of it is priced
+      const p = await api("/api/prices/" + encodeURIComponent(lookModel.value.trim()),
+        { at: lookAt.value.trim(), provider: lookProvider.value.trim() });
       lookOut.append(el("div", null, el("b", { text: p.model_id }), ` \u00b7 ${p.origin} \u00b7 ${p.source}`),
         el("div", { class: "mono", text: perMillionText(p.per_million) + " per 1M tokens" }));
     } catch (err) {
@@ -1977,7 +1980,7 @@ async function renderPrices(query, signal) {
     }
   };
   app.append(el("section", { class: "panel pb-panel" }, el("div", { class: "panel-head" }, "Effective price"),
-    el("div", { class: "panel-body pb-row" }, field("Model", lookModel), field("At", lookAt),
+    el("div", { class: "panel-body pb-row" }, field("Model", lookModel), field("Provider", lookProvider), field("At", lookAt),
       el("button", { class: "btn", id: "price-lookup-go", text: "Look up", on: { click: look } })), lookOut));
 
   // the price book: form + table
@@ -1991,6 +1994,22 @@ async function renderPrices(query, signal) {
   };
   const formMsg = el("div", { id: "pb-form-message" });
   const tableBody = el("tbody");
+  let editing = null; // the price book entry the form changes (PUT), or null: the form adds
+  const addButton = el("button", { class: "btn primary", id: "pb-add", text: "Add price" });
+  const cancelButton = el("button", { class: "btn", id: "pb-cancel", text: "Cancel", hidden: true });
+  const setEditing = (p) => {
+    editing = p;
+    addButton.textContent = p ? `Save price #${p.price_id}` : "Add price";
+    cancelButton.hidden = !p;
+    const perMillion = (p && p.per_million) || {};
+    const fill = {
+      model: p ? p.model : "", provider: p ? p.provider || "" : "", tier: p ? p.tier || "" : "",
+      effective_from: p && p.effective_from ? p.effective_from.slice(0, 19) : "", note: p ? p.note || "" : "",
+      input: perMillion.input_cost_per_token ?? "", output: perMillion.output_cost_per_token ?? "",
+      cache_read: perMillion.cache_read_input_token_cost ?? "", cache_write: perMillion.cache_creation_input_token_cost ?? "",
+    };
+    for (const [k, v] of Object.entries(fill)) f[k].value = v;
+  };
   const loadBook = async () => {
     const body = await api("/api/pricebook", null, signal);
     clear(tableBody);
@@ -2000,35 +2019,58 @@ async function renderPrices(query, signal) {
         await apiSend("DELETE", `/api/pricebook/${p.price_id}`);
         await loadBook();
       };
+      const edit = () => {
+        clear(formMsg);
+        setEditing(p);
+        f.model.focus();
+      };
       tableBody.append(el("tr", { dataset: { priceId: String(p.price_id) } },
         el("td", { class: "mono", text: p.model }), el("td", { text: p.provider || "any" }),
         el("td", { text: p.tier || "standard" }), el("td", { class: "nowrap", text: p.effective_from ? p.effective_from.slice(0, 19).replace("T", " ") : "always" }),
         el("td", { class: "mono", text: perMillionText(p.per_million) }), el("td", { class: "muted", text: p.note || "" }),
-        el("td", null, el("button", { class: "btn small", text: "Delete", on: { click: del } }))));
+        el("td", { class: "nowrap" }, el("button", { class: "btn small pb-edit", text: "Edit", on: { click: edit } }), " ",
+          el("button", { class: "btn small", text: "Delete", on: { click: del } }))));
     }
   };
   const add = async () => {
     clear(formMsg);
-    const prices = {};
-    for (const k of ["input", "output", "cache_read", "cache_write"]) {
+    // an entry's other prices (per-unit ones, tiers of fields the form has no box for) are
+    // kept when it is changed: the form's boxes (per 1M tokens) replace only their own
+    // fields; the others keep their catalog names (per unit)
+    const prices = editing ? { ...editing.prices } : {};
+    const fields = { input: "input_cost_per_token", output: "output_cost_per_token",
+      cache_read: "cache_read_input_token_cost", cache_write: "cache_creation_input_token_cost" };
+    for (const [k, name] of Object.entries(fields)) {
+      delete prices[name];
       if (f[k].value.trim() !== "") prices[k] = f[k].value.trim();
     }
     const body = { model: f.model.value.trim(), provider: f.provider.value.trim() || null, tier: f.tier.value || null,
       effective_from: f.effective_from.value.trim() || null, prices, note: f.note.value.trim() || null };
     try {
-      await apiSend("POST", "/api/pricebook", body);
-      formMsg.append(el("div", { class: "message", text: `Added a price for ${body.model}.` }));
+      if (editing) {
+        await apiSend("PUT", `/api/pricebook/${editing.price_id}`, body);
+        formMsg.append(el("div", { class: "message", text: `Changed price #${editing.price_id} (${body.model}).` }));
+        setEditing(null);
+      } else {
+        await apiSend("POST", "/api/pricebook", body);
+        formMsg.append(el("div", { class: "message", text: `Added a price for ${body.model}.` }));
+      }
       await loadBook();
       await loadUnpriced();
     } catch (err) {
       showError(formMsg, err);
     }
   };
+  addButton.addEventListener("click", add);
+  cancelButton.addEventListener("click", () => {
+    clear(formMsg);
+    setEditing(null);
+  });
   app.append(el("section", { class: "panel pb-panel", id: "price-book" }, el("div", { class: "panel-head" }, "Price book"),
     el("div", { class: "panel-body pb-row" }, field("Model", f.model), field("Provider", f.provider), field("Tier", f.tier),
       field("Effective from", f.effective_from), field("Input", f.input), field("Output", f.output),
       field("Cache read", f.cache_read), field("Cache write", f.cache_write), field("Note", f.note),
-      el("button", { class: "btn primary", id: "pb-add", text: "Add price", on: { click: add } })),
+      addButton, cancelButton),
     formMsg,
     el("div", { class: "table-wrap" }, el("table", { class: "grid", id: "price-book-table" },
       el("thead", null, el("tr", null, ["Model", "Provider", "Tier", "Effective from", "Per 1M tokens", "Note", ""].map((h) => el("th", { text: h })))),
