@@ -300,6 +300,24 @@ def test_gemini_cached_audio_and_grounding(gemini_client):
     assert "unpriced_web_search_requests" not in cost.details
 
 
+def test_gemini_streamed_grounded_answer_is_billed_too(gemini_client):
+    # https://ai.google.dev/gemini-api/docs/pricing (Gemini 2.5 Flash): $0.30/M in, $2.50/M
+    # out; grounding "$35 / 1,000 grounded prompts"
+    fake, client = gemini_client
+    fake.reply(
+        text="Grounded, streamed.",
+        grounding_queries=["paris weather", "paris news"],
+        usage={"promptTokenCount": 1000, "candidatesTokenCount": 200, "totalTokenCount": 1200},
+    )
+    chunks = client.models.generate_content_stream(model="gemini-2.5-flash", contents="Paris?")
+    assert "".join(chunk.text or "" for chunk in chunks) == "Grounded, streamed."
+    span = last_trace().data.spans[0]
+    assert span.token_usage["web_search_requests"] == 2
+    assert span.token_usage["grounded_prompts"] == 1
+    # 1000 x $0.30/M + 200 x $2.50/M + $0.035
+    assert span.llm_cost.decimal_total == D("0.0003") + D("0.0005") + D("0.035") == D("0.0358")
+
+
 def test_gemini_3_grounding_is_billed_per_search_query(gemini_client):
     # https://ai.google.dev/gemini-api/docs/pricing (Gemini 3 Flash Preview): input $0.50/M,
     # output $3/M; Grounding with Google Search "$14 / 1,000 search queries"
