@@ -213,6 +213,38 @@ def test_images_are_billed_per_image_or_per_token(openai_client):
     assert span.llm_cost.decimal_total == D("0.00025") + D("0.1664")
 
 
+def test_dall_e_images_are_billed_by_quality_and_size(openai_client):
+    # https://platform.openai.com/docs/pricing (image generation, DALL-E 3): standard
+    # 1024x1024 $0.04, standard 1024x1792 / 1792x1024 $0.08, HD 1024x1024 $0.08, HD
+    # 1024x1792 / 1792x1024 $0.12; DALL-E 2: 256x256 $0.016, 512x512 $0.018, 1024x1024 $0.02
+    fake, client = openai_client
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-3", prompt="a cat", n=2, size="1024x1792", quality="hd")
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "hd/1024-x-1792/dall-e-3"
+    assert span.token_usage["output_images"] == 2
+    assert span.llm_cost.decimal_total == 2 * D("0.12") == D("0.24")
+    assert span.llm_cost.details["images_cost"] == 0.24
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-3", prompt="a cat")  # the API's defaults
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "standard/1024-x-1024/dall-e-3"
+    assert span.llm_cost.decimal_total == D("0.04")
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-3", prompt="a cat", size="1792x1024")
+    assert last_trace().data.spans[0].llm_cost.decimal_total == D("0.08")
+    fake.reply(usage=None)
+    client.images.generate(model="dall-e-2", prompt="a cat", n=3, size="512x512")
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "512-x-512/dall-e-2"
+    assert span.llm_cost.decimal_total == 3 * D("0.018") == D("0.054")
+    fake.reply(usage=None)
+    client.images.generate(prompt="a cat", n=2, size="256x256")  # dall-e-2: the default model
+    span = last_trace().data.spans[0]
+    assert span.get_attribute(K.MODEL) == "256-x-256/dall-e-2"
+    assert span.llm_cost.decimal_total == 2 * D("0.016") == D("0.032")
+
+
 # -- Gemini: cached audio and Google Search grounding -----------------------------------------
 
 
@@ -257,8 +289,56 @@ def test_gemini_cached_audio_and_grounding(gemini_client):
     usage = span.token_usage
     assert usage["cache_read_audio_input_tokens"] == 1000
     assert usage["web_search_requests"] == 2
+    assert usage["grounded_prompts"] == 1
     cost = span.llm_cost
     # 4000 text * $0.30/M + 2000 cached text * $0.03/M + 1000 cached audio * $0.10/M
-    # + 3000 audio * $1/M + 500 out * $2.50/M; grounding has no price in the catalog: noted
-    assert cost.decimal_total == D("0.00561")
-    assert cost.details["unpriced_web_search_requests"] == 2
+    # + 3000 audio * $1/M + 500 out * $2.50/M = $0.00561; Google Search grounding, Gemini 2.5:
+    # "$35 / 1,000 grounded prompts", one per request whatever the number of queries
+    assert cost.decimal_total == D("0.00561") + D("35") / 1000 == D("0.04061")
+    assert cost.details["grounding_cost"] == 0.035
+    assert cost.details.get("web_search_cost", 0) == 0  # included in the grounded prompt
+    assert "unpriced_web_search_requests" not in cost.details
+
+
+def test_gemini_streamed_grounded_answer_is_billed_too(gemini_client):
+    # https://ai.google.dev/gemini-api/docs/pricing (Gemini 2.5 Flash): $0.30/M in, $2.50/M
+    # out; grounding "$35 / 1,000 grounded prompts"
+    fake, client = gemini_client
+    fake.reply(
+        text="Grounded, streamed.",
+        grounding_queries=["paris weather", "paris news"],
+        usage={"promptTokenCount": 1000, "candidatesTokenCount": 200, "totalTokenCount": 1200},
+    )
+    chunks = client.models.generate_content_stream(model="gemini-2.5-flash", contents="Paris?")
+    assert "".join(chunk.text or "" for chunk in chunks) == "Grounded, streamed."
+    span = last_trace().data.spans[0]
+    assert span.token_usage["web_search_requests"] == 2
+    assert span.token_usage["grounded_prompts"] == 1
+    # 1000 x $0.30/M + 200 x $2.50/M + $0.035
+    assert span.llm_cost.decimal_total == D("0.0003") + D("0.0005") + D("0.035") == D("0.0358")
+
+
+def test_gemini_3_grounding_is_billed_per_search_query(gemini_client):
+    # https://ai.google.dev/gemini-api/docs/pricing (Gemini 3 Flash Preview): input $0.50/M,
+    # output $3/M; Grounding with Google Search "$14 / 1,000 search queries"
+    fake, client = gemini_client
+    fake.reply(
+        text="Grounded answer.",
+        grounding_queries=["paris weather", "paris news", "paris events"],
+        usage={"promptTokenCount": 2000, "candidatesTokenCount": 100, "totalTokenCount": 2100},
+    )
+    client.models.generate_content(model="gemini-3-flash-preview", contents="Paris today?")
+    span = last_trace().data.spans[0]
+    assert span.token_usage["web_search_requests"] == 3
+    assert span.token_usage["grounded_prompts"] == 1
+    cost = span.llm_cost
+    # 2000 * $0.50/M + 100 * $3/M + 3 * $14/1000
+    assert cost.decimal_total == D("0.001") + D("0.0003") + D("0.042") == D("0.0433")
+    assert cost.details["web_search_cost"] == 0.042
+    assert cost.details.get("grounding_cost", 0) == 0  # billed per query instead
+    # an answer without grounding: no search, no grounding fee
+    fake.reply(text="Plain.", usage={"promptTokenCount": 2000, "candidatesTokenCount": 100})
+    client.models.generate_content(model="gemini-3-flash-preview", contents="Hi")
+    span = last_trace().data.spans[0]
+    assert "grounded_prompts" not in span.token_usage
+    assert span.llm_cost.decimal_total == D("0.0013")

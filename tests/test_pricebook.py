@@ -59,8 +59,16 @@ def client(store_uri: str) -> Any:
         yield c
 
 
-def _trace(trace_id: str, start_ns: int, model: str = "acme-llm", tags: Any = None) -> dict:
+def _trace(
+    trace_id: str,
+    start_ns: int,
+    model: str = "acme-llm",
+    tags: Any = None,
+    user: str | None = None,
+    session: str | None = None,
+) -> dict:
     usage = {"input_tokens": 1000, "output_tokens": 500, "total_tokens": 1500}
+    who = {k: v for k, v in (("user.id", user), ("session.id", session)) if v is not None}
     return {
         "trace_id": trace_id,
         "experiment_id": "0",
@@ -72,7 +80,7 @@ def _trace(trace_id: str, start_ns: int, model: str = "acme-llm", tags: Any = No
                 "name": "agent",
                 "start_time_ns": start_ns,
                 "end_time_ns": start_ns + 10**9,
-                "attributes": {},
+                "attributes": who,
             },
             {
                 "span_id": f"{trace_id}-c",
@@ -92,9 +100,14 @@ def _trace(trace_id: str, start_ns: int, model: str = "acme-llm", tags: Any = No
 
 
 def _hours(n: int, model: str = "acme-llm") -> list[dict]:
-    """n traces an hour apart, starting 2025-12-31 22:00 UTC (2 before the new year)."""
+    """n traces an hour apart, starting 2025-12-31 22:00 UTC (2 before the new year), of two
+    users (u0, u1) and three sessions, so re-pricing must move the per-user and per-session
+    rollups too."""
     start = int((NEW_YEAR - dt.timedelta(hours=2)).timestamp()) * 10**9
-    return [_trace(f"t{i:04d}", start + i * HOUR_NS, model, {"n": str(i % 3)}) for i in range(n)]
+    return [
+        _trace(f"t{i:04d}", start + i * HOUR_NS, model, {"n": str(i % 3)}, f"u{i % 2}", f"s{i % 3}")
+        for i in range(n)
+    ]
 
 
 def _ingest(store: SqlTraceStore, traces: list[dict]) -> None:
@@ -124,7 +137,13 @@ def _rollups(store: SqlTraceStore) -> dict[str, dict]:
     """Every rollup row as stored (rows of all zeros left out)."""
     out: dict[str, dict] = {}
     with store.engine.connect() as conn:
-        for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup):
+        for table in (
+            t.usage_rollup,
+            t.tag_rollup,
+            t.user_rollup,
+            t.session_rollup,
+            t.trace_rollup,
+        ):
             pk = [c.name for c in table.primary_key.columns]
             rows = {}
             for row in conn.execute(select(table)).mappings():
@@ -138,7 +157,8 @@ def _rollups(store: SqlTraceStore) -> dict[str, dict]:
 
 def _scan(store: SqlTraceStore) -> dict[str, dict]:
     """The rollups a scan of the stored traces gives."""
-    out: dict[str, dict] = {"usage_rollup": {}, "tag_rollup": {}, "trace_rollup": {}}
+    tables = ("usage_rollup", "tag_rollup", "user_rollup", "session_rollup", "trace_rollup")
+    out: dict[str, dict] = {table: {} for table in tables}
     with store.engine.connect() as conn:
         ids = [r[0] for r in conn.execute(select(t.traces.c.trace_id))]
     for tid in ids:
@@ -177,6 +197,48 @@ def test_a_book_price_prices_new_traces_and_shows_where_it_came_from(client: Any
     assert D(str(r.json()["traces"][0]["cost"]["total_cost"])) == (1000 * 2 + 500 * 8) / M
 
 
+def test_a_book_price_for_units_that_are_not_tokens(client: Any) -> None:
+    # a negotiated rate for Gemini's Google Search grounding: $0 (a free allowance) instead
+    # of the $35 / 1,000 grounded prompts list price; tokens as on Google's page
+    # (https://ai.google.dev/gemini-api/docs/pricing, Gemini 2.5 Flash: $0.30 in, $2.50 out)
+    body = {
+        "model": "gemini-2.5-flash",
+        "prices": {
+            "input": "0.30",
+            "output": "2.50",
+            "grounded_prompt_cost_per_request": 0,
+            "web_search_cost_per_request": 0,  # both units: a price book entry sets both
+        },
+    }
+    r = client.post("/api/pricebook", json=body)
+    assert r.status_code == 201, r.text
+    price = client.get("/api/prices/gemini-2.5-flash").json()
+    assert price["origin"] == "price book"
+    assert price["fields"]["grounded_prompt_cost_per_request"] == "0"
+    start = int(dt.datetime(2026, 2, 1, tzinfo=dt.UTC).timestamp()) * 10**9
+    tr = _trace("grounded", start, "gemini-2.5-flash")
+    chat = tr["spans"][1]["attributes"]
+    chat["llmledger.llm.provider"] = "vertex_ai"
+    chat["llmledger.chat.tokenUsage"] = {
+        "input_tokens": 1000,
+        "output_tokens": 500,
+        "web_search_requests": 2,
+        "grounded_prompts": 1,
+    }
+    r = client.post("/api/traces", json={"traces": [tr]})
+    assert r.status_code == 200, r.text
+    # 1000 x $0.30/1M + 500 x $2.50/1M, the grounded prompt at the book's $0
+    cost = r.json()["traces"][0]["cost"]
+    assert D(str(cost["total_cost"])) == D("0.00155")
+    assert not any(k.startswith("unpriced_") for k in cost["details"])
+    bad = client.post(
+        "/api/pricebook",
+        json={"model": "m", "prices": {"web_search_cost_per_request": -1}},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"]["field"] == "prices.web_search_cost_per_request"
+
+
 def test_effective_price_origins(client: Any) -> None:
     def origin(model: str, **params: str) -> str:
         r = client.get(f"/api/prices/{model}", params=params)
@@ -188,6 +250,13 @@ def test_effective_price_origins(client: Any) -> None:
     assert origin("gemini-2.5-flash", provider="vertex_ai") == "correction"
     assert origin("claude-3-7-sonnet") == "retired"
     assert client.get("/api/prices/no-such-model-x").status_code == 404
+    body = {"model": "acme-only", "provider": "acme", "prices": {"input": 1, "output": 2}}
+    assert client.post("/api/pricebook", json=body).status_code == 201
+    r = client.get("/api/prices/acme-only")  # kept for one provider: found with it only
+    assert r.status_code == 404
+    assert "prices it for provider acme only" in r.json()["detail"]
+    r = client.get("/api/prices/acme-only", params={"provider": "acme"})
+    assert r.json()["per_million"] == {"input_cost_per_token": "1", "output_cost_per_token": "2"}
     r = client.get("/api/prices/gpt-4o", params={"at": "2024-09-01"})
     assert r.json()["per_million"]["input_cost_per_token"] == "5"
 
@@ -298,6 +367,21 @@ def test_unpriced_models_then_a_price_and_a_reprice(client: Any) -> None:
     (run,) = client.get("/api/reprice").json()["runs"]
     assert run["status"] == "done" and run["report"]["new_total"] == "0.018"
     _assert_rollups_equal_scan(store)
+    # the per-user totals moved with it: u0 has t0 ($0.003) and t2 ($0.006), u1 t1 and t3;
+    # the Overview's totals and the metrics too
+    span = {
+        "start_time_ms": int(NEW_YEAR.timestamp() * 1000) - 3 * 3_600_000,
+        "end_time_ms": int(NEW_YEAR.timestamp() * 1000) + 3 * 3_600_000,
+    }
+    users = client.get("/api/users", params=span).json()["users"]
+    assert {u["user"]: D(str(u["total_cost"])) for u in users} == {
+        "u0": D("0.009"),
+        "u1": D("0.009"),
+    }
+    metrics = client.get("/api/metrics", params={**span, "bucket": "hour", "group_by": "none"})
+    series_total = sum(D(str(row["total_cost"])) for row in metrics.json()["series"])
+    assert series_total == D("0.018")
+    assert D(str(metrics.json()["totals"]["total_cost"])) == D("0.018")
     r = client.post("/api/reprice", json={"since": "2026-01-02", "until": "2026-01-01"})
     assert r.status_code == 422 and r.json()["detail"]["field"] == "until"
 
@@ -389,6 +473,40 @@ def _two_stores(store_uri: str, tmp_path: Path, request: pytest.FixtureRequest) 
 
 
 @pytest.mark.slow  # four CLI processes: ~15 s
+def test_cli_reprice_one_model_dry_run_table_then_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'r.db'}"
+    store = SqlTraceStore(uri)
+    _ingest(store, [*_hours(4), _trace("other", int(NEW_YEAR.timestamp()) * 10**9, "other-llm")])
+    opts = ["--backend-store-uri", uri]
+    assert _main(capsys, "prices", "book", "add", "acme-llm", "input=1", "output=4", *opts)[0] == 0
+    assert _main(capsys, "prices", "book", "add", "other-llm", "input=9", *opts)[0] == 0
+    span = ["--since", "2025-12-31", "--until", "2026-01-02", "--model", "acme-llm"]
+    code, out, err = _main(capsys, "prices", "reprice", *span, "--dry-run", *opts)
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if "traces read" not in line]  # progress
+    assert lines[0] == "dry run (nothing written): 4 traces, 4 changed"
+    # 4 acme-llm calls of 1000 in x $1/1M + 500 out x $4/1M = $0.012; other-llm not touched
+    assert lines[2].split() == ["acme-llm", "4", "0", "0.012", "0.012"]
+    assert lines[3].split() == ["total", "0", "0.012", "0.012"]
+    assert len(lines) == 4
+    assert _cost(store, "t0000") is None and _cost(store, "other") is None
+    code, out, err = _main(capsys, "prices", "reprice", *span, *opts)
+    assert code == 0, err
+    assert _cost(store, "t0000") == (1000 * 1 + 500 * 4) / M
+    assert _cost(store, "other") is None  # --model: the other model's spans kept as they were
+    _assert_rollups_equal_scan(store)
+    code, _, err = _main(
+        capsys, "prices", "reprice", "--since", "2026-13-01", "--until", "2027-01-01", *opts
+    )
+    assert code != 0 and "--since" in err
+    code, _, err = _main(
+        capsys, "prices", "reprice", "--since", "2026-02-01", "--until", "2026-01-01", *opts
+    )
+    assert code != 0 and "--until must be after --since" in err
+
+
 def test_reprice_killed_then_resumed_ends_like_an_uninterrupted_run(
     store_uri: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

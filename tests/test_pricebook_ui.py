@@ -75,6 +75,36 @@ def test_prices_page_unpriced_add_price_dry_run_and_reprice(server: Any) -> None
         page.wait_for_selector("#unpriced-table >> text=Every model seen in traces has a price.")
         page.fill("#price-lookup-model", "acme-llm")
         page.click("#price-lookup-go")
-        page.wait_for_selector("#price-lookup-result >> text=price book")
+        # the price was added for provider acme: without a provider there is none (a 404
+        # that says so), with it the book's price and where it came from
+        page.wait_for_selector("#price-lookup-result >> text=no price for model 'acme-llm'")
+        assert "for provider acme only" in page.inner_text("#price-lookup-result")
+        page.fill("#price-lookup-provider", "acme")
+        page.click("#price-lookup-go")
+        page.wait_for_selector("#price-lookup-result >> text=server price book #1")
+        assert page.inner_text("#price-lookup-result").splitlines() == [
+            "acme-llm · price book · server price book #1",
+            "input $1, output $4 per 1M tokens",
+        ]
+        # change the price in place: Edit fills the form, Save sends it (PUT)
+        row = page.locator("#price-book-table tr[data-price-id]")
+        assert row.count() == 1
+        row.locator("button.pb-edit").click()
+        assert page.input_value("#pb-model") == "acme-llm"
+        assert page.input_value("#pb-output") == "4"
+        page.fill("#pb-output", "5")
+        page.fill("#pb-effective-from", "2026-01-01")
+        page.click("#pb-add")
+        page.wait_for_selector("#pb-form-message >> text=Changed price")
+        assert row.count() == 1  # changed, not added
+        cells = row.first.locator("td").all_inner_texts()
+        assert cells[3] == "2026-01-01 00:00:00" and cells[4] == "input $1, output $5"
+        assert page.inner_text("#pb-add") == "Add price"  # the form adds again
+        page.fill("#price-lookup-at", "2026-02-01")
+        page.click("#price-lookup-go")
+        page.wait_for_selector("#price-lookup-result >> text=output $5")
+        page.fill("#price-lookup-at", "2025-12-31")  # before the changed price: none
+        page.click("#price-lookup-go")
+        page.wait_for_selector("#price-lookup-result >> text=no price for model")
         assert errors == []
         browser.close()

@@ -123,7 +123,9 @@ add(
 )
 # https://docs.anthropic.com/en/docs/about-claude/pricing: Claude 3.5 Haiku launched
 # 2024-11-04 at $1 / $5 (cache write $1.25, read $0.10), cut to $0.80 / $4 (write $1, read
-# $0.08) from 2024-12-03; a retired model, reached through its alias
+# $0.08) from 2024-12-03 (https://www.anthropic.com/news/trainium2-and-distillation, "we're
+# lowering the price of Claude 3.5 Haiku to $0.80 ... and $4"); a retired model, reached
+# through its alias
 haiku_usage = {
     "input_tokens": 5000,
     "output_tokens": 500,
@@ -138,6 +140,14 @@ add(
     500 * D("5") / 10**6,
     at=at(2024, 11, 20),
     model_id="claude-3-5-haiku-20241022",
+)
+add(
+    "history-claude-3-5-haiku-last-second-before-the-cut",
+    "claude-3-5-haiku-20241022",
+    haiku_usage,
+    1000 * D("1") / 10**6 + 3000 * D("0.10") / 10**6 + 1000 * D("1.25") / 10**6,
+    500 * D("5") / 10**6,
+    at=dt.datetime(2024, 12, 2, 23, 59, 59, tzinfo=UTC),
 )
 add(
     "history-claude-3-5-haiku-after",
@@ -341,6 +351,67 @@ add(
     notes={"unpriced_web_search_requests": 2},
 )
 
+# https://platform.openai.com/docs/pricing (image generation, DALL-E 3): HD 1024x1792 $0.12,
+# standard 1792x1024 $0.08 per image; DALL-E 2 256x256 $0.016 (retired models, retired.json;
+# the OpenAI integration names the call "{quality}/{size}/dall-e-3", "{size}/dall-e-2")
+add(
+    "images-dall-e-3-hd-1024x1792",
+    "hd/1024-x-1792/dall-e-3",
+    {"output_images": 2},
+    D(0),
+    2 * D("0.12"),
+    model_id="hd/1024-x-1792/dall-e-3",
+)
+add(
+    "images-dall-e-3-standard-1792x1024",
+    "standard/1792-x-1024/dall-e-3",
+    {"output_images": 1},
+    D(0),
+    D("0.08"),
+)
+add(
+    "images-dall-e-2-256x256-with-a-quality",
+    "standard/256-x-256/dall-e-2",
+    {"output_images": 3},
+    D(0),
+    3 * D("0.016"),
+    model_id="256-x-256/dall-e-2",
+)
+
+# ---- Google Search grounding (Gemini) -------------------------------------------------------
+# https://ai.google.dev/gemini-api/docs/pricing: Gemini 2.5 Flash $0.30 in / $2.50 out per 1M;
+# grounding "$35 / 1,000 grounded prompts": one per request, its 3 queries included
+add(
+    "grounding-gemini-2.5-flash-per-prompt",
+    "gemini-2.5-flash",
+    {"input_tokens": 1000, "output_tokens": 200, "web_search_requests": 3, "grounded_prompts": 1},
+    1000 * D("0.30") / 10**6 + D("35") / 1000,
+    200 * D("2.50") / 10**6,
+    provider="gemini",
+    model_id="gemini/gemini-2.5-flash",
+)
+# same page: Gemini 3 Flash Preview $0.50 in / $3 out per 1M; grounding "$14 / 1,000 search
+# queries": the 3 queries, no fee of its own for the grounded prompt
+add(
+    "grounding-gemini-3-flash-per-query",
+    "gemini-3-flash-preview",
+    {"input_tokens": 1000, "output_tokens": 200, "web_search_requests": 3, "grounded_prompts": 1},
+    1000 * D("0.50") / 10**6 + 3 * D("14") / 1000,
+    200 * D("3") / 10**6,
+    provider="gemini",
+    model_id="gemini/gemini-3-flash-preview",
+)
+# a grounded prompt of a model that is not Gemini: noted, the rest priced
+# (https://api-docs.deepseek.com/quick_start/pricing: $0.28 in, $0.42 out per 1M)
+add(
+    "grounding-unpriced-deepseek",
+    "deepseek-chat",
+    {"input_tokens": 1000, "output_tokens": 100, "grounded_prompts": 1},
+    1000 * D("0.28") / 10**6,
+    100 * D("0.42") / 10**6,
+    notes={"unpriced_grounded_prompts": 1},
+)
+
 
 def test_every_rule_has_cases() -> None:
     ids = [c.id for c in RULE_CASES]
@@ -357,6 +428,7 @@ def test_every_rule_has_cases() -> None:
         "seconds",
         "images",
         "web-search",
+        "grounding",
     ):
         assert any(i.startswith(f"rules-{kind}") for i in ids), kind
 

@@ -76,6 +76,12 @@ def test_claude_3_5_haiku_launch_price_then_the_cut_through_an_alias() -> None:
     assert launch == (2_000 * 1 + 500 * 5) / M == D("0.0045")
     cut = _total("claude-3-5-haiku-latest", usage, dt.date(2025, 1, 1))
     assert cut == (2_000 * D("0.8") + 500 * 4) / M == D("0.0036")
+    # the cut was announced on 2024-12-03 (https://www.anthropic.com/news/trainium2-and-distillation):
+    # the last second of 2024-12-02 (UTC) is at the launch price, the first of 2024-12-03 not
+    last_launch = dt.datetime(2024, 12, 2, 23, 59, 59, tzinfo=dt.UTC)
+    assert _total("claude-3-5-haiku-20241022", usage, last_launch) == D("0.0045")
+    first_cut = dt.datetime(2024, 12, 3, tzinfo=dt.UTC)
+    assert _total("claude-3-5-haiku-20241022", usage, first_cut) == D("0.0036")
 
 
 def test_a_span_from_before_a_price_change_keeps_its_price() -> None:

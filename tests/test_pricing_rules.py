@@ -18,6 +18,7 @@ from llmledger.pricing import (
     compute_cost,
     cost_from_price,
     get_price,
+    set_price,
 )
 from llmledger.pricing.cost import PARTS
 from llmledger.usage import UNIT_KEYS, normalize_usage
@@ -327,6 +328,33 @@ def test_web_search_calls_are_billed_per_call() -> None:
         web_search_cost_per_request="0.025",
     )
     assert cost_from_price(usage, own).decimals["web_search_cost"] == D("0.075")
+
+
+def test_google_search_grounding_per_prompt_then_per_query() -> None:
+    # https://ai.google.dev/gemini-api/docs/pricing: Gemini 2.x "$35 / 1,000 grounded
+    # prompts" (one per request, whatever its queries); Gemini 3 "$14 / 1,000 search queries"
+    usage = {"input_tokens": 0, "web_search_requests": 4, "grounded_prompts": 1}
+    two = compute_cost("gemini-2.5-pro", usage, provider="gemini")
+    assert two is not None and two.decimal_total == D("0.035")
+    assert two.decimals["grounding_cost"] == D("0.035")
+    assert two.price["fields_used"]["web_search"].endswith("included in the grounded prompt")
+    three = compute_cost("gemini-3.1-pro-preview", usage)  # the Vertex AI entry
+    assert three is not None and three.decimal_total == 4 * D("0.014") == D("0.056")
+    assert three.price["fields_used"]["grounded_prompt"].endswith("billed per search query")
+    # a negotiated price on the price book / in an overrides file wins over the list prices
+    set_price(
+        "gemini-2.5-pro",
+        input_cost_per_token="1.25e-6",
+        output_cost_per_token="1e-5",
+        grounded_prompt_cost_per_request="0.02",
+        web_search_cost_per_request="0",
+    )
+    own = compute_cost("gemini-2.5-pro", usage)
+    assert own is not None and own.decimal_total == D("0.02")
+    # Gemma and other models of the provider have no grounding price: noted
+    price = price_of(provider="gemini", input_cost_per_token="1e-6", output_cost_per_token="1e-6")
+    noted = cost_from_price({"input_tokens": 10, "grounded_prompts": 1}, price)
+    assert noted.details["unpriced_grounded_prompts"] == 1
 
 
 def test_a_unit_without_a_price_is_named() -> None:

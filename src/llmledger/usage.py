@@ -60,13 +60,15 @@ CACHE_READ_AUDIO = "cache_read_audio_input_tokens"
 # units that are not tokens (the whole bill): counts of their own, not parts of input/output
 CHARACTERS = "input_characters"  # text-to-speech input characters (tts-1)
 AUDIO_SECONDS = "input_audio_seconds"  # seconds of audio transcribed (whisper-1)
-WEB_SEARCH = "web_search_requests"  # web-search tool calls / grounded prompts
+WEB_SEARCH = "web_search_requests"  # web-search tool calls / search queries run
+# requests answered with Google Search grounding (Gemini: 1 per call that ran a search query)
+GROUNDED = "grounded_prompts"
 IMAGES = OUTPUT_IMAGES = "output_images"  # images generated (dall-e-3, gpt-image-1 per image)
 
 MAIN_KEYS = (INPUT, OUTPUT, TOTAL)
 INPUT_DETAILS = (CACHE_READ, CACHE_READ_AUDIO, CACHE_WRITE, CACHE_WRITE_1H, AUDIO_IN, IMAGE_IN)
 OUTPUT_DETAILS = (REASONING, AUDIO_OUT, IMAGE_OUT)
-UNIT_KEYS = (CHARACTERS, AUDIO_SECONDS, WEB_SEARCH, IMAGES)
+UNIT_KEYS = (CHARACTERS, AUDIO_SECONDS, WEB_SEARCH, GROUNDED, IMAGES)
 DETAIL_KEYS = INPUT_DETAILS + OUTPUT_DETAILS + UNIT_KEYS
 CANONICAL_KEYS = MAIN_KEYS + DETAIL_KEYS
 _CANONICAL_SET = frozenset(CANONICAL_KEYS)

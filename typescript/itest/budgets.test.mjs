@@ -113,6 +113,36 @@ test("a window budget reads the spend other processes stored on the server", asy
   }
 });
 
+test("a user's window budget reads that user's spend from the server's user rollup", async () => {
+  process.env.LLMLEDGER_BUDGET_REFRESH_SECONDS = "0"; // read the server before every call
+  const run = `u-${Date.now()}`;
+  const asUser = (user, fn) => llmledger.withSpan(async () => {
+    llmledger.updateCurrentTrace({ user });
+    return fn();
+  }, { name: "as-user" });
+  try {
+    // spend stored before the budget exists (as another process would): 2 x $0.00045
+    await asUser(run, () => paidChat(run));
+    await asUser(run, () => paidChat(run));
+    await asUser(`${run}-other`, () => paidChat(`${run}-other`)); // another user's spend
+    await llmledger.flushTraces();
+    const window = llmledger.setBudget({ usd: "0.0009", per: "day", user: run });
+    assert.equal(window.scope, `day (user=${run})`);
+    const sent = await sentWith(run); // 3: the other user's marker contains this one
+    const refusal = await asUser(run, () => chat(run)).catch((e) => e);
+    assert.ok(refusal instanceof llmledger.BudgetExceeded, String(refusal));
+    assert.equal(refusal.spentUsd, 0.0009); // the other user's $0.00045 is not in it
+    assert.equal(await sentWith(run), sent, "the refused call was not sent");
+    // the other user, and calls without a user, are not in this budget's scope
+    const other = await asUser(`${run}-other`, () => paidChat(`${run}-other`));
+    assert.equal(other.choices[0].message.content, "Hello from the fake provider.");
+    assert.equal((await paidChat(`${run}-none`)).choices[0].message.content, "Hello from the fake provider.");
+  } finally {
+    llmledger.clearBudgets();
+    delete process.env.LLMLEDGER_BUDGET_REFRESH_SECONDS;
+  }
+});
+
 test("a window budget counts this process's calls not yet on the server (no read per call)", async () => {
   process.env.LLMLEDGER_BUDGET_REFRESH_SECONDS = "3600"; // one read, then local counting
   const run = `local-${Date.now()}`;

@@ -171,6 +171,20 @@ test("images, transcriptions and speech: billed per image, per second, per chara
   assert.deepEqual(byName.Speech.llmCost, { input_cost: 0.000165, output_cost: 0, total_cost: 0.000165 });
 });
 
+test("DALL-E images: billed per image by quality and size", async () => {
+  await fakeReply({ provider: "openai" });
+  await fakeReply({ provider: "openai" });
+  const { llm } = await traced("dall-e", async () => {
+    await openai.images.generate({ model: "dall-e-3", prompt: "a cat", n: 2, quality: "hd", size: "1024x1792" });
+    await openai.images.generate({ model: "dall-e-2", prompt: "a cat", n: 3, size: "512x512" });
+  });
+  // https://platform.openai.com/docs/pricing: DALL-E 3 HD 1024x1792 $0.12, DALL-E 2 512x512 $0.018
+  assert.equal(llm[0].attributes["llmledger.llm.model"], "hd/1024-x-1792/dall-e-3");
+  assert.deepEqual(llm[0].llmCost, { input_cost: 0, output_cost: 0.24, total_cost: 0.24 });
+  assert.equal(llm[1].attributes["llmledger.llm.model"], "512-x-512/dall-e-2");
+  assert.deepEqual(llm[1].llmCost, { input_cost: 0, output_cost: 0.054, total_cost: 0.054 });
+});
+
 test("a cost the provider reports (OpenRouter's usage.cost) is kept beside ours", async () => {
   await fakeReply({ model: "gpt-4o-mini", usage: { prompt_tokens: 1000, completion_tokens: 100, cost: 0.00021 } });
   const { llm } = await traced("provider-cost", () => openai.chat.completions.create({ model: "gpt-4o-mini", messages }));

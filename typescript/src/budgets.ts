@@ -7,6 +7,8 @@
  * - setBudget({usd, per, tags}): a calendar window (hour, day, month; UTC) across every
  *   process sending to the same server: the server's spend (its hourly rollups, /api/metrics,
  *   read at most every LLMLEDGER_BUDGET_REFRESH_SECONDS) plus what this process spent since.
+ *   setBudget({usd, per, user}): the same for the traces of one user
+ *   (updateCurrentTrace({user})), read from the server's hourly user rollup.
  *
  * Before each autologged openai / anthropic call every budget in scope is checked; one that
  * reached its limit refuses the call: it is not sent, a span with status ERROR records it, and
@@ -16,7 +18,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { getCurrentActiveSpan } from "./fluent";
 import { addDec, cmpDec, decToNumber, decToString, parseDecimal, ZERO, type Dec } from "./pricing/money";
 import { authHeader } from "./provider";
-import { addEndHook, type LiveSpan } from "./span";
+import { addEndHook, USER_KEY, type LiveSpan } from "./span";
 import { sdkState } from "./state";
 
 export const BUDGET_REFRESH_ENV = "LLMLEDGER_BUDGET_REFRESH_SECONDS";
@@ -141,17 +143,21 @@ export class WindowBudget extends Budget {
     onExceed: OnExceed,
     readonly per: Period,
     readonly tags: Record<string, string>,
+    /** only the traces of this user (their `mlflow.trace.user`) count and are checked */
+    readonly user: string | null = null,
   ) {
     super(limit, onExceed, "window");
   }
 
   get scope(): string {
-    const where = Object.entries(this.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "all traces";
-    return `${this.per} (${where})`;
+    const parts = Object.entries(this.tags).map(([k, v]) => `${k}=${v}`);
+    if (this.user !== null) parts.unshift(`user=${this.user}`);
+    return `${this.per} (${parts.join(", ") || "all traces"})`;
   }
 
-  matches(tags: Record<string, string>): boolean {
-    return Object.entries(this.tags).every(([k, v]) => tags[k] === v);
+  matches(scope: Scope): boolean {
+    if (this.user !== null && scope.user !== this.user) return false;
+    return Object.entries(this.tags).every(([k, v]) => scope.tags[k] === v);
   }
 
   /** Whether the spend must be read from the server before it is used. */
@@ -190,7 +196,7 @@ export class WindowBudget extends Budget {
     let stored: Dec;
     let allStored: boolean;
     try {
-      [stored, allStored] = await storedSpend(start, this.tags);
+      [stored, allStored] = await storedSpend(start, this.tags, this.user);
     } catch (error) {
       warnOnce(`read:${this.scope}`, `llmledger: budget ${this.scope}: spend not read from the server (${(error as Error).message}); counting this process's calls only until it answers`);
       if (start !== this.periodStart) this.newWindow(start, ZERO);
@@ -246,20 +252,23 @@ interface MetricsRow {
   total_cost?: number | null;
 }
 
-/** Cost stored on the server since `startMs` (all experiments), from its hourly rollups,
- * after delivering this process's finished spans; and whether they all were delivered. */
-async function storedSpend(startMs: number, tags: Record<string, string>): Promise<[Dec, boolean]> {
+/** Cost stored on the server since `startMs` (all experiments), from its hourly rollups (the
+ * user rollup for a `user`), after delivering this process's finished spans; and whether they
+ * all were delivered. */
+async function storedSpend(startMs: number, tags: Record<string, string>, user: string | null = null): Promise<[Dec, boolean]> {
   const trackingUri = sdkState().provider?.trackingUri;
   if (!trackingUri) throw new Error("no tracking server: init({trackingUri}) or LLMLEDGER_TRACKING_URI");
   const allStored = await flushForRead();
   const endMs = (Math.floor(Date.now() / HOUR_MS) + 1) * HOUR_MS;
-  const [key, value] = Object.entries(tags)[0] ?? [null, null];
+  // one key per rollup: a user budget has no tag (setBudget refuses both)
+  const [key, value] = user !== null ? [null, null] : (Object.entries(tags)[0] ?? [null, null]);
   const query = new URLSearchParams({
     start_time_ms: String(startMs),
     end_time_ms: String(endMs),
     bucket: "hour",
     group_by: key === null ? "none" : `tag:${key}`,
   });
+  if (user !== null) query.set("user", user);
   const response = await fetch(`${trackingUri}/api/metrics?${query}`, {
     headers: authHeader(),
     signal: AbortSignal.timeout(FLUSH_TIMEOUT_MS),
@@ -310,12 +319,16 @@ export interface WindowBudgetOptions {
   per?: Period;
   /** one tag: only traces carrying it count and are checked */
   tags?: Record<string, unknown>;
+  /** only the traces of this user (updateCurrentTrace({user})) count and are checked; not
+   * with `tags` */
+  user?: string;
   onExceed?: OnExceed;
 }
 
 /** A budget for every `per` window ("hour", "day", "month"; UTC) across all processes
  * sending to the tracking server; `tags` (one key) narrows it to the traces carrying that
- * tag. Returns the WindowBudget; clearBudgets() removes them all. */
+ * tag, `user` to the traces of that user. Returns the WindowBudget; clearBudgets() removes
+ * them all. */
 export function setBudget(options: WindowBudgetOptions): WindowBudget {
   const per = options.per ?? "day";
   if (!(PERIODS as readonly string[]).includes(per)) {
@@ -324,8 +337,13 @@ export function setBudget(options: WindowBudgetOptions): WindowBudget {
   const tags: Record<string, string> = {};
   for (const [k, v] of Object.entries(options.tags ?? {})) tags[String(k)] = String(v);
   if (Object.keys(tags).length > 1) throw new RangeError("a window budget takes one tag; set one budget per tag");
+  const user = options.user ?? null;
+  if (user !== null && (typeof user !== "string" || user === "")) {
+    throw new TypeError(`user must be a non-empty string, got ${JSON.stringify(user)}`);
+  }
+  if (user !== null && Object.keys(tags).length > 0) throw new RangeError("a window budget takes a user or a tag, not both");
   checkOnExceed(options.onExceed ?? "raise");
-  const window = new WindowBudget(usdAmount(options.usd), options.onExceed ?? "raise", per, tags);
+  const window = new WindowBudget(usdAmount(options.usd), options.onExceed ?? "raise", per, tags, user);
   windows.push(window);
   void window.refresh(); // the first read starts now, not on the first call
   return window;
@@ -337,12 +355,19 @@ export function clearBudgets(): void {
 }
 
 // -- checking before a call -------------------------------------------------------------------
-function inScope(tags: Record<string, string>): Budget[] {
-  return [...(blocks.getStore() ?? []), ...windows.filter((w) => w.matches(tags))];
+/** What a window budget is matched against: the trace's tags and user. */
+interface Scope {
+  tags: Record<string, string>;
+  user: string | null;
 }
 
-function currentTags(span: LiveSpan | null): Record<string, string> {
-  return (span ?? getCurrentActiveSpan())?.root.traceTags ?? {};
+function inScope(scope: Scope): Budget[] {
+  return [...(blocks.getStore() ?? []), ...windows.filter((w) => w.matches(scope))];
+}
+
+function currentScope(span: LiveSpan | null): Scope {
+  const root = (span ?? getCurrentActiveSpan())?.root;
+  return { tags: root?.traceTags ?? {}, user: root?.traceMetadata?.[USER_KEY] ?? null };
 }
 
 /** The decision over budgets whose spend is known: the BudgetExceeded refusing the call, or
@@ -376,7 +401,7 @@ function decide(budgets: Budget[]): Error | null {
 export function checkBudgets(span: LiveSpan | null): Error | null | Promise<Error | null> {
   if (!active()) return null;
   try {
-    const budgets = inScope(currentTags(span));
+    const budgets = inScope(currentScope(span));
     const now = Date.now();
     const stale = budgets.filter((b): b is WindowBudget => b instanceof WindowBudget && b.stale(now));
     if (stale.length === 0) return decide(budgets);
@@ -413,7 +438,7 @@ function count(span: LiveSpan): void {
   const counts = covered.get(traceId);
   const countedBelow = counts?.has(span.spanId) ?? false;
   if (isRoot) covered.delete(traceId);
-  const budgets = inScope(currentTags(span));
+  const budgets = inScope(currentScope(span));
   const cost = countedBelow ? null : exactCost(span);
   if (cost !== null) {
     if (!isRoot) coverAncestors(span, traceId);

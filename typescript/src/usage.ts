@@ -21,10 +21,12 @@ export interface TokenUsage {
   input_characters?: number;
   input_audio_seconds?: number;
   web_search_requests?: number;
+  /** requests answered with Google Search grounding (Gemini) */
+  grounded_prompts?: number;
   output_images?: number;
 }
 
-export const UNIT_KEYS = ["input_characters", "input_audio_seconds", "web_search_requests", "output_images"] as const;
+export const UNIT_KEYS = ["input_characters", "input_audio_seconds", "web_search_requests", "grounded_prompts", "output_images"] as const;
 export const DETAIL_KEYS = [
   "cache_read_input_tokens",
   "cache_read_audio_input_tokens",

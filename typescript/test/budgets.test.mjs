@@ -12,6 +12,7 @@ import {
   setBudget,
   startSpan,
   tracedOpenAI,
+  updateCurrentTrace,
   withSpan,
 } from "../dist/index.mjs";
 
@@ -139,6 +140,9 @@ test("bad budgets are clear errors naming the field", () => {
   assert.throws(() => setBudget({ usd: 1, per: "week" }), /per must be one of hour, day, month, got "week"/);
   assert.throws(() => setBudget({ usd: 1, tags: { a: "1", b: "2" } }), /one tag/);
   assert.throws(() => setBudget({ usd: 0 }), /positive number of USD/);
+  assert.throws(() => setBudget({ usd: 1, user: "" }), /user must be a non-empty string, got ""/);
+  assert.throws(() => setBudget({ usd: 1, user: 42 }), TypeError);
+  assert.throws(() => setBudget({ usd: 1, user: "u-1", tags: { team: "a" } }), /a user or a tag, not both/);
   clearBudgets();
 });
 
@@ -164,6 +168,34 @@ test("a window budget starts over with each calendar window (controlled clock, n
     assert.equal(warnings.filter((w) => /spend not read from the server \(no tracking server/.test(w)).length, 1);
   } finally {
     mock.timers.reset();
+    console.warn = warn;
+    clearBudgets();
+  }
+});
+
+test("a user's window budget counts and refuses only that user's calls (no server)", async () => {
+  const { openai, sent } = stubClient();
+  const warn = console.warn;
+  console.warn = () => undefined; // "no tracking server": counted locally
+  try {
+    const window = setBudget({ usd: "0.00005", per: "day", user: "u-42" });
+    assert.equal(window.scope, "day (user=u-42)");
+    const asUser = (user) => withSpan(async () => {
+      updateCurrentTrace({ user });
+      return openai.chat.completions.create(ask).catch((e) => e);
+    }, { name: `as-${user}` });
+    await asUser("u-42");
+    await asUser("u-42"); // 2 x $0.0000258 = $0.0000516: at the limit
+    await asUser("u-7"); // another user: neither counted nor refused
+    await openai.chat.completions.create(ask); // no user: neither
+    assert.equal(window.spent, "0.0000516");
+    const refused = await asUser("u-42");
+    assert.ok(refused instanceof BudgetExceeded);
+    assert.deepEqual([refused.scope, refused.spentUsd], ["day (user=u-42)", 0.0000516]);
+    const other = await asUser("u-7");
+    assert.ok(!(other instanceof Error), String(other));
+    assert.equal(sent.length, 5);
+  } finally {
     console.warn = warn;
     clearBudgets();
   }

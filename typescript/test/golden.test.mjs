@@ -27,10 +27,10 @@ test("the shared file has every Python case, none skipped, retired models and ov
   assert.ok(cases.filter((c) => c.id.startsWith("azure-deployment")).length >= 5);
   assert.ok(overrides.versions.length >= 5);
   // the newer rules: corrections, dated history, cached audio, DeepSeek, fast mode, US-only
-  // inference, units that are not tokens
+  // inference, units that are not tokens (DALL-E images, Gemini Google Search grounding)
   const rules = cases.filter((c) => c.id.startsWith("rules-"));
   assert.ok(rules.length >= 27, `${rules.length} rule cases`);
-  for (const kind of ["correction", "history", "cached-audio", "deepseek", "openai-shape", "fast", "us-only", "characters", "seconds", "images", "web-search"]) {
+  for (const kind of ["correction", "history", "cached-audio", "deepseek", "openai-shape", "fast", "us-only", "characters", "seconds", "images", "web-search", "grounding"]) {
     assert.ok(rules.some((c) => c.id.startsWith(`rules-${kind}`)), kind);
   }
 });

@@ -31,7 +31,7 @@ from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import SpanType
 from llmledger.integrations import _common as c
 from llmledger.integrations._usage import gemini_usage
-from llmledger.usage import WEB_SEARCH
+from llmledger.usage import GROUNDED, WEB_SEARCH
 
 INTEGRATION = "google_genai"
 log = c.get_logger(INTEGRATION)
@@ -129,10 +129,16 @@ def record_response(span: Any, response: Any) -> None:
     span.set_outputs(data)
     _record_model(span, getattr(response, "model_version", None))
     usage = extract_usage(getattr(response, "usage_metadata", None))
-    searches = grounding_searches(response)
+    c.set_usage(span, with_grounding(usage, grounding_searches(response)))
+
+
+def with_grounding(usage: dict[str, int] | None, searches: int) -> dict[str, int] | None:
+    """``usage`` of a call whose answer ran ``searches`` Google Search queries: one grounded
+    prompt that ran them (Gemini 2.x bills the prompt, Gemini 3 the queries)."""
     if usage is not None and searches:
         usage[WEB_SEARCH] = searches
-    c.set_usage(span, usage)
+        usage[GROUNDED] = 1
+    return usage
 
 
 def grounding_searches(response: Any) -> int:
@@ -163,9 +169,12 @@ class _StreamAccumulator:
         self.model: Any = None
         self.response_id: Any = None
         self.finish_reason: Any = None
+        self.searches = 0  # Google Search queries of the grounding metadata last streamed
 
     def add(self, chunk: Any) -> None:
         self.model = getattr(chunk, "model_version", None) or self.model
+        # the grounding metadata comes whole in a chunk (the last ones): the latest counts
+        self.searches = grounding_searches(chunk) or self.searches
         self.response_id = getattr(chunk, "response_id", None) or self.response_id
         usage = getattr(chunk, "usage_metadata", None)
         if usage is not None:
@@ -197,4 +206,4 @@ class _StreamAccumulator:
         span.set_outputs(outputs)
         _record_model(span, self.model)
         if self.usage is not None:
-            c.set_usage(span, extract_usage(self.usage))
+            c.set_usage(span, with_grounding(extract_usage(self.usage), self.searches))

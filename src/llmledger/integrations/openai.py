@@ -346,11 +346,20 @@ def record_media(span: Any, kind: str, response: Any, request: dict[str, Any]) -
         span.set_outputs(c.dump(response))
     usage = media_usage(kind, response, request)
     if kind == "images" and usage is not None and OUTPUT_IMAGES in usage:
-        model = request.get("model") or "dall-e-2"
-        quality = request.get("quality") or "standard"
-        size = str(request.get("size") or "1024x1024").replace("x", "-x-")
-        span.set_attribute(K.MODEL, f"{quality}/{size}/{model}")  # the catalog's per-image name
+        span.set_attribute(K.MODEL, per_image_model(request))
     c.set_usage(span, usage)
+
+
+def per_image_model(request: dict[str, Any]) -> str:
+    """The catalog's per-image name of an images call billed per image: quality and size
+    (the API's defaults when the request omits them), ``hd/1024-x-1792/dall-e-3``;
+    ``dall-e-2`` has one quality, so its names have no quality: ``256-x-256/dall-e-2``."""
+    model = str(request.get("model") or "dall-e-2")  # the API's default model
+    size = str(request.get("size") or "1024x1024").replace("x", "-x-")
+    if model == "dall-e-2":
+        return f"{size}/{model}"
+    quality = request.get("quality") or "standard"
+    return f"{quality}/{size}/{model}"
 
 
 def media_usage(kind: str, response: Any, request: dict[str, Any]) -> dict[str, int] | None:

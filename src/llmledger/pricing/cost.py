@@ -111,7 +111,8 @@ IMAGE_OUT = "image_output_tokens"
 CACHE_READ_AUDIO = "cache_read_audio_input_tokens"  # part of CACHE_READ and of AUDIO_IN
 CHARACTERS = "input_characters"  # text-to-speech input characters
 AUDIO_SECONDS = "input_audio_seconds"  # transcribed audio, seconds
-WEB_SEARCH = "web_search_requests"  # web-search tool calls / grounded prompts
+WEB_SEARCH = "web_search_requests"  # web-search tool calls / search queries
+GROUNDED = "grounded_prompts"  # Gemini calls grounded with Google Search
 IMAGES = "output_images"  # generated images
 
 _CANONICAL = frozenset(CANONICAL_KEYS)
@@ -315,6 +316,7 @@ PARTS: tuple[Part, ...] = (
     Part(CHARACTERS, "character", "characters_cost", tokens=False),
     Part(AUDIO_SECONDS, "audio_second", "audio_seconds_cost", tokens=False),
     Part(WEB_SEARCH, "web_search", "web_search_cost", tokens=False, unpriced_ok=True),
+    Part(GROUNDED, "grounded_prompt", "grounding_cost", tokens=False, unpriced_ok=True),
     Part(REASONING, "reasoning", "reasoning_cost", output=True, own_rate_only=True),
     Part(AUDIO_OUT, "audio_output", "audio_output_cost", output=True),
     Part(IMAGE_OUT, "image_output", "image_output_cost", output=True),

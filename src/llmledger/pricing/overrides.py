@@ -90,6 +90,8 @@ PRICE_FIELD_BASES: tuple[str, ...] = (
     "output_cost_per_character",
     "input_cost_per_image",
     "output_cost_per_image",
+    "web_search_cost_per_request",
+    "grounded_prompt_cost_per_request",
 )
 PER_MILLION_BASES: dict[str, str] = {
     "input": "input_cost_per_token",

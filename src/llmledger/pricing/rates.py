@@ -54,6 +54,7 @@ from llmledger.pricing.money import (
     to_units,
     units_to_decimal,
 )
+from llmledger.pricing.resolution import canonical_provider
 from llmledger.pricing.result import essential_price
 
 __all__ = [
@@ -83,6 +84,7 @@ COMPONENTS: dict[str, tuple[str, str | None]] = {
     "character": ("input_cost_per_character", None),
     "audio_second": ("input_cost_per_second", None),
     "web_search": ("web_search_cost_per_request", None),
+    "grounded_prompt": ("grounded_prompt_cost_per_request", None),
     "image_input_field": ("input_cost_per_image", None),  # LiteLLM's per-image price, often
     "image": ("output_cost_per_image", "image_input_field"),  # under this name
 }
@@ -95,11 +97,22 @@ WEB_SEARCH_PER_REQUEST: dict[str, Decimal] = {
     "anthropic": Decimal("0.01"),
     "openai": Decimal("0.01"),
 }
+# Grounding with Google Search, for Gemini entries (Gemini API and Vertex AI) without
+# web_search_cost_per_request / grounded_prompt_cost_per_request: Gemini 3 and newer bill
+# every search query the model runs, "$14 / 1,000 search queries"; earlier Gemini models
+# bill every grounded prompt, "$35 / 1,000 grounded prompts", one per request whatever the
+# number of queries (https://ai.google.dev/gemini-api/docs/pricing). The free allowances
+# (per day or month, per project) cannot be known per call: every grounded call is priced
+# at the paid rate.
+GROUNDING_PER_QUERY = Decimal("0.014")  # Gemini 3+: per search query (web_search_requests)
+GROUNDING_PER_PROMPT = Decimal("0.035")  # Gemini 1.x / 2.x: per grounded prompt
+_GEMINI_GENERATION = re.compile(r"(?:^|/)gemini-(\d+)(?:\.\d+)?-")
 # the components counted in other units than tokens (for messages)
 UNIT_COMPONENTS = {
     "character": "characters",
     "audio_second": "seconds of audio",
     "web_search": "web-search requests",
+    "grounded_prompt": "grounded prompts",
     "image": "images",
     "image_input_field": "images",
 }
@@ -335,6 +348,29 @@ def _tier_rate_1h(
     return derived
 
 
+def _google_search_grounding(
+    price: ModelPrice, rates: dict[str, Decimal | None], used: dict[str, str]
+) -> None:
+    """Gemini's Google Search grounding list prices (``GROUNDING_PER_*``) on a card whose
+    entry prices neither unit itself: per search query from Gemini 3 on (a grounded prompt
+    then costs nothing of its own), per grounded prompt before (its queries are included)."""
+    if rates["web_search"] is not None or rates["grounded_prompt"] is not None:
+        return
+    if canonical_provider(price.provider) not in ("gemini", "vertex_ai"):
+        return
+    generation = _GEMINI_GENERATION.search(price.model_id.lower())
+    if generation is None:
+        return
+    if int(generation[1]) >= 3:
+        rates["web_search"], rates["grounded_prompt"] = GROUNDING_PER_QUERY, Decimal(0)
+        used["web_search"] = "Google Search grounding, Gemini 3+ list price per search query"
+        used["grounded_prompt"] = "Google Search grounding, billed per search query"
+    else:
+        rates["web_search"], rates["grounded_prompt"] = Decimal(0), GROUNDING_PER_PROMPT
+        used["web_search"] = "Google Search grounding, included in the grounded prompt"
+        used["grounded_prompt"] = "Google Search grounding, Gemini 2 list price per grounded prompt"
+
+
 def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int, ...]) -> RateCard:
     """The card for the context thresholds ``applicable`` (largest first)."""
     fields = price.fields
@@ -356,6 +392,7 @@ def _card(price: ModelPrice, tier_name: str, suffix: str, applicable: tuple[int,
     if rates["web_search"] is None and price.provider in WEB_SEARCH_PER_REQUEST:
         rates["web_search"] = WEB_SEARCH_PER_REQUEST[price.provider]
         used["web_search"] = f"web search, {price.provider} list price"
+    _google_search_grounding(price, rates, used)
     # 1-hour cache writes: their own field (same tier rules), else the cache-write rate
     name_1h, _ = _pick(fields, CACHE_WRITE_1H_FIELD, suffix, applicable)
     if name_1h is not None:

@@ -73,13 +73,33 @@ def effective_price(
     when = _when(at, "at")
     price = get_price(model, provider, when)
     if price is None:
-        raise HTTPException(404, f"no price for model {model!r}; add one to the price book")
+        raise HTTPException(404, _no_price(request, model, provider))
     out = price.to_dict()
     out["origin"] = origin(price.source)
     out["per_million"] = {
         k: dec_str(v * 1_000_000) for k, v in sorted(price.fields.items()) if "token" in k
     }
     return out
+
+
+def _no_price(request: Request, model: str, provider: str | None) -> str:
+    """Why there is no price: none at all, or (the commonest surprise) only prices the book
+    keeps for other providers, which price that provider's spans alone."""
+    message = f"no price for model {model!r}; add one to the price book"
+    if provider is None:
+        others = sorted(
+            {
+                p.provider
+                for p in list_prices(request.app.state.store.engine)
+                if p.model == model and p.provider
+            }
+        )
+        if others:
+            message += (
+                f" (the price book prices it for provider {', '.join(others)} only: "
+                "look it up with provider=)"
+            )
+    return message
 
 
 def _body(request: Request, body: dict[str, Any], price_id: int | None = None) -> Any:

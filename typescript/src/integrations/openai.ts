@@ -162,11 +162,12 @@ function mediaRecorder(kind: "images" | "transcription" | "speech"): CallRecorde
       if (kind !== "speech") span.setOutputs(plain(response));
       const usage = mediaUsage(kind, response, params);
       if (kind === "images" && usage?.output_images !== undefined) {
-        // the catalog's per-image name: quality/size/model (e.g. standard/1024-x-1024/dall-e-3)
-        const model = params.model || "dall-e-2";
+        // the catalog's per-image name: quality/size/model (hd/1024-x-1792/dall-e-3); dall-e-2
+        // has one quality, its names none (256-x-256/dall-e-2), as Python's per_image_model
+        const model = String(params.model || "dall-e-2");
         const quality = params.quality || "standard";
         const size = String(params.size || "1024x1024").replace(/x/g, "-x-");
-        span.setAttribute(K.MODEL, `${quality}/${size}/${model}`);
+        span.setAttribute(K.MODEL, model === "dall-e-2" ? `${size}/${model}` : `${quality}/${size}/${model}`);
       }
       if (usage) span.setAttribute(K.TOKEN_USAGE, usage);
     },

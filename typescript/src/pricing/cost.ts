@@ -8,6 +8,7 @@
 import { SpanAttributeKey as K } from "../attributes";
 import { canonicalUsage, normalizeUsage, type TokenUsage } from "../usage";
 import { getPrice, type At, type ModelPrice } from "./catalog";
+import { canonicalProvider } from "./resolution";
 import { decToString, pow10, scaleFor, toUnits, unitsToNumber, unitsToString, type Dec } from "./money";
 
 export interface CostDict {
@@ -56,6 +57,7 @@ const COMPONENTS: [string, string, string | null][] = [
   ["character", "input_cost_per_character", null],
   ["audio_second", "input_cost_per_second", null],
   ["web_search", "web_search_cost_per_request", null],
+  ["grounded_prompt", "grounded_prompt_cost_per_request", null],
   ["image_input_field", "input_cost_per_image", null],
   ["image", "output_cost_per_image", "image_input_field"],
 ];
@@ -67,6 +69,13 @@ export const WEB_SEARCH_PER_REQUEST: Record<string, Dec> = {
   anthropic: { n: 1n, e: -2 },
   openai: { n: 1n, e: -2 },
 };
+/** Grounding with Google Search of Gemini entries (Gemini API, Vertex AI) that price neither
+ * unit themselves (rates.py GROUNDING_PER_*; https://ai.google.dev/gemini-api/docs/pricing):
+ * Gemini 3 and newer "$14 / 1,000 search queries", earlier Gemini "$35 / 1,000 grounded
+ * prompts" (one per request, its queries included). Every grounded call at the paid rate. */
+export const GROUNDING_PER_QUERY: Dec = { n: 14n, e: -3 };
+export const GROUNDING_PER_PROMPT: Dec = { n: 35n, e: -3 };
+const GEMINI_GENERATION = /(?:^|\/)gemini-(\d+)(?:\.\d+)?-/;
 /** Anthropic fast mode: 6x standard rates on these models
  * (https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing). */
 export const FAST_MODE_MULTIPLIERS: Record<string, Dec> = {
@@ -117,6 +126,7 @@ const PARTS: Part[] = [
   { key: "input_characters", component: "character", detail: "characters_cost", tokens: false },
   { key: "input_audio_seconds", component: "audio_second", detail: "audio_seconds_cost", tokens: false },
   { key: "web_search_requests", component: "web_search", detail: "web_search_cost", tokens: false, unpricedOk: true },
+  { key: "grounded_prompts", component: "grounded_prompt", detail: "grounding_cost", tokens: false, unpricedOk: true },
   { key: "reasoning_tokens", component: "reasoning", detail: "reasoning_cost", output: true, ownRateOnly: true },
   { key: "audio_output_tokens", component: "audio_output", detail: "audio_output_cost", output: true },
   { key: "image_output_tokens", component: "image_output", detail: "image_output_cost", output: true },
@@ -212,6 +222,36 @@ function cardFor(price: ModelPrice, serviceTier: string | null | undefined, inpu
 }
 
 /** The card for the context thresholds `applicable` (largest first). */
+/** Gemini's Google Search grounding list prices on a card whose entry prices neither unit
+ * (rates.py _google_search_grounding): per search query from Gemini 3 on (a grounded prompt
+ * then costs nothing of its own), per grounded prompt before (its queries included). */
+function googleSearchGrounding(
+  price: ModelPrice,
+  rates: Record<string, Dec | null>,
+  used: Record<string, string>,
+  rateText: Record<string, string>,
+): void {
+  if (rates.web_search !== null || rates.grounded_prompt !== null) return;
+  const family = canonicalProvider(price.provider);
+  if (family !== "gemini" && family !== "vertex_ai") return;
+  const generation = GEMINI_GENERATION.exec(price.model_id.toLowerCase());
+  if (generation === null) return;
+  const zero: Dec = { n: 0n, e: 0 };
+  if (Number(generation[1]) >= 3) {
+    rates.web_search = GROUNDING_PER_QUERY;
+    rates.grounded_prompt = zero;
+    used.web_search = "Google Search grounding, Gemini 3+ list price per search query";
+    used.grounded_prompt = "Google Search grounding, billed per search query";
+  } else {
+    rates.web_search = zero;
+    rates.grounded_prompt = GROUNDING_PER_PROMPT;
+    used.web_search = "Google Search grounding, included in the grounded prompt";
+    used.grounded_prompt = "Google Search grounding, Gemini 2 list price per grounded prompt";
+  }
+  rateText[used.web_search] = decToString(rates.web_search);
+  rateText[used.grounded_prompt] = decToString(rates.grounded_prompt);
+}
+
 function buildCard(price: ModelPrice, tierName: string, suffix: string, applicable: number[]): Card {
   const fields = price.fields;
   const rates: Record<string, Dec | null> = {};
@@ -235,6 +275,7 @@ function buildCard(price: ModelPrice, tierName: string, suffix: string, applicab
     used.web_search = `web search, ${provider} list price`;
     rateText[used.web_search] = decToString(rates.web_search);
   }
+  googleSearchGrounding(price, rates, used, rateText);
   const [name1h] = pick(fields, FIELD_1H, suffix, applicable);
   let rate1h = name1h !== null ? fields.get(name1h)! : rates.cache_write;
   let field1h = name1h ?? used.cache_write ?? null;

@@ -23,6 +23,7 @@ const PRICE_FIELD_BASES = [
   "input_cost_per_image_token", "output_cost_per_image_token", "output_cost_per_reasoning_token",
   "input_cost_per_request", "input_cost_per_second", "output_cost_per_second",
   "input_cost_per_character", "output_cost_per_character", "input_cost_per_image", "output_cost_per_image",
+  "web_search_cost_per_request", "grounded_prompt_cost_per_request",
 ];
 const PER_MILLION_BASES: Record<string, string> = {
   input: "input_cost_per_token",

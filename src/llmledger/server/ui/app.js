@@ -888,7 +888,7 @@ const USAGE_ORDER = [
   "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens",
   "audio_input_tokens", "cache_read_audio_input_tokens", "image_input_tokens", "output_tokens", "reasoning_tokens",
   "audio_output_tokens", "image_output_tokens", "total_tokens",
-  "input_characters", "input_audio_seconds", "web_search_requests", "output_images",
+  "input_characters", "input_audio_seconds", "web_search_requests", "grounded_prompts", "output_images",
 ];
 const USAGE_LABEL = {
   input_tokens: "Input",
@@ -906,6 +906,7 @@ const USAGE_LABEL = {
   input_characters: "Characters",
   input_audio_seconds: "Audio seconds",
   web_search_requests: "Web searches",
+  grounded_prompts: "Grounded prompts",
   output_images: "Images",
 };
 const SUB_USAGE = new Set([
@@ -953,6 +954,7 @@ function costTable(cost, breakdown, testid) {
       (typeof details.cache_write_1h_priced_as === "string" ? `, priced as ${details.cache_write_1h_priced_as}` : "")],
     ["audio_input_cost", "Audio input"], ["cache_read_audio_cost", "Cache read, audio"], ["image_input_cost", "Image input"],
     ["characters_cost", "Characters"], ["audio_seconds_cost", "Audio seconds"], ["web_search_cost", "Web searches"],
+    ["grounding_cost", "Grounded prompts"],
   ]);
   rows.push(el("tr", { dataset: { key: "output_cost" } }, el("td", { text: "Output" }), el("td", { class: "num", text: fmtCost(cost.output_cost) })));
   parts("text_output_cost", [
@@ -962,7 +964,7 @@ function costTable(cost, breakdown, testid) {
   const known = new Set([
     "uncached_input_cost", "cache_read_cost", "cache_write_cost", "cache_write_1h_cost", "audio_input_cost",
     "image_input_cost", "text_output_cost", "reasoning_cost", "audio_output_cost", "image_output_cost",
-    "cache_read_audio_cost", "characters_cost", "audio_seconds_cost", "web_search_cost", "images_cost",
+    "cache_read_audio_cost", "characters_cost", "audio_seconds_cost", "web_search_cost", "grounding_cost", "images_cost",
   ]);
   const others = Object.keys(details).filter((k) => !known.has(k) && k.endsWith("_cost") && nonzero(k));
   if (others.length) {
@@ -1961,13 +1963,16 @@ async function renderPrices(query, signal) {
 
   // look-up
   const lookModel = textInput("price-lookup-model", "model, e.g. gpt-4o");
+  const lookProvider = textInput("price-lookup-provider", "any (or openai, acme, ...)");
   const lookAt = textInput("price-lookup-at", "at (ISO date; default now)");
   const lookOut = el("div", { id: "price-lookup-result", class: "pb-result" });
   const look = async () => {
     clear(lookOut);
     if (!lookModel.value.trim()) return;
     try {
-      const p = await api("/api/prices/" + encodeURIComponent(lookModel.value.trim()), { at: lookAt.value.trim() });
+      // a price kept for one provider is found with that provider, as a span of it is priced
+      const p = await api("/api/prices/" + encodeURIComponent(lookModel.value.trim()),
+        { at: lookAt.value.trim(), provider: lookProvider.value.trim() });
       lookOut.append(el("div", null, el("b", { text: p.model_id }), ` \u00b7 ${p.origin} \u00b7 ${p.source}`),
         el("div", { class: "mono", text: perMillionText(p.per_million) + " per 1M tokens" }));
     } catch (err) {
@@ -1975,7 +1980,7 @@ async function renderPrices(query, signal) {
     }
   };
   app.append(el("section", { class: "panel pb-panel" }, el("div", { class: "panel-head" }, "Effective price"),
-    el("div", { class: "panel-body pb-row" }, field("Model", lookModel), field("At", lookAt),
+    el("div", { class: "panel-body pb-row" }, field("Model", lookModel), field("Provider", lookProvider), field("At", lookAt),
       el("button", { class: "btn", id: "price-lookup-go", text: "Look up", on: { click: look } })), lookOut));
 
   // the price book: form + table
@@ -1989,6 +1994,22 @@ async function renderPrices(query, signal) {
   };
   const formMsg = el("div", { id: "pb-form-message" });
   const tableBody = el("tbody");
+  let editing = null; // the price book entry the form changes (PUT), or null: the form adds
+  const addButton = el("button", { class: "btn primary", id: "pb-add", text: "Add price" });
+  const cancelButton = el("button", { class: "btn", id: "pb-cancel", text: "Cancel", hidden: true });
+  const setEditing = (p) => {
+    editing = p;
+    addButton.textContent = p ? `Save price #${p.price_id}` : "Add price";
+    cancelButton.hidden = !p;
+    const perMillion = (p && p.per_million) || {};
+    const fill = {
+      model: p ? p.model : "", provider: p ? p.provider || "" : "", tier: p ? p.tier || "" : "",
+      effective_from: p && p.effective_from ? p.effective_from.slice(0, 19) : "", note: p ? p.note || "" : "",
+      input: perMillion.input_cost_per_token ?? "", output: perMillion.output_cost_per_token ?? "",
+      cache_read: perMillion.cache_read_input_token_cost ?? "", cache_write: perMillion.cache_creation_input_token_cost ?? "",
+    };
+    for (const [k, v] of Object.entries(fill)) f[k].value = v;
+  };
   const loadBook = async () => {
     const body = await api("/api/pricebook", null, signal);
     clear(tableBody);
@@ -1998,35 +2019,58 @@ async function renderPrices(query, signal) {
         await apiSend("DELETE", `/api/pricebook/${p.price_id}`);
         await loadBook();
       };
+      const edit = () => {
+        clear(formMsg);
+        setEditing(p);
+        f.model.focus();
+      };
       tableBody.append(el("tr", { dataset: { priceId: String(p.price_id) } },
         el("td", { class: "mono", text: p.model }), el("td", { text: p.provider || "any" }),
         el("td", { text: p.tier || "standard" }), el("td", { class: "nowrap", text: p.effective_from ? p.effective_from.slice(0, 19).replace("T", " ") : "always" }),
         el("td", { class: "mono", text: perMillionText(p.per_million) }), el("td", { class: "muted", text: p.note || "" }),
-        el("td", null, el("button", { class: "btn small", text: "Delete", on: { click: del } }))));
+        el("td", { class: "nowrap" }, el("button", { class: "btn small pb-edit", text: "Edit", on: { click: edit } }), " ",
+          el("button", { class: "btn small", text: "Delete", on: { click: del } }))));
     }
   };
   const add = async () => {
     clear(formMsg);
-    const prices = {};
-    for (const k of ["input", "output", "cache_read", "cache_write"]) {
+    // an entry's other prices (per-unit ones, tiers of fields the form has no box for) are
+    // kept when it is changed: the form's boxes (per 1M tokens) replace only their own
+    // fields; the others keep their catalog names (per unit)
+    const prices = editing ? { ...editing.prices } : {};
+    const fields = { input: "input_cost_per_token", output: "output_cost_per_token",
+      cache_read: "cache_read_input_token_cost", cache_write: "cache_creation_input_token_cost" };
+    for (const [k, name] of Object.entries(fields)) {
+      delete prices[name];
       if (f[k].value.trim() !== "") prices[k] = f[k].value.trim();
     }
     const body = { model: f.model.value.trim(), provider: f.provider.value.trim() || null, tier: f.tier.value || null,
       effective_from: f.effective_from.value.trim() || null, prices, note: f.note.value.trim() || null };
     try {
-      await apiSend("POST", "/api/pricebook", body);
-      formMsg.append(el("div", { class: "message", text: `Added a price for ${body.model}.` }));
+      if (editing) {
+        await apiSend("PUT", `/api/pricebook/${editing.price_id}`, body);
+        formMsg.append(el("div", { class: "message", text: `Changed price #${editing.price_id} (${body.model}).` }));
+        setEditing(null);
+      } else {
+        await apiSend("POST", "/api/pricebook", body);
+        formMsg.append(el("div", { class: "message", text: `Added a price for ${body.model}.` }));
+      }
       await loadBook();
       await loadUnpriced();
     } catch (err) {
       showError(formMsg, err);
     }
   };
+  addButton.addEventListener("click", add);
+  cancelButton.addEventListener("click", () => {
+    clear(formMsg);
+    setEditing(null);
+  });
   app.append(el("section", { class: "panel pb-panel", id: "price-book" }, el("div", { class: "panel-head" }, "Price book"),
     el("div", { class: "panel-body pb-row" }, field("Model", f.model), field("Provider", f.provider), field("Tier", f.tier),
       field("Effective from", f.effective_from), field("Input", f.input), field("Output", f.output),
       field("Cache read", f.cache_read), field("Cache write", f.cache_write), field("Note", f.note),
-      el("button", { class: "btn primary", id: "pb-add", text: "Add price", on: { click: add } })),
+      addButton, cancelButton),
     formMsg,
     el("div", { class: "table-wrap" }, el("table", { class: "grid", id: "price-book-table" },
       el("thead", null, el("tr", null, ["Model", "Provider", "Tier", "Effective from", "Per 1M tokens", "Note", ""].map((h) => el("th", { text: h })))),
