@@ -117,8 +117,8 @@ IMAGES = "output_images"  # generated images
 _CANONICAL = frozenset(CANONICAL_KEYS)
 # a usage with no other key has no detail to price
 _PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
-# ... and with cache reads, the other detail most calls have
-_READ_KEYS = _PLAIN_KEYS | {CACHE_READ}
+# ... and with the details most other calls have (see _common_cost)
+_COMMON_KEYS = _PLAIN_KEYS | {CACHE_READ, CACHE_WRITE, REASONING}
 
 
 # ---- usage validation -----------------------------------------------------------------------
@@ -243,32 +243,12 @@ def _cost(
                 )
         return _priced(usage, card, inp, out)
 
-    get = usage.get
-    cache_read = get(CACHE_READ)
-    if cache_read is None:
-        cache_read = 0
-    elif cache_read.__class__ is not int or cache_read < 0:
-        cache_read = _checked_count(CACHE_READ, cache_read)
-    if usage.keys() <= _READ_KEYS and cache_read <= inp:  # the common cached call
+    if usage.keys() <= _COMMON_KEYS:  # cache reads, cache writes, reasoning: most other calls
         if card.__class__ is not RateCard:
             card = card_for(price, service_tier, inp)
-        if card.non_negative:
-            uncached = inp - cache_read
-            try:
-                read_units = cache_read * card.cache_read if cache_read else 0  # type: ignore[operator]
-                uncached_units = uncached * card.input if uncached else 0
-                out_units = out * card.output if out else 0
-            except TypeError:
-                pass  # a missing rate: the general path names it
-            else:
-                request = card.request
-                return call_cost(
-                    card,
-                    uncached_units + read_units + request,
-                    out_units,
-                    MONEY_DETAILS,
-                    (uncached_units, read_units, 0, 0, 0, request, out_units, 0, 0, 0),
-                )
+        cost = _common_cost(usage, card, inp, out)
+        if cost is not None:
+            return cost
     if not usage.keys() <= _CANONICAL:  # another shape (prompt_tokens, nested details...)
         canonical = normalize_usage(usage)
         if canonical is not None and canonical.keys() != usage.keys():
@@ -276,6 +256,46 @@ def _cost(
     if card.__class__ is not RateCard:
         card = card_for(price, service_tier, inp)
     return _priced(usage, card, inp, out)
+
+
+def _common_cost(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cost | None:
+    """The formula for a usage whose only details are cache reads, cache writes and
+    reasoning (the shapes of most calls with details), written out; ``None`` when the
+    general path (:func:`_priced`) must decide: a count that is not a plain non-negative
+    ``int``, details exceeding their parent, a missing rate or a negative one. It gives the
+    general path's result for every usage it prices (``tests/test_pricing_short_paths.py``).
+    """
+    get = usage.get
+    read = get(CACHE_READ, 0)  # a count of None (rare) is left to the general path
+    write = get(CACHE_WRITE, 0)
+    reasoning = get(REASONING, 0)
+    if read.__class__ is not int or write.__class__ is not int or reasoning.__class__ is not int:
+        return None
+    uncached = inp - read - write
+    if read < 0 or write < 0 or not 0 <= reasoning <= out or uncached < 0:
+        return None
+    if not card.non_negative:
+        return None
+    try:
+        uncached_units = uncached * card.input if uncached else 0  # type: ignore[operator]
+        read_units = read * card.cache_read if read else 0  # type: ignore[operator]
+        write_units = write * card.cache_write if write else 0  # type: ignore[operator]
+        if reasoning and card.reasoning is not None:  # else priced as text output
+            reasoning_units = reasoning * card.reasoning
+            text_units = (out - reasoning) * card.output  # type: ignore[operator]
+        else:
+            reasoning_units = 0
+            text_units = out * card.output if out else 0  # type: ignore[operator]
+    except TypeError:
+        return None  # a missing rate: the general path names it
+    request = card.request
+    return call_cost(
+        card,
+        uncached_units + read_units + write_units + request,
+        text_units + reasoning_units,
+        MONEY_DETAILS,
+        (uncached_units, read_units, write_units, 0, 0, request, text_units, reasoning_units, 0, 0),
+    )
 
 
 # ---- the table --------------------------------------------------------------------------
