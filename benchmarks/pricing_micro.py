@@ -104,7 +104,11 @@ AB_EXTRA: list[tuple[str, dict[str, int], str | None]] = [
         {"input_tokens": 12_345, "output_tokens": 678, "reasoning_tokens": 300},
         None,
     ),
-    ("gpt-5", {"input_tokens": 12_345, "output_tokens": 678, "cache_read_input_tokens": 345}, "batch"),
+    (
+        "gpt-5",
+        {"input_tokens": 12_345, "output_tokens": 678, "cache_read_input_tokens": 345},
+        "batch",
+    ),
 ]
 
 
@@ -115,7 +119,9 @@ def ab_cases() -> list[tuple[str, str, dict[str, int], str | None]]:
 
     cases = [(f"P3 {m}", m, u, None) for m, u in P3_CASES]
     for model, usage, tier in AB_EXTRA:
-        keys = "+".join(k.split("_")[0] for k in usage if k not in ("input_tokens", "output_tokens"))
+        keys = "+".join(
+            k.split("_")[0] for k in usage if k not in ("input_tokens", "output_tokens")
+        )
         cases.append((f"{model} {keys or 'plain'}{' ' + tier if tier else ''}", model, usage, tier))
     cases.append(("Cost.sum of 9 call costs", "", {}, None))
     cases.append(("Cost.from_json, one call", "", {}, None))
@@ -144,21 +150,48 @@ def ab_times(seconds: float) -> list[float]:
     return times
 
 
+def litellm_times(seconds: float) -> list[float]:
+    """Seconds per call of ``litellm.cost_per_token`` on P3's cases, as P3 calls it (the
+    other cases of :func:`ab_cases` are NaN)."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    times = []
+    for label, model, usage, _ in ab_cases():
+        if not label.startswith("P3"):
+            times.append(float("nan"))
+            continue
+        kwargs = {
+            "model": model,
+            "prompt_tokens": usage["input_tokens"],
+            "completion_tokens": usage["output_tokens"],
+        }
+        if "cache_read_input_tokens" in usage:
+            kwargs["cache_read_input_tokens"] = usage["cache_read_input_tokens"]
+        litellm.cost_per_token(**kwargs)
+        times.append(per_call(lambda kw=kwargs: litellm.cost_per_token(**kw), seconds))
+    return times
+
+
 def ab(srcs: list[str], rounds: int, seconds: float) -> None:
-    """Alternate the two source trees in fresh processes; median per case and ratio."""
+    """Alternate the two source trees in fresh processes; median per case and ratio. A tree
+    named ``litellm`` is LiteLLM's ``cost_per_token`` on P3's cases (as benchmark P3)."""
     runs: dict[str, list[list[float]]] = {src: [] for src in srcs}
     for r in range(rounds):
         for src in srcs[r % 2 :] + srcs[: r % 2]:
-            env = {**os.environ, "PYTHONPATH": src}
+            env = {**os.environ, "PYTHONPATH": src, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+            worker = ["--litellm-worker"] if src == "litellm" else ["--ab-worker"]
             out = subprocess.run(
-                [sys.executable, __file__, "--ab-worker", "--seconds", str(seconds)],
+                [sys.executable, __file__, *worker, "--seconds", str(seconds)],
                 env=env,
                 capture_output=True,
                 text=True,
                 check=True,
             ).stdout
             runs[src].append(json.loads(out.splitlines()[-1]))
-        print(f"round {r + 1}/{rounds} done, load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
+        print(
+            f"round {r + 1}/{rounds} done, load average {os.getloadavg()[0]:.1f}", file=sys.stderr
+        )
     a, b = srcs
     print(f"A = {a}\nB = {b}\n{rounds} rounds each, alternating; median of per-round bests")
     print(f"{'case':<62}{'A µs':>8}{'B µs':>8}{'A/B':>7}")
@@ -166,8 +199,10 @@ def ab(srcs: list[str], rounds: int, seconds: float) -> None:
     for i, (label, *_rest) in enumerate(ab_cases()):
         ta = statistics.median(run[i] for run in runs[a])
         tb = statistics.median(run[i] for run in runs[b])
-        ratios.append(ta / tb) if label.startswith("P3") else None
-        print(f"{label[:61]:<62}{us(ta)}{us(tb)}{ta / tb:7.2f}")
+        if label.startswith("P3"):
+            ratios.append(ta / tb)
+        if ta == ta and tb == tb:  # not NaN
+            print(f"{label[:61]:<62}{us(ta)}{us(tb)}{ta / tb:7.2f}")
     print(f"P3 cases: median A/B {statistics.median(ratios):.2f}")
 
 
@@ -178,13 +213,21 @@ def main() -> None:
     parser.add_argument("--ab", nargs=2, metavar="SRC", help="A/B two source trees")
     parser.add_argument("--rounds", type=int, default=9, help="processes per tree (--ab)")
     parser.add_argument("--ab-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--litellm-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sec = args.seconds
     if args.ab:
-        ab([str(Path(src).resolve()) for src in args.ab], args.rounds, sec)
+        ab(
+            [src if src == "litellm" else str(Path(src).resolve()) for src in args.ab],
+            args.rounds,
+            sec,
+        )
         return
     if args.ab_worker:
         print(json.dumps(ab_times(sec)))
+        return
+    if args.litellm_worker:
+        print(json.dumps(litellm_times(sec)))
         return
 
     print("compute_cost (model resolved), µs/call:   cost  ['total_cost']  +.details  exporter")

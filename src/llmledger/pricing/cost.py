@@ -117,7 +117,7 @@ IMAGES = "output_images"  # generated images
 _CANONICAL = frozenset(CANONICAL_KEYS)
 # a usage with no other key has no detail to price
 _PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
-# ... and with the details most other calls have (see _common_cost)
+# ... and with the details most other calls have (the short path of _cost)
 _COMMON_KEYS = _PLAIN_KEYS | {CACHE_READ, CACHE_WRITE, REASONING}
 
 
@@ -210,92 +210,84 @@ def _cost(
     short cut. A missing rate is ``None``, so multiplying by it raises ``TypeError``;
     :func:`_checked_cost` then says which price is missing.
     """
-    if inp is None:
-        inp = 0
-    elif inp.__class__ is not int or inp < 0:
-        inp = _checked_count(INPUT, inp)
-    if out is None:
-        out = 0
-    elif out.__class__ is not int or out < 0:
-        out = _checked_count(OUTPUT, out)
+    if inp.__class__ is not int or inp < 0:
+        inp = 0 if inp is None else _checked_count(INPUT, inp)
+    if out.__class__ is not int or out < 0:
+        out = 0 if out is None else _checked_count(OUTPUT, out)
     try:
         card = price._cards.get(service_tier)  # card_for(), minus a call when cached
     except TypeError:  # an unhashable service tier
         card = None
+    if card.__class__ is not RateCard:
+        card = card_for(price, service_tier, inp)
 
-    if usage.keys() <= _PLAIN_KEYS:  # no detail: uncached input and text output only
-        if card.__class__ is not RateCard:
-            card = card_for(price, service_tier, inp)
+    if _PLAIN_KEYS.issuperset(usage):  # no detail: uncached input and text output (most calls)
         if card.non_negative:
             try:
-                in_units = inp * card.input + card.request if inp else card.request
-                out_units = out * card.output if out else 0
-            except TypeError:
+                uncached_units = inp * card.input if inp else 0  # type: ignore[operator]
+                out_units = out * card.output if out else 0  # type: ignore[operator]
+            except TypeError:  # a missing rate: the general path names it
                 pass
             else:
                 request = card.request
                 return call_cost(
                     card,
-                    in_units,
+                    uncached_units + request,
                     out_units,
-                    MONEY_DETAILS,
-                    (in_units - request, 0, 0, 0, 0, request, out_units, 0, 0, 0),
+                    (uncached_units, 0, 0, 0, 0, request, out_units, 0, 0, 0),
                 )
-        return _priced(usage, card, inp, out)
-
-    if usage.keys() <= _COMMON_KEYS:  # cache reads, cache writes, reasoning: most other calls
-        if card.__class__ is not RateCard:
-            card = card_for(price, service_tier, inp)
-        cost = _common_cost(usage, card, inp, out)
-        if cost is not None:
-            return cost
-    if not usage.keys() <= _CANONICAL:  # another shape (prompt_tokens, nested details...)
+    elif _COMMON_KEYS.issuperset(usage):  # cache reads and writes, reasoning (most others)
+        get = usage.get
+        read = get(CACHE_READ, 0)  # a count of None or not an int: the general path
+        write = get(CACHE_WRITE, 0)
+        reasoning = get(REASONING, 0)
+        if (
+            read.__class__ is int
+            and write.__class__ is int
+            and reasoning.__class__ is int
+            and card.non_negative
+            and read >= 0
+            and write >= 0
+            and read + write <= inp
+            and 0 <= reasoning <= out
+        ):
+            uncached = inp - read - write
+            try:
+                uncached_units = uncached * card.input if uncached else 0  # type: ignore[operator]
+                read_units = read * card.cache_read if read else 0  # type: ignore[operator]
+                write_units = write * card.cache_write if write else 0  # type: ignore[operator]
+                if reasoning and card.reasoning is not None:  # else priced as text output
+                    reasoning_units = reasoning * card.reasoning
+                    text_units = (out - reasoning) * card.output  # type: ignore[operator]
+                else:
+                    reasoning_units = 0
+                    text_units = out * card.output if out else 0  # type: ignore[operator]
+            except TypeError:  # a missing rate: the general path names it
+                pass
+            else:
+                request = card.request
+                return call_cost(
+                    card,
+                    uncached_units + read_units + write_units + request,
+                    text_units + reasoning_units,
+                    (
+                        uncached_units,
+                        read_units,
+                        write_units,
+                        0,
+                        0,
+                        request,
+                        text_units,
+                        reasoning_units,
+                        0,
+                        0,
+                    ),
+                )
+    elif not _CANONICAL.issuperset(usage):  # another shape (prompt_tokens, nested details...)
         canonical = normalize_usage(usage)
         if canonical is not None and canonical.keys() != usage.keys():
             return _cost(canonical, price, service_tier, canonical[INPUT], canonical[OUTPUT])
-    if card.__class__ is not RateCard:
-        card = card_for(price, service_tier, inp)
     return _priced(usage, card, inp, out)
-
-
-def _common_cost(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cost | None:
-    """The formula for a usage whose only details are cache reads, cache writes and
-    reasoning (the shapes of most calls with details), written out; ``None`` when the
-    general path (:func:`_priced`) must decide: a count that is not a plain non-negative
-    ``int``, details exceeding their parent, a missing rate or a negative one. It gives the
-    general path's result for every usage it prices (``tests/test_pricing_short_paths.py``).
-    """
-    get = usage.get
-    read = get(CACHE_READ, 0)  # a count of None (rare) is left to the general path
-    write = get(CACHE_WRITE, 0)
-    reasoning = get(REASONING, 0)
-    if read.__class__ is not int or write.__class__ is not int or reasoning.__class__ is not int:
-        return None
-    uncached = inp - read - write
-    if read < 0 or write < 0 or not 0 <= reasoning <= out or uncached < 0:
-        return None
-    if not card.non_negative:
-        return None
-    try:
-        uncached_units = uncached * card.input if uncached else 0  # type: ignore[operator]
-        read_units = read * card.cache_read if read else 0  # type: ignore[operator]
-        write_units = write * card.cache_write if write else 0  # type: ignore[operator]
-        if reasoning and card.reasoning is not None:  # else priced as text output
-            reasoning_units = reasoning * card.reasoning
-            text_units = (out - reasoning) * card.output  # type: ignore[operator]
-        else:
-            reasoning_units = 0
-            text_units = out * card.output if out else 0  # type: ignore[operator]
-    except TypeError:
-        return None  # a missing rate: the general path names it
-    request = card.request
-    return call_cost(
-        card,
-        uncached_units + read_units + write_units + request,
-        text_units + reasoning_units,
-        MONEY_DETAILS,
-        (uncached_units, read_units, write_units, 0, 0, request, text_units, reasoning_units, 0, 0),
-    )
 
 
 # ---- the table --------------------------------------------------------------------------
@@ -466,7 +458,7 @@ def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cos
                     f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
                 )
     if not extra and unpriced is None:
-        return call_cost(card, in_units, out_units, MONEY_DETAILS, _MONEY_SLOTS(amounts))
+        return call_cost(card, in_units, out_units, _MONEY_SLOTS(amounts))
     return _with_extra_details(card, in_units, out_units, amounts, priced, unpriced)
 
 
@@ -498,7 +490,7 @@ def _with_extra_details(
                     card.cache_write_1h_priced_as,
                 )
     units = tuple(amounts[i] for i in slots)
-    return call_cost(card, in_units, out_units, keys, units, notes, explanation)
+    return call_cost(card, in_units, out_units, units, keys, notes, explanation)
 
 
 def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:

@@ -80,8 +80,8 @@ def call_cost(
     card: RateCard,
     in_units: int,
     out_units: int,
-    keys: tuple[str, ...],
     units: tuple[int, ...],
+    keys: tuple[str, ...] = MONEY_DETAILS,
     notes: Mapping[str, Any] | None = None,
     explanation: dict[str, Any] | None = None,
 ) -> Cost:
@@ -90,15 +90,16 @@ def call_cost(
     ``notes`` extra details (e.g. a fallback rate used), merged after the card's tiers, and
     ``explanation`` the price explanation when the card's own is not the whole story."""
     div = card.div
+    total = in_units + out_units
     cost = _new(Cost)
     cost["input_cost"] = in_units / div
     cost["output_cost"] = out_units / div
-    cost["total_cost"] = (in_units + out_units) / div
+    cost["total_cost"] = total / div
     cost._scale = card.scale
-    cost._totals = (in_units, out_units, in_units + out_units)
+    cost._totals = (in_units, out_units, total)
     cost._keys = keys
     cost._units = units
-    cost._extras = card.extras if not notes else {**card.extras, **notes}
+    cost._extras = card.extras if notes is None else {**card.extras, **notes}
     cost._price = card if explanation is None else explanation
     return cost
 
