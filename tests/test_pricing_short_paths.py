@@ -180,3 +180,82 @@ def test_other_shapes_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> 
         cost_from_price({INPUT: 100, OUTPUT: 10, "audio_input_tokens": 40}, price)
     with pytest.raises(AssertionError, match="general path"):
         cost_from_price({INPUT: 100, OUTPUT: 10, READ: 101}, price)  # exceeds: explained there
+
+
+# ---- Cost.sum: grouped by shared parts vs the plain loop -------------------------------------
+
+
+def reference_sum(costs: list[Cost]) -> tuple[Any, ...]:
+    """Cost.sum as the plain loop: each item's amounts, extras and models, one by one."""
+    from llmledger.pricing.money import pow10
+    from llmledger.pricing.result import _is_number, _models
+
+    scale = max(c._scale for c in costs)
+    totals = [0, 0, 0]
+    money: dict[str, int] = {}
+    numbers: dict[str, Any] = {}
+    strings: dict[str, set[str]] = {}
+    models: set[str] = set()
+    for item in costs:
+        factor = pow10(scale - item._scale)
+        for i, units in enumerate(item._totals):
+            totals[i] += units * factor
+        for key, units in zip(item._keys, item._units, strict=True):
+            money[key] = money.get(key, 0) + units * factor
+        for key, value in item._extras.items():
+            if _is_number(value):
+                numbers[key] = numbers.get(key, 0) + value
+            elif isinstance(value, str):
+                strings.setdefault(key, set()).add(value)
+        models.update(_models(item._price))
+    extras = dict(numbers)
+    for key, values in strings.items():
+        extras[key] = next(iter(values)) if len(values) == 1 else "mixed"
+    price = {"aggregate": True, "count": len(costs), "models": sorted(models)}
+    return (scale, tuple(totals), tuple(money), tuple(money.values()), extras, price)
+
+
+def sum_state(cost: Cost) -> tuple[Any, ...]:
+    return (
+        cost._scale,
+        cost._totals,
+        cost._keys,
+        cost._units,
+        dict(cost._extras),
+        cost.price,
+    )
+
+
+def test_sum_agrees_with_the_plain_loop_on_random_mixes() -> None:
+    rng = random.Random(17)
+    calls = [
+        cost_from_price(usage, price, tier)
+        for usage, price, tier in [
+            ({INPUT: 45, OUTPUT: 14}, get_price("gpt-4o-mini"), None),
+            ({INPUT: 1200, OUTPUT: 300, READ: 1024}, get_price("gpt-4o"), None),
+            (
+                {INPUT: 10_000, OUTPUT: 500, READ: 6000, WRITE: 2000},
+                get_price("claude-sonnet-4-5"),
+                None,
+            ),
+            ({INPUT: 12_345, OUTPUT: 678, READ: 345}, get_price("gpt-5"), "batch"),
+            ({INPUT: 250_000, OUTPUT: 2000}, get_price("gemini/gemini-2.5-pro"), None),
+            ({INPUT: 100, OUTPUT: 10, "audio_input_tokens": 40}, get_price("gpt-4o"), None),
+            ({INPUT: 10**9, OUTPUT: 7}, HAND_MADE[3], None),  # scale 24
+        ]
+    ]
+    by_hand = [
+        Cost(D("0.1"), 0, details={"custom_cost": 0.1, "note": "a", "cache_read_cost": 0.05}),
+        Cost(0.25, "0.5", details={"note": "b", "unpriced_spans": 2, "seconds": 0.1}),
+        Cost.from_json({"input_cost": 1e-20, "output_cost": 3}),
+        calls[0].with_details(unpriced_spans=1, weight=0.1),
+    ]
+    pool = calls + by_hand
+    for _ in range(300):
+        costs = [rng.choice(pool) for _ in range(rng.randrange(1, 12))]
+        if rng.random() < 0.2:
+            costs.append(Cost.sum(rng.sample(pool, 3)))  # a sum of sums
+        total = Cost.sum(costs)
+        assert total is not None
+        assert sum_state(total) == reference_sum(costs), costs
+        assert list(total.details) == list(reference_sum(costs)[2]) + list(total._extras)
