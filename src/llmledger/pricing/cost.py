@@ -48,8 +48,9 @@ Formula::
 Every amount is exact: rates are integers of ``10**-scale`` USD per token (see
 :mod:`llmledger.pricing.money`), so each product and sum is an exact integer, and the three
 floats of the :class:`Cost` are each the double nearest to the exact amount. Only the parts
-with a non-zero count are multiplied; a usage with only input and output tokens (the common
-case) takes a short path.
+with a non-zero count are multiplied. The formula is one table-driven loop (:data:`PARTS`,
+:func:`_priced`); usage with no detail, or with only cache reads, cache writes and reasoning
+(most calls), takes a written-out short path giving the same result.
 
 Which field prices each part (context-size tiers, service tiers, fallbacks) is decided by
 the rate cards of :mod:`llmledger.pricing.rates`.
@@ -206,9 +207,12 @@ def _cost(
 
     The hot path of :func:`compute_cost`, hence written out: a count that is a plain
     non-negative ``int`` is taken as it is (anything else goes to :func:`_checked_count`),
-    only the parts with a non-zero count are priced, and a usage without details takes a
-    short cut. A missing rate is ``None``, so multiplying by it raises ``TypeError``;
-    :func:`_checked_cost` then says which price is missing.
+    and two short paths price the common shapes: no detail, and details that are only cache
+    reads, cache writes and reasoning. They give exactly what :func:`_priced` (the general
+    path, the reference) gives, and leave it anything unusual: a count that is not a plain
+    ``int``, details exceeding their parent, a negative rate, or a missing one (``None``:
+    multiplying by it raises ``TypeError``), which :func:`_priced` names.
+    ``tests/test_pricing_short_paths.py`` checks the agreement on random usages.
     """
     if inp.__class__ is not int or inp < 0:
         inp = 0 if inp is None else _checked_count(INPUT, inp)
