@@ -1,18 +1,23 @@
 """Micro-benchmark of the pricing hot path: ``compute_cost``, ``Cost.sum``, JSON round trip.
 
     .venv/bin/python benchmarks/pricing_micro.py [--seconds 1] [--p3]
+    .venv/bin/python benchmarks/pricing_micro.py --ab OLD/src NEW/src [--rounds 9]
 
 Prints µs per call: the best of many short timings (the machine is shared, so the best
 one is the least disturbed), after a first call that resolves the model (resolution is
 cached, as in the tracing exporter and in P3). ``--p3`` also times the 22 cases of
 benchmark P3 (``benchmarks/worker.py``). Run it with ``PYTHONPATH=<other checkout>/src`` to
-compare two versions.
+compare two versions, or with ``--ab`` to alternate the two in fresh processes (``--rounds``
+each, order rotated every round) and print the median per case of each and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import timeit
 from pathlib import Path
@@ -77,12 +82,153 @@ def exporter_span(model: str, usage: dict[str, int], tier: str | None) -> Any:
     return cost, details, price
 
 
+# shapes beyond P3's (which has only plain usage and cache reads), for --ab
+AB_EXTRA: list[tuple[str, dict[str, int], str | None]] = [
+    (
+        "claude-sonnet-4-5",
+        {"input_tokens": 10_000, "output_tokens": 500, "cache_creation_input_tokens": 2000},
+        None,
+    ),
+    (
+        "claude-sonnet-4-5",
+        {
+            "input_tokens": 10_000,
+            "output_tokens": 500,
+            "cache_read_input_tokens": 6000,
+            "cache_creation_input_tokens": 2000,
+        },
+        None,
+    ),
+    (
+        "gpt-5",
+        {"input_tokens": 12_345, "output_tokens": 678, "reasoning_tokens": 300},
+        None,
+    ),
+    (
+        "gpt-5",
+        {"input_tokens": 12_345, "output_tokens": 678, "cache_read_input_tokens": 345},
+        "batch",
+    ),
+]
+
+
+def ab_cases() -> list[tuple[str, str, dict[str, int], str | None]]:
+    """(label, model, usage, service tier): P3's cases, then :data:`AB_EXTRA`."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from worker import P3_CASES
+
+    cases = [(f"P3 {m}", m, u, None) for m, u in P3_CASES]
+    for model, usage, tier in AB_EXTRA:
+        keys = "+".join(
+            k.split("_")[0] for k in usage if k not in ("input_tokens", "output_tokens")
+        )
+        cases.append((f"{model} {keys or 'plain'}{' ' + tier if tier else ''}", model, usage, tier))
+    cases.append(("Cost.sum of 9 call costs", "", {}, None))
+    cases.append(("Cost.from_json, one call", "", {}, None))
+    cases.append(("Cost.to_json, one call", "", {}, None))
+    return cases
+
+
+def ab_times(seconds: float) -> list[float]:
+    """Seconds per call of every case of :func:`ab_cases`, in this process."""
+    times = []
+    nine = nine_costs()
+    one = nine[1]
+    data = one.to_json()
+    for label, model, usage, tier in ab_cases():
+        fn: Any
+        if label.startswith("Cost.sum"):
+            fn = lambda: Cost.sum(nine)  # noqa: E731
+        elif label.startswith("Cost.from_json"):
+            fn = lambda: Cost.from_json(data)  # noqa: E731
+        elif label.startswith("Cost.to_json"):
+            fn = one.to_json
+        else:
+            compute_cost(model, usage, service_tier=tier)
+            fn = lambda m=model, u=usage, t=tier: compute_cost(m, u, service_tier=t)  # noqa: E731
+        times.append(per_call(fn, seconds))
+    return times
+
+
+def litellm_times(seconds: float) -> list[float]:
+    """Seconds per call of ``litellm.cost_per_token`` on P3's cases, as P3 calls it (the
+    other cases of :func:`ab_cases` are NaN)."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    times = []
+    for label, model, usage, _ in ab_cases():
+        if not label.startswith("P3"):
+            times.append(float("nan"))
+            continue
+        kwargs = {
+            "model": model,
+            "prompt_tokens": usage["input_tokens"],
+            "completion_tokens": usage["output_tokens"],
+        }
+        if "cache_read_input_tokens" in usage:
+            kwargs["cache_read_input_tokens"] = usage["cache_read_input_tokens"]
+        litellm.cost_per_token(**kwargs)
+        times.append(per_call(lambda kw=kwargs: litellm.cost_per_token(**kw), seconds))
+    return times
+
+
+def ab(srcs: list[str], rounds: int, seconds: float) -> None:
+    """Alternate the two source trees in fresh processes; median per case and ratio. A tree
+    named ``litellm`` is LiteLLM's ``cost_per_token`` on P3's cases (as benchmark P3)."""
+    runs: dict[str, list[list[float]]] = {src: [] for src in srcs}
+    for r in range(rounds):
+        for src in srcs[r % 2 :] + srcs[: r % 2]:
+            env = {**os.environ, "PYTHONPATH": src, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+            worker = ["--litellm-worker"] if src == "litellm" else ["--ab-worker"]
+            out = subprocess.run(
+                [sys.executable, __file__, *worker, "--seconds", str(seconds)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            runs[src].append(json.loads(out.splitlines()[-1]))
+        print(
+            f"round {r + 1}/{rounds} done, load average {os.getloadavg()[0]:.1f}", file=sys.stderr
+        )
+    a, b = srcs
+    print(f"A = {a}\nB = {b}\n{rounds} rounds each, alternating; median of per-round bests")
+    print(f"{'case':<62}{'A µs':>8}{'B µs':>8}{'A/B':>7}")
+    ratios = []
+    for i, (label, *_rest) in enumerate(ab_cases()):
+        ta = statistics.median(run[i] for run in runs[a])
+        tb = statistics.median(run[i] for run in runs[b])
+        if label.startswith("P3"):
+            ratios.append(ta / tb)
+        if ta == ta and tb == tb:  # not NaN
+            print(f"{label[:61]:<62}{us(ta)}{us(tb)}{ta / tb:7.2f}")
+    print(f"P3 cases: median A/B {statistics.median(ratios):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=1.0, help="per measurement")
     parser.add_argument("--p3", action="store_true", help="also the 22 cases of benchmark P3")
+    parser.add_argument("--ab", nargs=2, metavar="SRC", help="A/B two source trees")
+    parser.add_argument("--rounds", type=int, default=9, help="processes per tree (--ab)")
+    parser.add_argument("--ab-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--litellm-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sec = args.seconds
+    if args.ab:
+        ab(
+            [src if src == "litellm" else str(Path(src).resolve()) for src in args.ab],
+            args.rounds,
+            sec,
+        )
+        return
+    if args.ab_worker:
+        print(json.dumps(ab_times(sec)))
+        return
+    if args.litellm_worker:
+        print(json.dumps(litellm_times(sec)))
+        return
 
     print("compute_cost (model resolved), µs/call:   cost  ['total_cost']  +.details  exporter")
     for label, model, usage, tier in MIX:

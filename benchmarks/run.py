@@ -657,7 +657,8 @@ def render_p3(res: dict[str, Any]) -> str:
         f"`litellm.cost_per_token(model=..., prompt_tokens=..., completion_tokens=..., "
         f"[cache_read_input_tokens=...])` (litellm {v['litellm']}, "
         "`LITELLM_LOCAL_MODEL_COST_MAP=True`), each in its own process, same inputs. "
-        f"Per-call time by `timeit` (best of 3 inside a process), median (min{DASH}max) over "
+        "Per-call time by `timeit` (best of many ~1 ms timings in a process), "
+        f"median (min{DASH}max) over "
         f"{res['params']['reps']} alternating processes; µs.",
         "",
         md_table(["model", "llmledger µs/call", "litellm µs/call", "speed-up",

@@ -408,14 +408,18 @@ P3_CASES: list[tuple[str, dict]] = [
 
 
 def _timeit(fn, seconds: float) -> float:  # type: ignore[no-untyped-def]
-    """Seconds per call: best of 3 timings, each of a call count lasting about ``seconds``."""
+    """Seconds per call: the best of many short timings (about 1 ms each) over about
+    ``seconds``. On the shared machine a timing longer than a scheduler time slice also
+    counts the time spent waiting for a core (at a load average of 30, 4-6x the call), so
+    the best of many short timings is the least disturbed one; both contenders are timed
+    alike."""
     import timeit
 
     timer = timeit.Timer(fn)
-    probe = 20
-    elapsed = timer.timeit(number=probe)
-    number = max(1, int(probe * seconds / max(elapsed, 1e-9)))
-    return min(timer.repeat(repeat=3, number=number)) / number
+    probe = max(timer.timeit(number=20), 1e-9) / 20
+    number = max(1, int(0.001 / probe))
+    repeat = max(3, int(seconds / (number * probe)))
+    return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
 def p3(contender: str, seconds: float) -> dict:

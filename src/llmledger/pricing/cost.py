@@ -48,8 +48,9 @@ Formula::
 Every amount is exact: rates are integers of ``10**-scale`` USD per token (see
 :mod:`llmledger.pricing.money`), so each product and sum is an exact integer, and the three
 floats of the :class:`Cost` are each the double nearest to the exact amount. Only the parts
-with a non-zero count are multiplied; a usage with only input and output tokens (the common
-case) takes a short path.
+with a non-zero count are multiplied. The formula is one table-driven loop (:data:`PARTS`,
+:func:`_priced`); usage with no detail, or with only cache reads, cache writes and reasoning
+(most calls), takes a written-out short path giving the same result.
 
 Which field prices each part (context-size tiers, service tiers, fallbacks) is decided by
 the rate cards of :mod:`llmledger.pricing.rates`.
@@ -118,8 +119,8 @@ IMAGES = "output_images"  # generated images
 _CANONICAL = frozenset(CANONICAL_KEYS)
 # a usage with no other key has no detail to price
 _PLAIN_KEYS = frozenset({INPUT, OUTPUT, "total_tokens"})
-# ... and with cache reads, the other detail most calls have
-_READ_KEYS = _PLAIN_KEYS | {CACHE_READ}
+# ... and with the details most other calls have (the short path of _cost)
+_COMMON_KEYS = _PLAIN_KEYS | {CACHE_READ, CACHE_WRITE, REASONING}
 
 
 # ---- usage validation -----------------------------------------------------------------------
@@ -207,75 +208,90 @@ def _cost(
 
     The hot path of :func:`compute_cost`, hence written out: a count that is a plain
     non-negative ``int`` is taken as it is (anything else goes to :func:`_checked_count`),
-    only the parts with a non-zero count are priced, and a usage without details takes a
-    short cut. A missing rate is ``None``, so multiplying by it raises ``TypeError``;
-    :func:`_checked_cost` then says which price is missing.
+    and two short paths price the common shapes: no detail, and details that are only cache
+    reads, cache writes and reasoning. They give exactly what :func:`_priced` (the general
+    path, the reference) gives, and leave it anything unusual: a count that is not a plain
+    ``int``, details exceeding their parent, a negative rate, or a missing one (``None``:
+    multiplying by it raises ``TypeError``), which :func:`_priced` names.
+    ``tests/test_pricing_short_paths.py`` checks the agreement on random usages.
     """
-    if inp is None:
-        inp = 0
-    elif inp.__class__ is not int or inp < 0:
-        inp = _checked_count(INPUT, inp)
-    if out is None:
-        out = 0
-    elif out.__class__ is not int or out < 0:
-        out = _checked_count(OUTPUT, out)
+    if inp.__class__ is not int or inp < 0:
+        inp = 0 if inp is None else _checked_count(INPUT, inp)
+    if out.__class__ is not int or out < 0:
+        out = 0 if out is None else _checked_count(OUTPUT, out)
     try:
         card = price._cards.get(service_tier)  # card_for(), minus a call when cached
     except TypeError:  # an unhashable service tier
         card = None
+    if card.__class__ is not RateCard:
+        card = card_for(price, service_tier, inp)
 
-    if usage.keys() <= _PLAIN_KEYS:  # no detail: uncached input and text output only
-        if card.__class__ is not RateCard:
-            card = card_for(price, service_tier, inp)
+    if _PLAIN_KEYS.issuperset(usage):  # no detail: uncached input and text output (most calls)
         if card.non_negative:
             try:
-                in_units = inp * card.input + card.request if inp else card.request
-                out_units = out * card.output if out else 0
-            except TypeError:
+                uncached_units = inp * card.input if inp else 0  # type: ignore[operator]
+                out_units = out * card.output if out else 0  # type: ignore[operator]
+            except TypeError:  # a missing rate: the general path names it
                 pass
             else:
                 request = card.request
                 return call_cost(
                     card,
-                    in_units,
+                    uncached_units + request,
                     out_units,
-                    MONEY_DETAILS,
-                    (in_units - request, 0, 0, 0, 0, request, out_units, 0, 0, 0),
+                    (uncached_units, 0, 0, 0, 0, request, out_units, 0, 0, 0),
                 )
-        return _priced(usage, card, inp, out)
-
-    get = usage.get
-    cache_read = get(CACHE_READ)
-    if cache_read is None:
-        cache_read = 0
-    elif cache_read.__class__ is not int or cache_read < 0:
-        cache_read = _checked_count(CACHE_READ, cache_read)
-    if usage.keys() <= _READ_KEYS and cache_read <= inp:  # the common cached call
-        if card.__class__ is not RateCard:
-            card = card_for(price, service_tier, inp)
-        if card.non_negative:
-            uncached = inp - cache_read
+    elif _COMMON_KEYS.issuperset(usage):  # cache reads and writes, reasoning (most others)
+        get = usage.get
+        read = get(CACHE_READ, 0)  # a count of None or not an int: the general path
+        write = get(CACHE_WRITE, 0)
+        reasoning = get(REASONING, 0)
+        if (
+            read.__class__ is int
+            and write.__class__ is int
+            and reasoning.__class__ is int
+            and card.non_negative
+            and read >= 0
+            and write >= 0
+            and read + write <= inp
+            and 0 <= reasoning <= out
+        ):
+            uncached = inp - read - write
             try:
-                read_units = cache_read * card.cache_read if cache_read else 0  # type: ignore[operator]
-                uncached_units = uncached * card.input if uncached else 0
-                out_units = out * card.output if out else 0
-            except TypeError:
-                pass  # a missing rate: the general path names it
+                uncached_units = uncached * card.input if uncached else 0  # type: ignore[operator]
+                read_units = read * card.cache_read if read else 0  # type: ignore[operator]
+                write_units = write * card.cache_write if write else 0  # type: ignore[operator]
+                if reasoning and card.reasoning is not None:  # else priced as text output
+                    reasoning_units = reasoning * card.reasoning
+                    text_units = (out - reasoning) * card.output  # type: ignore[operator]
+                else:
+                    reasoning_units = 0
+                    text_units = out * card.output if out else 0  # type: ignore[operator]
+            except TypeError:  # a missing rate: the general path names it
+                pass
             else:
                 request = card.request
                 return call_cost(
                     card,
-                    uncached_units + read_units + request,
-                    out_units,
-                    MONEY_DETAILS,
-                    (uncached_units, read_units, 0, 0, 0, request, out_units, 0, 0, 0),
+                    uncached_units + read_units + write_units + request,
+                    text_units + reasoning_units,
+                    (
+                        uncached_units,
+                        read_units,
+                        write_units,
+                        0,
+                        0,
+                        request,
+                        text_units,
+                        reasoning_units,
+                        0,
+                        0,
+                    ),
                 )
-    if not usage.keys() <= _CANONICAL:  # another shape (prompt_tokens, nested details...)
+    elif not _CANONICAL.issuperset(usage):  # another shape (prompt_tokens, nested details...)
         canonical = normalize_usage(usage)
         if canonical is not None and canonical.keys() != usage.keys():
             return _cost(canonical, price, service_tier, canonical[INPUT], canonical[OUTPUT])
-    if card.__class__ is not RateCard:
-        card = card_for(price, service_tier, inp)
     return _priced(usage, card, inp, out)
 
 
@@ -448,7 +464,7 @@ def _priced(usage: Mapping[str, Any], card: RateCard, inp: int, out: int) -> Cos
                     f"{key} must not be negative, got {units_to_decimal(units, card.scale)}"
                 )
     if not extra and unpriced is None:
-        return call_cost(card, in_units, out_units, MONEY_DETAILS, _MONEY_SLOTS(amounts))
+        return call_cost(card, in_units, out_units, _MONEY_SLOTS(amounts))
     return _with_extra_details(card, in_units, out_units, amounts, priced, unpriced)
 
 
@@ -480,7 +496,7 @@ def _with_extra_details(
                     card.cache_write_1h_priced_as,
                 )
     units = tuple(amounts[i] for i in slots)
-    return call_cost(card, in_units, out_units, keys, units, notes, explanation)
+    return call_cost(card, in_units, out_units, units, keys, notes, explanation)
 
 
 def _times(count: int, rate: int | None, card: RateCard, component: str) -> int:

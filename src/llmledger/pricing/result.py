@@ -80,8 +80,8 @@ def call_cost(
     card: RateCard,
     in_units: int,
     out_units: int,
-    keys: tuple[str, ...],
     units: tuple[int, ...],
+    keys: tuple[str, ...] = MONEY_DETAILS,
     notes: Mapping[str, Any] | None = None,
     explanation: dict[str, Any] | None = None,
 ) -> Cost:
@@ -90,15 +90,16 @@ def call_cost(
     ``notes`` extra details (e.g. a fallback rate used), merged after the card's tiers, and
     ``explanation`` the price explanation when the card's own is not the whole story."""
     div = card.div
+    total = in_units + out_units
     cost = _new(Cost)
     cost["input_cost"] = in_units / div
     cost["output_cost"] = out_units / div
-    cost["total_cost"] = (in_units + out_units) / div
+    cost["total_cost"] = total / div
     cost._scale = card.scale
-    cost._totals = (in_units, out_units, in_units + out_units)
+    cost._totals = (in_units, out_units, total)
     cost._keys = keys
     cost._units = units
-    cost._extras = card.extras if not notes else {**card.extras, **notes}
+    cost._extras = card.extras if notes is None else {**card.extras, **notes}
     cost._price = card if explanation is None else explanation
     return cost
 
@@ -351,39 +352,53 @@ class Cost(dict):
         if not items:
             return None
         scale = max(item._scale for item in items)
-        totals = [0, 0, 0]
+        # Costs share their parts: the call costs of one rate card share its detail keys,
+        # its extras and the card itself. Each distinct part is read once, so this is the
+        # plain loop "for each item, add each of its amounts, extras and models" (which
+        # tests/test_pricing_short_paths.py keeps as the reference) with repeats grouped.
+        totals: list[tuple[int, int, int]] = []
+        by_keys: dict[tuple[str, ...], list[tuple[int, ...]]] = {}  # detail keys -> units
+        extras_count: dict[int, list[Any]] = {}  # id -> [extras, how many items hold it]
+        prices: dict[int, RateCard | dict[str, Any] | None] = {}
+        for item in items:
+            if item._scale == scale:
+                totals.append(item._totals)
+                units = item._units
+            else:
+                factor = pow10(scale - item._scale)
+                totals.append(tuple(u * factor for u in item._totals))  # type: ignore[arg-type]
+                units = tuple(u * factor for u in item._units)
+            rows = by_keys.get(item._keys)
+            if rows is None:
+                by_keys[item._keys] = [units]
+            else:
+                rows.append(units)
+            seen = extras_count.get(id(item._extras))
+            if seen is None:
+                extras_count[id(item._extras)] = [item._extras, 1]
+            else:
+                seen[1] += 1
+            prices[id(item._price)] = item._price
+        in_units, out_units, total_units = (sum(column) for column in zip(*totals, strict=True))
         money: dict[str, int] = {}
+        for keys, rows in by_keys.items():
+            for key, column in zip(keys, zip(*rows, strict=True), strict=True):
+                money[key] = money.get(key, 0) + sum(column)
         numbers: dict[str, Any] = {}
         strings: dict[str, set[str]] = {}
-        models: set[str] = set()
-        for item in items:
-            factor = pow10(scale - item._scale)
-            for i, units in enumerate(item._totals):
-                totals[i] += units * factor
-            for key, units in zip(item._keys, item._units, strict=True):
-                money[key] = money.get(key, 0) + units * factor
-            for key, value in item._extras.items():
+        for extras, count in extras_count.values():
+            for key, value in extras.items():
                 if _is_number(value):
-                    numbers[key] = numbers.get(key, 0) + value
+                    for _ in range(count):  # added one by one, as floats add
+                        numbers[key] = numbers.get(key, 0) + value
                 elif isinstance(value, str):
                     strings.setdefault(key, set()).add(value)
-            models.update(item._models())
+        models = {model for price in prices.values() for model in _models(price)}
         extras = dict(numbers)
         for key, values in strings.items():
             extras[key] = next(iter(values)) if len(values) == 1 else "mixed"
         price = {"aggregate": True, "count": len(items), "models": sorted(models)}
-        return cls._of(scale, (totals[0], totals[1], totals[2]), money, extras, price)
-
-    def _models(self) -> Iterable[str]:
-        price = self._price
-        if price is None:
-            return ()
-        if not isinstance(price, dict):
-            return (price.model_id,) if price.model_id else ()
-        if price.get("aggregate"):
-            return price.get("models") or ()
-        model = price.get("model_id")
-        return (model,) if model else ()
+        return cls._of(scale, (in_units, out_units, total_units), money, extras, price)
 
     def __add__(self, other: object) -> Cost:
         if not isinstance(other, Mapping):
@@ -400,6 +415,18 @@ class Cost(dict):
         result = Cost.sum([other, self])
         assert result is not None
         return result
+
+
+def _models(price: RateCard | dict[str, Any] | None) -> Iterable[str]:
+    """The model ids behind a cost's price (a card, an explanation or an aggregate)."""
+    if price is None:
+        return ()
+    if not isinstance(price, dict):
+        return (price.model_id,) if price.model_id else ()
+    if price.get("aggregate"):
+        return price.get("models") or ()
+    model = price.get("model_id")
+    return (model,) if model else ()
 
 
 def _is_number(value: Any) -> bool:
