@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1551,6 +1552,40 @@ def p6_case(ctx: Context, backend: str, contender: str, traces: int) -> dict[str
             "seconds": time.time() - t0}  # fmt: skip
 
 
+P6_CHECKPOINT = DATA / "p6-cases.json"  # finished cases (same src/), for BENCH_P6_RESUME=1
+
+
+def _p6_checkpoint() -> dict[str, Any]:
+    """Cases finished by earlier runs on the same ``src/`` (``BENCH_P6_RESUME=1``: a long run
+    cut short goes on where it stopped), else none."""
+    if os.environ.get("BENCH_P6_RESUME") != "1":
+        return {}
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        saved = json.loads(P6_CHECKPOINT.read_text())
+        if saved.get("src") == _src_tree():
+            return dict(saved["cases"])
+    return {}
+
+
+def _src_tree() -> str:
+    """The git tree of ``src/`` (the code measured), and whether it has uncommitted changes."""
+    return git_commit() if SRC_SNAPSHOT else (
+        subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD:src"], capture_output=True,
+                       text=True).stdout.strip() + (" dirty" if "uncommitted" in git_commit()
+                                                    else ""))  # fmt: skip
+
+
+def _p6_save(key: str, case: dict[str, Any]) -> None:
+    saved: dict[str, Any] = {"src": _src_tree(), "cases": {}}
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        old = json.loads(P6_CHECKPOINT.read_text())
+        if old.get("src") == saved["src"]:
+            saved = old
+    saved["cases"][key] = case
+    DATA.mkdir(parents=True, exist_ok=True)
+    P6_CHECKPOINT.write_text(json.dumps(saved, indent=1))
+
+
 def _p6_largest(cases: dict[str, Any], backend: str, contender: str) -> dict[str, Any] | None:
     """The case of ``contender`` on ``backend`` with the most traces (the one compared)."""
     mine = [c for key, c in cases.items() if key.split("/")[:2] == [backend, contender]]
@@ -1576,8 +1611,15 @@ def bench_p6(ctx: Context) -> dict[str, Any]:
                   key=lambda case: -case[2] / speed.get(case[1], 1000))  # fmt: skip
     parallel = int(os.environ.get("BENCH_P6_PARALLEL", P6_PARALLEL))
 
+    resumed = _p6_checkpoint()
+    lock = threading.Lock()
+
     def one(case: tuple[str, str, int]) -> dict[str, Any]:
         backend, contender, n = case
+        key = f"{backend}/{contender}/{n}"
+        if key in resumed:
+            log(f"P6: {key}: kept from {P6_CHECKPOINT.name} (BENCH_P6_RESUME=1)")
+            return dict(resumed[key])
         log(f"P6: {backend}/{contender}, {n:,} traces: started")
         try:
             out = p6_case(ctx, backend, contender, n)
@@ -1586,6 +1628,8 @@ def bench_p6(ctx: Context) -> dict[str, Any]:
             out = p6_case(ctx, backend, contender, n)
         log(f"P6: {backend}/{contender}, {n:,} traces: {out['bytes_per_span']:.0f} bytes/span"
             f" in {out['seconds']:.0f} s")  # fmt: skip
+        with lock:
+            _p6_save(key, out)
         return out
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
