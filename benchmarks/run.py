@@ -1484,6 +1484,14 @@ P6_TRACES_QUICK: dict[str, tuple[int, ...]] = {c: (500,) for c in P6_CONTENDERS}
 # client posting to one server at a time would take ~1 h for MLflow's and Phoenix's stores.
 P6_PARALLEL = 5
 P6_CLIENT_TIMEOUT_S = 4 * 3600
+# MLflow ingests ~25 traces/s per client on this shared machine: 100k traces from one client
+# would take ~1 h per store. 4 clients (seeds 6-9: the same traces, other ids) and its P4
+# workers take a quarter of that; llmledger needs no more than one, and Phoenix writes from
+# one queue (more clients only get more 503s).
+P6_CLIENTS = {"llmledger": 1, "mlflow": 4, "phoenix": 1}
+# uvicorn restarts a worker that does not answer its supervisor's ping in 5 s, which on this
+# loaded machine happened to MLflow's busy workers (their connections dropped): give them 120 s.
+P6_SERVER_ENV = {"mlflow": {"MLFLOW_UVICORN_OPTS": "--timeout-worker-healthcheck 120"}}
 
 
 def p6_sizes(quick: bool, spec: str | None = None) -> dict[str, tuple[int, ...]]:
@@ -1520,15 +1528,18 @@ def p6_case(ctx: Context, backend: str, contender: str, traces: int) -> dict[str
         uri = sb.pg_create(pg_name)
     server = None
     t0 = time.time()
+    clients = P6_CLIENTS.get(contender, 1)
+    workers = P4_WORKERS[(contender, backend)] if clients > 1 else 1
     try:
-        server = start_server(contender, uri, workdir, 1)
+        server = start_server(contender, uri, workdir, workers, P6_SERVER_ENV.get(contender))
         eid = create_experiment(server, "bench")
         batch = 25
         args = [["p4-post", "--format", "otlp", "--uri", server.base, "--server", contender,
-                 "--experiment-id", eid, "--traces", str(traces), "--batch", str(batch),
-                 "--seed", "6"]]  # fmt: skip
+                 "--experiment-id", eid, "--traces", str(traces // clients), "--batch",
+                 str(batch), "--seed", str(6 + i)] for i in range(clients)]  # fmt: skip
         _t0, results, _ = run_clients(LLMLEDGER_PY, args, workdir, timeout=P6_CLIENT_TIMEOUT_S)
-        expected = traces + batch
+        traces = traces // clients * clients
+        expected = traces + clients * batch  # each client's warm-up batch is stored too
         if contender == "phoenix":
             phx.wait_until_stored(uri, expected * 10, timeout=P6_CLIENT_TIMEOUT_S)
             time.sleep(2)  # its span costs are written after the spans
@@ -1548,8 +1559,8 @@ def p6_case(ctx: Context, backend: str, contender: str, traces: int) -> dict[str
             "bytes_per_span": sum(sizes.values()) / spans, "tables": sizes, "check": counts,
             "ok": counts["stored_spans"] == spans
             and counts["traces_right_tokens"] == expected,
-            "otlp_bytes_per_span": results[0]["bytes"] / (traces * 10),
-            "seconds": time.time() - t0}  # fmt: skip
+            "otlp_bytes_per_span": sum(r["bytes"] for r in results) / (traces * 10),
+            "seconds": time.time() - t0, "clients": clients, "workers": workers}  # fmt: skip
 
 
 P6_CHECKPOINT = DATA / "p6-cases.json"  # finished cases (same src/), for BENCH_P6_RESUME=1
@@ -1623,7 +1634,7 @@ def bench_p6(ctx: Context) -> dict[str, Any]:
         log(f"P6: {backend}/{contender}, {n:,} traces: started")
         try:
             out = p6_case(ctx, backend, contender, n)
-        except (WorkerError, RuntimeError) as exc:  # e.g. a port taken meanwhile: once more
+        except (WorkerError, RuntimeError, OSError) as exc:  # e.g. a port taken: once more
             log(f"P6: {backend}/{contender}, {n:,} traces failed ({exc}); once more")
             out = p6_case(ctx, backend, contender, n)
         log(f"P6: {backend}/{contender}, {n:,} traces: {out['bytes_per_span']:.0f} bytes/span"
@@ -1696,6 +1707,16 @@ def _p6_stability(res: dict[str, Any]) -> list[str]:
     return out
 
 
+def _p6_clients_text(res: dict[str, Any]) -> str:
+    more = sorted({(CONTENDER_LABELS[k.split("/")[1]], c.get("clients", 1), c.get("workers", 1))
+                   for k, c in res["cases"].items() if c.get("clients", 1) > 1})  # fmt: skip
+    if not more:
+        return "by one client"
+    return "by one client (" + "; ".join(
+        f"{name}: {n} clients at once, other seeds, and {w} server workers, to fit 100k traces "
+        "in the run's time" for name, n, w in more) + ")"  # fmt: skip
+
+
 def _p6_phoenix_note(p: dict[str, Any]) -> str:
     sizes = p["traces"] if isinstance(p["traces"], dict) else {}
     if not sizes.get("phoenix") or max(sizes["phoenix"]) >= max(max(v) for v in sizes.values()):
@@ -1721,9 +1742,10 @@ def render_p6(res: dict[str, Any]) -> str:
                 if p.get("parallel", 1) > 1 else "")  # fmt: skip
     stability = _p6_stability(res)
     return "\n".join([
-        f"The same traces of 10 spans (P4's OTLP payload, one seed: a trace count differs only "
-        f"in how many; plus one warm-up batch of 25) posted by one client to a fresh server "
-        f"and store of each contender: {_p6_sizes_text(p)}.{_p6_phoenix_note(p)} Then the "
+        "The same traces of 10 spans (P4's OTLP payload: a trace count differs only in how "
+        "many; plus one warm-up batch of 25 per client) posted to a fresh server and store of "
+        f"each contender {_p6_clients_text(res)}: {_p6_sizes_text(p)}.{_p6_phoenix_note(p)} "
+        "Then the "
         "bytes of every table with its indexes "
         "(SQLite: the pages of each b-tree, `dbstat`; PostgreSQL: `pg_total_relation_size` "
         "after `VACUUM ANALYZE`) ÷ the spans stored; *all stored* checks every span and every "
