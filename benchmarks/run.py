@@ -1487,10 +1487,11 @@ P6_TRACES_QUICK: dict[str, tuple[int, ...]] = {c: (500,) for c in P6_CONTENDERS}
 # client posting to one server at a time would take ~1 h for MLflow's and Phoenix's stores.
 P6_PARALLEL = 5
 P6_CLIENT_TIMEOUT_S = 4 * 3600
-# MLflow ingests ~25 traces/s per client on this shared machine: 100k traces from one client
-# would take ~1 h per store. 4 clients (seeds 6-9: the same traces, other ids) and its P4
-# workers take a quarter of that; llmledger needs no more than one, and Phoenix writes from
-# one queue (more clients only get more 503s).
+# MLflow took ~25 traces/s from one client on this shared machine (100k traces: over 1 h per
+# store); 4 clients (seeds 6-9: the same traces, other ids) and its P4 workers go faster when
+# the machine has cores to spare (at a load average of ~37 it still took 12-15 traces/s).
+# llmledger needs no more than one client, and Phoenix writes from one queue (more clients
+# only get more 503s).
 P6_CLIENTS = {"llmledger": 1, "mlflow": 4, "phoenix": 1}
 # uvicorn restarts a worker that does not answer its supervisor's ping in 5 s, which on this
 # loaded machine happened to MLflow's busy workers (their connections dropped): give them 120 s.
