@@ -1639,7 +1639,7 @@ def bench_p6(ctx: Context) -> dict[str, Any]:
         key = f"{backend}/{contender}/{n}"
         if key in resumed:
             log(f"P6: {key}: kept from {P6_CHECKPOINT.name} (BENCH_P6_RESUME=1)")
-            return dict(resumed[key])
+            return {**resumed[key], "resumed": True}
         log(f"P6: {backend}/{contender}, {n:,} traces: started")
         try:
             out = p6_case(ctx, backend, contender, n)
@@ -1735,8 +1735,8 @@ def _p6_clients_text(res: dict[str, Any]) -> str:
     if not more:
         return "by one client"
     return "by one client (" + "; ".join(
-        f"{name}: {n} clients at once, other seeds, and {w} server workers, to fit 100k traces "
-        "in the run's time" for name, n, w in more) + ")"  # fmt: skip
+        f"{name}: {n} clients at once, other seeds, and {w} server workers, to shorten its "
+        "run" for name, n, w in more) + ")"  # fmt: skip
 
 
 def _p6_phoenix_note(p: dict[str, Any]) -> str:
@@ -1763,6 +1763,11 @@ def render_p6(res: dict[str, Any]) -> str:
         ])  # fmt: skip
     parallel = (f" Cases ran {p['parallel']} at a time (bytes do not depend on speed)."
                 if p.get("parallel", 1) > 1 else "")  # fmt: skip
+    kept = sum(bool(c.get("resumed")) for c in res["cases"].values())
+    if kept:
+        parallel += (f" {kept} of {len(res['cases'])} cases were measured by earlier runs on "
+                     "the same `src/` and kept (`BENCH_P6_RESUME=1`): this run's time is the "
+                     "rest's.")  # fmt: skip
     stability = _p6_stability(res)
     return "\n".join([
         "The same traces of 10 spans (P4's OTLP payload: a trace count differs only in how "
