@@ -1907,9 +1907,9 @@ def copy_floor(uri: str, folder: Path, reps: int) -> dict[str, Any]:
                     f'COPY "{t}" TO STDOUT (FORMAT binary)') as cp:  # fmt: skip
                 for block in cp:
                     f.write(block)
-            (rows,) = conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()
+            (rows,) = conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchall()[0]
             tables[t] = {"rows": int(rows), "file_bytes": path.stat().st_size}
-        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        pid = conn.execute("SELECT pg_backend_pid()").fetchall()[0][0]
         loads = []
         for _ in range(reps):
             conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
