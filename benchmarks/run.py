@@ -27,6 +27,7 @@ into ``benchmarks/.data/``. Adding a benchmark: write ``bench_pN(ctx) -> dict`` 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime as _dt
 import json
@@ -38,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1472,6 +1474,43 @@ def render_ui(res: dict[str, Any]) -> str:
 # -- P6: bytes on disk per span (issue #19) -----------------------------------------------
 
 P6_CONTENDERS = ["llmledger", "mlflow", "phoenix"]
+# Traces per contender ("store/contender" for one store only). Issue #19 asks for 100k traces.
+# Phoenix ingests ~9 traces/s over OTLP on an idle 2-core machine (100k would take ~3 h per
+# store), so it gets 10k on SQLite; on PostgreSQL it took 1.4 traces/s on the loaded machine
+# of 2026-12-03 (10k: 2 h), so 2k. llmledger runs at three sizes to show that its bytes per
+# span do not depend on the size. Override with BENCH_P6_TRACES, e.g.
+# "llmledger=2000/10000,mlflow=2000,postgresql/phoenix=500".
+P6_TRACES: dict[str, tuple[int, ...]] = {"llmledger": (2_000, 10_000, 100_000),
+                                         "mlflow": (100_000,), "phoenix": (10_000,),
+                                         "postgresql/phoenix": (2_000,)}  # fmt: skip
+P6_TRACES_QUICK: dict[str, tuple[int, ...]] = {c: (500,) for c in P6_CONTENDERS}
+# Cases run side by side (BENCH_P6_PARALLEL): bytes on disk do not depend on speed, and one
+# client posting to one server at a time would take ~1 h for MLflow's and Phoenix's stores.
+P6_PARALLEL = 5
+P6_CLIENT_TIMEOUT_S = 4 * 3600
+# MLflow took ~25 traces/s from one client on this shared machine (100k traces: over 1 h per
+# store); 4 clients (seeds 6-9: the same traces, other ids) and its P4 workers go faster when
+# the machine has cores to spare (at a load average of ~37 it still took 12-15 traces/s).
+# llmledger needs no more than one client, and Phoenix writes from one queue (more clients
+# only get more 503s).
+P6_CLIENTS = {"llmledger": 1, "mlflow": 4, "phoenix": 1}
+# uvicorn restarts a worker that does not answer its supervisor's ping in 5 s, which on this
+# loaded machine happened to MLflow's busy workers (their connections dropped): give them 120 s.
+P6_SERVER_ENV = {"mlflow": {"MLFLOW_UVICORN_OPTS": "--timeout-worker-healthcheck 120"}}
+
+
+def p6_sizes(quick: bool, spec: str | None = None) -> dict[str, tuple[int, ...]]:
+    """Traces per contender: the defaults, or ``spec`` ("contender=n/n,contender=n")."""
+    sizes = dict(P6_TRACES_QUICK if quick else P6_TRACES)
+    for part in (spec or "").split(","):
+        if part.strip():
+            name, _, counts = part.partition("=")
+            sizes[name.strip()] = tuple(int(n) for n in counts.split("/") if n.strip())
+    return sizes
+
+
+def p6_counts(sizes: dict[str, tuple[int, ...]], backend: str, contender: str) -> tuple[int, ...]:
+    return sizes.get(f"{backend}/{contender}", sizes.get(contender, ()))
 
 
 def store_bytes(uri: str) -> dict[str, int]:
@@ -1489,25 +1528,29 @@ def store_bytes(uri: str) -> dict[str, int]:
 
 def p6_case(ctx: Context, backend: str, contender: str, traces: int) -> dict[str, Any]:
     """Post the same OTLP traces (P4's, one seed) to a fresh server and store; its bytes."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"p6-{contender}-", dir=ctx.tmp))
+    workdir = Path(tempfile.mkdtemp(prefix=f"p6-{contender}-{traces}-", dir=ctx.tmp))
     pg_name = None
     if backend == "sqlite":
         uri = f"sqlite:///{workdir / 'store.db'}"
     else:
-        pg_name = f"bench_p6_{contender}_{os.getpid()}"
+        pg_name = f"bench_p6_{contender}_{traces}_{os.getpid()}"
         uri = sb.pg_create(pg_name)
     server = None
+    t0 = time.time()
+    clients = P6_CLIENTS.get(contender, 1)
+    workers = P4_WORKERS[(contender, backend)] if clients > 1 else 1
     try:
-        server = start_server(contender, uri, workdir, 1)
+        server = start_server(contender, uri, workdir, workers, P6_SERVER_ENV.get(contender))
         eid = create_experiment(server, "bench")
         batch = 25
         args = [["p4-post", "--format", "otlp", "--uri", server.base, "--server", contender,
-                 "--experiment-id", eid, "--traces", str(traces), "--batch", str(batch),
-                 "--seed", "6"]]  # fmt: skip
-        _t0, results, _ = run_clients(LLMLEDGER_PY, args, workdir)
-        expected = traces + batch
+                 "--experiment-id", eid, "--traces", str(traces // clients), "--batch",
+                 str(batch), "--seed", str(6 + i)] for i in range(clients)]  # fmt: skip
+        _t0, results, _ = run_clients(LLMLEDGER_PY, args, workdir, timeout=P6_CLIENT_TIMEOUT_S)
+        traces = traces // clients * clients
+        expected = traces + clients * batch  # each client's warm-up batch is stored too
         if contender == "phoenix":
-            phx.wait_until_stored(uri, expected * 10)
+            phx.wait_until_stored(uri, expected * 10, timeout=P6_CLIENT_TIMEOUT_S)
             time.sleep(2)  # its span costs are written after the spans
         counts = (phx.stored_counts(uri, EXPECTED_TOKENS_P4, EXPECTED_COST_P4)
                   if contender == "phoenix" else stored_counts(contender, uri, eid))  # fmt: skip
@@ -1525,65 +1568,463 @@ def p6_case(ctx: Context, backend: str, contender: str, traces: int) -> dict[str
             "bytes_per_span": sum(sizes.values()) / spans, "tables": sizes, "check": counts,
             "ok": counts["stored_spans"] == spans
             and counts["traces_right_tokens"] == expected,
-            "otlp_bytes_per_span": results[0]["bytes"] / (traces * 10)}  # fmt: skip
+            "otlp_bytes_per_span": sum(r["bytes"] for r in results) / (traces * 10),
+            "seconds": time.time() - t0, "clients": clients, "workers": workers}  # fmt: skip
+
+
+P6_CHECKPOINT = DATA / "p6-cases.json"  # finished cases (same src/), for BENCH_P6_RESUME=1
+
+
+def _p6_checkpoint() -> dict[str, Any]:
+    """Cases finished by earlier runs on the same ``src/`` (``BENCH_P6_RESUME=1``: a long run
+    cut short goes on where it stopped), else none."""
+    if os.environ.get("BENCH_P6_RESUME") != "1":
+        return {}
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        saved = json.loads(P6_CHECKPOINT.read_text())
+        if saved.get("src") == _src_tree():
+            return dict(saved["cases"])
+    return {}
+
+
+def _src_tree() -> str:
+    """The git tree of ``src/`` (the code measured), and whether it has uncommitted changes."""
+    return git_commit() if SRC_SNAPSHOT else (
+        subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD:src"], capture_output=True,
+                       text=True).stdout.strip() + (" dirty" if "uncommitted" in git_commit()
+                                                    else ""))  # fmt: skip
+
+
+def _p6_save(key: str, case: dict[str, Any]) -> None:
+    saved: dict[str, Any] = {"src": _src_tree(), "cases": {}}
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        old = json.loads(P6_CHECKPOINT.read_text())
+        if old.get("src") == saved["src"]:
+            saved = old
+    saved["cases"][key] = case
+    DATA.mkdir(parents=True, exist_ok=True)
+    P6_CHECKPOINT.write_text(json.dumps(saved, indent=1))
+
+
+def _p6_largest(cases: dict[str, Any], backend: str, contender: str) -> dict[str, Any] | None:
+    """The case of ``contender`` on ``backend`` with the most traces (the one compared)."""
+    mine = [c for key, c in cases.items() if key.split("/")[:2] == [backend, contender]]
+    return max(mine, key=lambda c: c["traces"]) if mine else None
+
+
+def _size_text(traces: int) -> str:
+    """Traces asked for, from the traces stored (which include one warm-up batch of 25)."""
+    n = traces - traces % 1000
+    return f"{n // 1000:,}k" if n else f"{traces:,}"
 
 
 def bench_p6(ctx: Context) -> dict[str, Any]:
-    traces = 500 if ctx.quick else 2_000  # Phoenix ingests ~10 traces/s here: 2,000 take minutes
+    sizes = p6_sizes(ctx.quick, os.environ.get("BENCH_P6_TRACES"))
     backends = ["sqlite"] + (["postgresql"] if sb.pg_available() else [])
     contenders = [c for c in P6_CONTENDERS if (c != "mlflow" or ctx.mlflow_version)
                   and (c != "phoenix" or ctx.phoenix_version)]  # fmt: skip
-    cases: dict[str, Any] = {}
-    for backend in backends:
-        if backend == "postgresql" and "mlflow" in contenders:
-            ensure_mlflow_postgres_driver()
-        for contender in contenders:
-            log(f"P6: {backend}/{contender}, {traces:,} traces")
-            cases[f"{backend}/{contender}"] = p6_case(ctx, backend, contender, traces)
-    result: dict[str, Any] = {"params": {"traces": traces, "backends": backends},
+    if "postgresql" in backends and "mlflow" in contenders:
+        ensure_mlflow_postgres_driver()
+    # the slowest stores first: Phoenix (~9 traces/s), then MLflow (~100), then ours by size
+    speed = {"phoenix": 9, "mlflow": 100, "llmledger": 1000}
+    todo = sorted(((b, c, n) for b in backends for c in contenders
+                   for n in p6_counts(sizes, b, c)),
+                  key=lambda case: -case[2] / speed.get(case[1], 1000))  # fmt: skip
+    parallel = int(os.environ.get("BENCH_P6_PARALLEL", P6_PARALLEL))
+
+    resumed = _p6_checkpoint()
+    lock = threading.Lock()
+
+    def one(case: tuple[str, str, int]) -> dict[str, Any]:
+        backend, contender, n = case
+        key = f"{backend}/{contender}/{n}"
+        if key in resumed:
+            log(f"P6: {key}: kept from {P6_CHECKPOINT.name} (BENCH_P6_RESUME=1)")
+            return {**resumed[key], "resumed": True}
+        log(f"P6: {backend}/{contender}, {n:,} traces: started")
+        try:
+            out = p6_case(ctx, backend, contender, n)
+        except (WorkerError, RuntimeError, OSError) as exc:  # e.g. a port taken: once more
+            log(f"P6: {backend}/{contender}, {n:,} traces failed ({exc}); once more")
+            out = p6_case(ctx, backend, contender, n)
+        log(f"P6: {backend}/{contender}, {n:,} traces: {out['bytes_per_span']:.0f} bytes/span"
+            f" in {out['seconds']:.0f} s")  # fmt: skip
+        with lock:
+            _p6_save(key, out)
+        return out
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = {case: pool.submit(one, case) for case in todo}
+        done = {case: f.result() for case, f in futures.items()}
+    cases = {f"{b}/{c}/{n}": done[(b, c, n)]
+             for b in backends for c in contenders for n in p6_counts(sizes, b, c)}  # fmt: skip
+    ran = {f"{b}/{c}": p6_counts(sizes, b, c) for b in backends for c in contenders
+           if p6_counts(sizes, b, c)}  # fmt: skip
+    result: dict[str, Any] = {"params": {"traces": ran, "backends": backends,
+                                         "parallel": parallel},
                               "cases": cases, "targets": []}  # fmt: skip
     otlp = next(iter(cases.values()))["otlp_bytes_per_span"] if cases else None
     result["otlp_bytes_per_span"] = otlp
     for backend in backends:
-        ours = cases.get(f"{backend}/llmledger")
+        ours = _p6_largest(cases, backend, "llmledger")
         store = "SQLite" if backend == "sqlite" else "PostgreSQL"
         if not ours:
             continue
         for other, goal in (("phoenix", 0.5), ("mlflow", 1 / 3)):
-            theirs = cases.get(f"{backend}/{other}")
+            theirs = _p6_largest(cases, backend, other)
             if theirs:
                 result["targets"].append(Target(
-                    f"P6 bytes on disk per span, {store}: llmledger ÷ {CONTENDER_LABELS[other]}",
+                    f"P6 bytes on disk per span, {store}: llmledger "
+                    f"({_size_text(ours['traces'])} traces) ÷ {CONTENDER_LABELS[other]} "
+                    f"({_size_text(theirs['traces'])})",
                     "#19", ratio(ours["bytes_per_span"], theirs["bytes_per_span"]), goal, "<=",
                 ).to_json())  # fmt: skip
         result["targets"].append(Target(
-            f"P6 bytes on disk per span, {store}: llmledger ÷ the OTLP protobuf that carried it",
+            f"P6 bytes on disk per span, {store}: llmledger ({_size_text(ours['traces'])} "
+            "traces) ÷ the OTLP protobuf that carried it",
             "#19", ratio(ours["bytes_per_span"], otlp), 1.0, "<=",
         ).to_json())  # fmt: skip
     return result
+
+
+def _p6_sizes_text(p: dict[str, Any]) -> str:
+    """What each contender was sent: "llmledger 2,000 / 10,000 / 100,000, ..." (or one
+    number for every contender, as saved by runs before the sizes were per contender)."""
+    if isinstance(p["traces"], int):
+        return f"{p['traces']:,} traces for every contender"
+    by: dict[str, dict[str, str]] = {}  # contender -> store -> "2,000 / 10,000"
+    for key, ns in p["traces"].items():
+        store, _, contender = key.rpartition("/")
+        by.setdefault(contender, {})[store] = " / ".join(f"{n:,}" for n in ns)
+    parts = []
+    for contender, stores in by.items():
+        if len(set(stores.values())) == 1:
+            parts.append(f"{CONTENDER_LABELS.get(contender, contender)} "
+                         f"{next(iter(stores.values()))}")  # fmt: skip
+        else:
+            parts.append(f"{CONTENDER_LABELS.get(contender, contender)} " + ", ".join(
+                f"{v} ({'SQLite' if k == 'sqlite' else 'PostgreSQL'})"
+                for k, v in stores.items()))  # fmt: skip
+    return "; ".join(parts) + " traces"
+
+
+def _p6_stability(res: dict[str, Any]) -> list[str]:
+    """A sentence per store on how bytes per span move with size, for contenders measured at
+    more than one size."""
+    out = []
+    for backend in res["params"]["backends"]:
+        for contender in P6_CONTENDERS:
+            mine = sorted((c for key, c in res["cases"].items()
+                           if key.split("/")[:2] == [backend, contender]),
+                          key=lambda c: c["traces"])  # fmt: skip
+            if len(mine) < 2:
+                continue
+            values = [c["bytes_per_span"] for c in mine]
+            spread = (max(values) - min(values)) / min(values)
+            out.append(
+                f"{CONTENDER_LABELS[contender]} on "
+                f"{'SQLite' if backend == 'sqlite' else 'PostgreSQL'}: "
+                + " → ".join(f"{fmt_num(v)}" for v in values)
+                + f" bytes per span at {' → '.join(_size_text(c['traces']) for c in mine)} "
+                f"traces ({spread:.1%} apart).")  # fmt: skip
+    return out
+
+
+def _p6_clients_text(res: dict[str, Any]) -> str:
+    more = sorted({(CONTENDER_LABELS[k.split("/")[1]], c.get("clients", 1), c.get("workers", 1))
+                   for k, c in res["cases"].items() if c.get("clients", 1) > 1})  # fmt: skip
+    if not more:
+        return "by one client"
+    return "by one client (" + "; ".join(
+        f"{name}: {n} clients at once, other seeds, and {w} server workers, to shorten its "
+        "run" for name, n, w in more) + ")"  # fmt: skip
+
+
+def _p6_phoenix_note(p: dict[str, Any]) -> str:
+    sizes = p["traces"] if isinstance(p["traces"], dict) else {}
+    phoenix = [n for k, ns in sizes.items() if k.endswith("phoenix") for n in ns]
+    if not phoenix or max(phoenix) >= max(max(v) for v in sizes.values()):
+        return ""
+    return (" Phoenix ingests ~9 traces/s over OTLP on this machine when it is idle (100k "
+            "traces would take ~3 h per store), and much less when loaded, so it has fewer; the "
+            "targets compare each contender's largest store.")  # fmt: skip
 
 
 def render_p6(res: dict[str, Any]) -> str:
     p = res["params"]
     rows = []
     for key, c in res["cases"].items():
-        backend, contender = key.split("/")
+        backend, contender = key.split("/")[:2]
         top = sorted(c["tables"].items(), key=lambda kv: -kv[1])[:3]
         rows.append([
             "SQLite" if backend == "sqlite" else "PostgreSQL", CONTENDER_LABELS[contender],
-            f"{c['bytes'] / 1e6:.1f}", fmt_num(c["bytes_per_span"]),
+            f"{c['traces']:,}", f"{c['bytes'] / 1e6:,.1f}", fmt_num(c["bytes_per_span"]),
             ", ".join(f"{name} {size / c['spans']:.0f}" for name, size in top),
             "✓" if c["ok"] else f"✗ {c['check']}",
         ])  # fmt: skip
+    parallel = (f" Cases ran {p['parallel']} at a time (bytes do not depend on speed)."
+                if p.get("parallel", 1) > 1 else "")  # fmt: skip
+    kept = sum(bool(c.get("resumed")) for c in res["cases"].values())
+    if kept:
+        parallel += (f" {kept} of {len(res['cases'])} cases were measured by earlier runs on "
+                     "the same `src/` and kept (`BENCH_P6_RESUME=1`): this run's time is the "
+                     "rest's.")  # fmt: skip
+    stability = _p6_stability(res)
     return "\n".join([
-        f"The same {p['traces']:,} traces of 10 spans (P4's OTLP payload; plus one warm-up "
-        "batch) posted to a fresh server and store of each contender; then the bytes of every "
-        "table with its indexes (SQLite: the pages of each b-tree, `dbstat`; PostgreSQL: "
-        "`pg_total_relation_size` after `VACUUM ANALYZE`) ÷ the spans stored. The OTLP "
-        f"protobuf that carried them: {fmt_num(res['otlp_bytes_per_span'] or 0)} bytes per span.",
+        "The same traces of 10 spans (P4's OTLP payload: a trace count differs only in how "
+        "many; plus one warm-up batch of 25 per client) posted to a fresh server and store of "
+        f"each contender {_p6_clients_text(res)}: {_p6_sizes_text(p)}.{_p6_phoenix_note(p)} "
+        "Then the "
+        "bytes of every table with its indexes "
+        "(SQLite: the pages of each b-tree, `dbstat`; PostgreSQL: `pg_total_relation_size` "
+        "after `VACUUM ANALYZE`) ÷ the spans stored; *all stored* checks every span and every "
+        "trace's tokens. The OTLP protobuf that carried them: "
+        f"{fmt_num(res['otlp_bytes_per_span'] or 0)} bytes per span.{parallel}",
         "",
-        md_table(["store", "server", "MB", "bytes / span", "largest tables (bytes / span)",
-                  "all stored"], rows),
+        md_table(["store", "server", "traces", "MB", "bytes / span",
+                  "largest tables (bytes / span)", "all stored"], rows),
+        *(["", "Bytes per span against the number of traces: " + " ".join(stability)]
+          if stability else []),
+    ])  # fmt: skip
+
+
+# -- TS: the TypeScript SDK's per-span overhead (issues #13, #19) ----------------------------
+
+TS_DIR = ROOT / "typescript"
+TS_SCRIPT = BENCH / "typescript_overhead.mjs"
+TS_TARGET = 1.5  # issue #13: at most 1.5x a bare OpenTelemetry JS span
+
+
+def _newest_mtime(folder: Path) -> float:
+    return max((f.stat().st_mtime for f in folder.rglob("*") if f.is_file()), default=0.0)
+
+
+def ensure_typescript_build() -> str:
+    """Build ``typescript/`` when its ``dist/`` is missing or older than its sources
+    (``npm ci`` first when ``node_modules/`` is missing); what was done."""
+    dist = TS_DIR / "dist" / "index.mjs"
+    steps = []
+    if not (TS_DIR / "node_modules").is_dir():
+        steps.append(["npm", "ci", "--no-audit", "--no-fund"])  # its "prepare" builds too
+    elif not dist.exists() or dist.stat().st_mtime < _newest_mtime(TS_DIR / "src"):
+        steps.append(["npm", "run", "build"])
+    for cmd in steps:
+        log(f"TS: {' '.join(cmd)} in {TS_DIR.relative_to(ROOT)}")
+        proc = subprocess.run(cmd, cwd=TS_DIR, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise WorkerError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return ", ".join(" ".join(c) for c in steps) or "dist/ up to date"
+
+
+def ts_overhead_run(spans: int, rounds: int) -> dict[str, Any]:
+    """One run of ``typescript_overhead.mjs``: its JSON result (last line of its output)."""
+    env = {**os.environ, "SPANS": str(spans), "ROUNDS": str(rounds)}
+    proc = subprocess.run(["node", str(TS_SCRIPT)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=1800)  # fmt: skip
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        raise WorkerError(f"node {TS_SCRIPT.name} failed ({proc.returncode}):\n"
+                          f"{proc.stderr[-2000:]}")  # fmt: skip
+    return dict(json.loads(lines[-1]))
+
+
+def bench_ts(ctx: Context) -> dict[str, Any]:
+    if not shutil.which("node") or not shutil.which("npm"):
+        log("TS: node/npm not found; skipped")
+        return {"skipped": "node or npm not found", "targets": []}
+    built = ensure_typescript_build()
+    spans, rounds = (5_000, 5) if ctx.quick else (20_000, 7)
+    reps = 1 if ctx.quick else ctx.reps  # the machine's speed moves between runs: several
+    runs = []
+    for rep in range(reps):
+        log(f"TS: run {rep + 1}/{reps} ({rounds} rounds of {spans:,} spans each side)")
+        runs.append(ts_overhead_run(spans, rounds))
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    ratios = [r["ratio"] for r in runs]
+    value = statistics.median(ratios)
+    target = Target("TypeScript SDK per-span overhead: `llmledger.trace()` ÷ a bare "
+                    "OpenTelemetry JS span", "#13", value, TS_TARGET, "<=", ratios)  # fmt: skip
+    return {"params": {"spans_per_round": spans, "rounds": rounds, "reps": reps, "node": node,
+                       "build": built},
+            "runs": runs, "ratio_median": value, "targets": [target.to_json()]}  # fmt: skip
+
+
+def render_ts(res: dict[str, Any]) -> str:
+    if res.get("skipped"):
+        return f"Skipped: {res['skipped']}."
+    p = res["params"]
+    rows = [[str(i + 1), fmt_num(r["llmledger_us"]), fmt_num(r["bare_otel_us"]),
+             fmt_ratio(r["ratio"]), str(r["dropped"])]
+            for i, r in enumerate(res["runs"])]  # fmt: skip
+    return "\n".join([
+        f"`node benchmarks/typescript_overhead.mjs` (Node {p['node']}; `typescript/` built "
+        f"first when needed: {p['build']}): a traced async function that sets one LLM call's "
+        "usage and model, against a bare OpenTelemetry JS span doing the same work (five "
+        "attributes, JSON inputs and outputs, a `BatchSpanProcessor`), in one process with the "
+        f"same discarding exporter; rounds of {p['spans_per_round']:,} spans alternate between "
+        f"the two, median of {p['rounds']} rounds per run, {p['reps']} runs (one process each)."
+        " µs per span on this shared machine (absolute times move with its load; the ratio is "
+        "the result):",
+        "",
+        md_table(["run", "`llmledger.trace()` µs / span", "bare OpenTelemetry span µs / span",
+                  f"{TIMES} bare span", "spans dropped"], rows),
+        "",
+        f"Median of the runs: **{fmt_ratio(res['ratio_median'])}** a bare span "
+        f"(target ≤ {fmt_ratio(TS_TARGET)}).",
+    ])  # fmt: skip
+
+
+# -- P4FLOOR: PostgreSQL's own time to COPY the rows of P4's payload (issue #19) ------------
+
+
+def _fk_order(conn: Any, tables: list[str]) -> list[str]:
+    """``tables`` with every table after the tables its foreign keys point to."""
+    import graphlib
+
+    deps: dict[str, set[str]] = {t: set() for t in tables}
+    for child, parent in conn.execute(
+        "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+        "WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
+    ).fetchall():
+        if child in deps and parent in deps and child != parent:
+            deps[child].add(parent)
+    return list(graphlib.TopologicalSorter(deps).static_order())
+
+
+def copy_floor(uri: str, folder: Path, reps: int) -> dict[str, Any]:
+    """Every row of the store at ``uri`` written out with ``COPY ... TO`` (binary), then,
+    ``reps`` times: every table emptied (schema, indexes and constraints kept) and the rows
+    loaded back with ``COPY ... FROM`` in one transaction, tables in foreign-key order. The
+    wall time of each load (commit included) and the CPU of PostgreSQL's backend doing it."""
+    import psycopg
+
+    with psycopg.connect(sb._pg(uri), autocommit=True) as conn:
+        names = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()]  # fmt: skip
+        tables = {}
+        for t in _fk_order(conn, names):
+            path = folder / f"{t}.copy"
+            with path.open("wb") as f, conn.cursor().copy(
+                    f'COPY "{t}" TO STDOUT (FORMAT binary)') as cp:  # fmt: skip
+                for block in cp:
+                    f.write(block)
+            (rows,) = conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchall()[0]
+            tables[t] = {"rows": int(rows), "file_bytes": path.stat().st_size}
+        pid = conn.execute("SELECT pg_backend_pid()").fetchall()[0][0]
+        loads = []
+        for _ in range(reps):
+            conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+            conn.execute("CHECKPOINT")  # the previous load's dirty pages are not this one's
+            cpu0, t0 = sb._cpu_s(pid), time.perf_counter()
+            with conn.transaction():
+                for t in tables:
+                    with (folder / f"{t}.copy").open("rb") as f, conn.cursor().copy(
+                            f'COPY "{t}" FROM STDIN (FORMAT binary)') as cp:  # fmt: skip
+                        while block := f.read(1 << 20):
+                            cp.write(block)
+            wall, cpu = time.perf_counter() - t0, sb._cpu_s(pid) - cpu0
+            loads.append({"wall_s": wall, "backend_cpu_s": cpu})
+    return {"tables": tables, "loads": loads}
+
+
+def bench_p4floor(ctx: Context) -> dict[str, Any]:
+    """P4's OTLP payload ingested by llmledger into PostgreSQL (as in P4: same clients, same
+    seeds, 4 workers); then :func:`copy_floor` on the rows it stored."""
+    if not sb.pg_available():
+        return {"skipped": "PostgreSQL not reachable", "targets": []}
+    clients, per_client, batch = (2, 200, 25) if ctx.quick else (4, 2_000, 25)
+    reps = 3 if ctx.quick else 5
+    workdir = Path(tempfile.mkdtemp(prefix="p4floor-", dir=ctx.tmp))
+    pg_name = f"bench_p4floor_{os.getpid()}"
+    uri = sb.pg_create(pg_name)
+    server = None
+    try:
+        server = start_server("llmledger", uri, workdir, P4_WORKERS[("llmledger", "postgresql")])
+        eid = create_experiment(server, "bench")
+        args = [["p4-post", "--format", "otlp", "--uri", server.base, "--server", "llmledger",
+                 "--experiment-id", eid, "--traces", str(per_client), "--batch", str(batch),
+                 "--seed", str(i)] for i in range(clients)]  # fmt: skip
+        log(f"P4FLOOR: ingesting {clients} {TIMES} {per_client:,} traces into PostgreSQL")
+        t0, results, cpu0 = run_clients(LLMLEDGER_PY, args, workdir, server.cpu_s)
+        elapsed = max(r["t_end"] for r in results) - t0
+        server_cpu = server.cpu_s() - cpu0
+        server.stop()
+        server = None
+        counts = stored_counts("llmledger", uri, eid)
+        log(f"P4FLOOR: COPY TO files, then {reps} timed COPY FROM into the emptied tables")
+        floor = copy_floor(uri, workdir, reps)
+    finally:
+        if server is not None:
+            server.stop()
+        sb.pg_drop(pg_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+    stored = clients * (per_client + batch)  # the warm-up batches are stored too
+    timed = clients * per_client
+    return {"params": {"clients": clients, "per_client": per_client, "batch": batch,
+                       "reps": reps, "postgres": sb.pg_version()},
+            "check": counts, "ok": counts["stored_spans"] == stored * 10
+            and counts["traces_right_tokens"] == stored,
+            "stored_traces": stored, "saved_p4": _saved_p4_cpu(),
+            "ingest": {"traces": timed, "elapsed_s": elapsed, "server_cpu_s": server_cpu,
+                       "server_cpu_ms_per_trace": server_cpu / timed * 1e3,
+                       "traces_per_s": timed / elapsed},
+            "copy": floor,
+            "copy_wall_ms_per_trace": summary([x["wall_s"] / stored * 1e3
+                                               for x in floor["loads"]]),
+            "copy_cpu_ms_per_trace": summary([x["backend_cpu_s"] / stored * 1e3
+                                              for x in floor["loads"]]),
+            "targets": []}  # fmt: skip
+
+
+def _saved_p4_cpu() -> dict[str, Any] | None:
+    """llmledger's server CPU per trace on PostgreSQL over OTLP in the last saved P4 run."""
+    with contextlib.suppress(OSError, json.JSONDecodeError, KeyError, TypeError):
+        p4 = json.loads(RESULTS.read_text())["benchmarks"]["P4"]
+        st = p4["stats"]["postgresql/llmledger/otlp"]
+        return {"ms_per_trace": st["server_cpu_ms_per_trace"]["median"],
+                "when": p4.get("run", {}).get("when", "?")}  # fmt: skip
+    return None
+
+
+def render_p4floor(res: dict[str, Any]) -> str:
+    if res.get("skipped"):
+        return f"Skipped: {res['skipped']}."
+    p, ing = res["params"], res["ingest"]
+    wall = res["copy_wall_ms_per_trace"]["median"]
+    cpu = res["copy_cpu_ms_per_trace"]["median"]
+    p4 = res.get("saved_p4")
+
+    def row(what: str, ms: float) -> list[str]:
+        return [what, fmt_num(ms), fmt_num(ms / 10 * 1e3), fmt_ratio(ratio(ms, wall)),
+                fmt_ratio(ratio(ms, cpu))]  # fmt: skip
+
+    rows = [
+        row("PostgreSQL `COPY ... FROM` (binary) of the same rows, wall (commit included)", wall),
+        row("the same, CPU of PostgreSQL's backend", cpu),
+        row("llmledger server CPU, this run's ingestion (OTLP, "
+            f"{P4_WORKERS[('llmledger', 'postgresql')]} workers; PostgreSQL's own processes not "
+            "included)", ing["server_cpu_ms_per_trace"]),
+        row(f"llmledger wall time per trace, this run's ingestion ({p['clients']} clients at "
+            "once)", 1e3 / ing["traces_per_s"]),
+    ]  # fmt: skip
+    if p4:
+        rows.append(row(f"llmledger server CPU in P4 (PostgreSQL, otlp; run {p4['when']})",
+                        p4["ms_per_trace"]))  # fmt: skip
+    tables = ", ".join(f"{t} {v['rows']:,} rows ({v['file_bytes'] / 1e6:.1f} MB)"
+                       for t, v in res["copy"]["tables"].items() if v["rows"])  # fmt: skip
+    check = "every trace and span stored, tokens right" if res["ok"] else f"✗ {res['check']}"
+    return "\n".join([
+        f"The physical reference for P4 on PostgreSQL {p.get('postgres') or '?'}: llmledger "
+        f"ingests P4's OTLP payload ({p['clients']} clients {TIMES} {p['per_client']:,} traces "
+        f"of 10 spans, {p['batch']} per request, plus a warm-up batch each; {check}) into a "
+        "fresh database; every table is written out with `COPY ... TO` (binary), then emptied "
+        "(`TRUNCATE`: schema, indexes and constraints kept) and loaded back with "
+        "`COPY ... FROM STDIN` in one transaction, in foreign-key order, "
+        f"{p['reps']} times (median; a `CHECKPOINT` before each). Rows: {tables}. Per trace "
+        f"({res['stored_traces']:,} traces) and per span:",
+        "",
+        md_table(["what", "ms / trace", "µs / span", f"{TIMES} COPY wall",
+                  f"{TIMES} COPY backend CPU"], rows),
     ])  # fmt: skip
 
 
@@ -1604,9 +2045,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("P2", "P2: import time", bench_p2, render_p2),
         Benchmark("P3", "P3: cost lookup", bench_p3, render_p3),
         Benchmark("P4", "P4: server ingestion", bench_p4, render_p4, render_profile_p4),
+        Benchmark("P4FLOOR", "P4 floor: PostgreSQL's own COPY of the same rows", bench_p4floor,
+                  render_p4floor),
         Benchmark("P5", "P5: aggregation at 1M traces", bench_p5, render_p5),
         Benchmark("UI", "Issue #6: UI latency at 1M traces (SQLite)", bench_ui, render_ui),
         Benchmark("P6", "P6: bytes on disk per span", bench_p6, render_p6),
+        Benchmark("TS", "TypeScript SDK: per-span overhead", bench_ts, render_ts),
     ]
 }  # fmt: skip
 
@@ -1790,7 +2234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller, fewer runs (~1 min)")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,UI,P6",
+    parser.add_argument("--only", default="P1,P2,P3,P4,P4FLOOR,P5,UI,P6,TS",
                         help="comma-separated benchmarks: " + ",".join(BENCHMARKS))
     parser.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
     parser.add_argument("--profile", action="store_true",
