@@ -201,9 +201,12 @@ def test_the_short_path_for_flat_traces_counts_what_the_general_rule_counts():
             )
             for sid, _, _ in spans
         }
-        args = (spans, lambda s: s[2], lambda s: s[0], lambda s: s[1], lambda s: facts[s[0]])
+        def call(s, facts=facts):
+            return facts[s[0]]
+
+        args = (spans, lambda s: s[2], lambda s: s[0], lambda s: s[1], call)
         full = counting_spans(*args)
-        short = counting_spans(*args, lambda s: facts[s[0]].response_id)
+        short = counting_spans(*args, lambda s, facts=facts: facts[s[0]].response_id)
         assert short == full
         carrying = {s[0] for s in spans if s[2]}
         flat = all(s[1] not in carrying for s in spans if s[2])

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from llmledger.attributes import SpanAttributeKey as K
 from llmledger.attributes import ALIASES, SpanType
+from llmledger.attributes import SpanAttributeKey as K
 from llmledger.dialects import usage_from_attributes
 from llmledger.jsontext import loads
 from llmledger.storable import storable
