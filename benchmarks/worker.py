@@ -681,17 +681,19 @@ def p4_post(fmt: str, uri: str, server: str, experiment_id: str, traces: int, ba
     reconnects = 0
 
     def post(body: bytes) -> tuple[int, bytes]:
-        """One request; a connection the server closed (after a 503, or idle) is opened again
-        and the request sent once more."""
+        """One request; a connection the server closed (after a 503, idle, or a worker
+        restarted on an overloaded machine) is opened again and the request sent again, up
+        to 4 times."""
         nonlocal conn, reconnects
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3, 4):
             try:
                 conn.request("POST", path, body=body, headers=headers)
                 resp = conn.getresponse()
                 return resp.status, resp.read()
             except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
-                if attempt == 2:
+                if attempt == 4:
                     raise
+                time.sleep(0.2 * attempt)
                 reconnects += 1
                 conn.close()
                 conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
