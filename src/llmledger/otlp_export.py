@@ -30,8 +30,8 @@ from llmledger.jsontext import dumps
 from llmledger.usage import CACHE_READ, CACHE_WRITE, INPUT, OUTPUT, REASONING
 
 if TYPE_CHECKING:
+    from llmledger.records import SpanRecord, TraceRecord
     from llmledger.tracing.export import TraceExporter
-    from llmledger.tracing.trace import TraceRecord
 
 ENDPOINT_ENV = "LLMLEDGER_OTLP_ENDPOINT"
 HEADERS_ENV = "LLMLEDGER_OTLP_HEADERS"
@@ -99,11 +99,11 @@ def to_otlp(records: Sequence[TraceRecord]) -> bytes:
     return request.SerializeToString()
 
 
-def _span(out: Any, d: dict[str, Any]) -> None:
+def _span(out: Any, d: SpanRecord) -> None:
     out.trace_id = bytes.fromhex(_hex(d["trace_id"]))
     out.span_id = bytes.fromhex(d["span_id"])
-    if d.get("parent_id"):
-        out.parent_span_id = bytes.fromhex(d["parent_id"])
+    if parent := d.get("parent_id"):
+        out.parent_span_id = bytes.fromhex(parent)
     out.name = d["name"]
     out.kind = 1  # SPAN_KIND_INTERNAL
     out.start_time_unix_nano = d["start_time_ns"]
@@ -123,7 +123,7 @@ def _span(out: Any, d: dict[str, Any]) -> None:
             _put(e.attributes.add(), key, value)
 
 
-def genai_attributes(d: dict[str, Any]) -> dict[str, Any]:
+def genai_attributes(d: SpanRecord) -> dict[str, Any]:
     """A prepared span dict's attributes for OTLP: GenAI semconv keys, then the own ones."""
     attrs = d["attributes"]
     out: dict[str, Any] = {K.SPAN_TYPE: d.get("span_type") or "UNKNOWN"}

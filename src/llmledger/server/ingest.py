@@ -20,6 +20,7 @@ from llmledger.attributes import ALIASES, SpanType
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.dialects import usage_from_attributes
 from llmledger.jsontext import loads
+from llmledger.records import SpanBatch, SpanRecord, TraceRecord
 from llmledger.storable import storable
 from llmledger.tracing.costing import attributes_cost
 from llmledger.tracing.processor import build_record, settle_attributes
@@ -122,7 +123,7 @@ def _clean_attributes(
     return attrs, span_type
 
 
-def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, Any]:
+def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> SpanRecord:
     """A validated span dict in the stored shape, or :class:`IngestError`.
 
     Its usage, when it has any (in any dialect), is canonical under ``llmledger.chat.tokenUsage``.
@@ -150,7 +151,8 @@ def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, A
     name = raw.get("name")
     if not isinstance(name, str) or len(name) > 1000:
         raise IngestError(f"{where()}: name must be a string of at most 1000 characters")
-    start, end = raw.get("start_time_ns"), raw.get("end_time_ns")
+    start: Any = raw.get("start_time_ns")
+    end: Any = raw.get("end_time_ns")
     if not _nanos_ok(start):
         raise IngestError(f"{where()}: start_time_ns must be nanoseconds since the epoch")
     if end is not None:
@@ -185,7 +187,7 @@ def clean_span(raw: Mapping[str, Any], trace_id: str, index: int) -> dict[str, A
     }
 
 
-def clean_decoded_span(d: dict[str, Any]) -> dict[str, Any]:
+def clean_decoded_span(d: SpanRecord) -> SpanRecord:
     """A span the OTLP decoder built, validated in place: its ids, types and status are
     right by construction, the rest is checked as :func:`clean_span` checks it."""
 
@@ -210,8 +212,8 @@ def _nanos_ok(v: Any) -> bool:
 
 
 def finish_trace(
-    trace_id: str, experiment_id: str, tags: dict[str, str], spans: list[dict[str, Any]]
-) -> dict[str, Any]:
+    trace_id: str, experiment_id: str, tags: dict[str, str], spans: list[SpanRecord]
+) -> TraceRecord:
     """All spans of a trace -> its record: missing costs priced, model and provider under the
     own keys, aggregated. The span dicts are settled in place: they are clean (their usage is
     canonical, see :func:`clean_span`) or stored (settled when first stored)."""
@@ -225,7 +227,7 @@ def finish_trace(
     return build_record(trace_id, experiment_id, tags, spans, costs)
 
 
-Batch = tuple[str, str, dict[str, str], list[dict[str, Any]]]
+Batch = SpanBatch
 
 
 def clean_traces(traces: Iterable[Mapping[str, Any]], default_experiment: str = "0") -> list[Batch]:

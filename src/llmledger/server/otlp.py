@@ -14,6 +14,7 @@ from typing import Any
 
 from llmledger import dialects
 from llmledger.jsontext import loads
+from llmledger.records import SpanRecord
 from llmledger.server.ingest import Batch, IngestError, clean_decoded_span
 from llmledger.tracing.identity import IDENTITY_ATTRS
 
@@ -164,7 +165,7 @@ def _to_span(
     events: list[dict[str, Any]],
     error: bool,
     message: str,
-) -> dict[str, Any]:
+) -> SpanRecord:
     span_type = dialects.span_type(attrs)
     dialects.inputs_outputs(attrs)
     return {
@@ -182,7 +183,7 @@ def _to_span(
     }
 
 
-def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], dict[str, str]]:
     """Spans and resource tags from an ``ExportTraceServiceRequest`` protobuf body."""
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -194,7 +195,7 @@ def decode_protobuf(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise IngestError(f"malformed OTLP protobuf body: {exc}") from None
-    spans: list[dict[str, Any]] = []
+    spans: list[SpanRecord] = []
     tags: dict[str, str] = {}
     last_trace: tuple[bytes, str] = (b"", "")
     for rs in request.resource_spans:
@@ -247,7 +248,7 @@ def _nanos(value: Any, where: str, label: str) -> int:
     return n
 
 
-def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def decode_json(body: bytes) -> tuple[list[SpanRecord], dict[str, str]]:
     """Spans and resource tags from an OTLP/JSON body (ids in hex, as the spec says).
     A body of the wrong shape is an :class:`IngestError` naming the place, like
     ``resourceSpans[0].scopeSpans[1].spans[3].attributes[2].key must be a string``."""
@@ -257,7 +258,7 @@ def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
         raise IngestError(f"malformed OTLP JSON body: {exc}") from None
     if not isinstance(doc, Mapping):
         raise IngestError("OTLP JSON body must be an object with 'resourceSpans'")
-    spans: list[dict[str, Any]] = []
+    spans: list[SpanRecord] = []
     tags: dict[str, str] = {}
     for i, rs in enumerate(_objects(doc.get("resourceSpans"), "resourceSpans")):
         here = f"resourceSpans[{i}]"
@@ -273,7 +274,7 @@ def decode_json(body: bytes) -> tuple[list[dict[str, Any]], dict[str, str]]:
     return spans, tags
 
 
-def _resource_identity(res: Mapping[str, Any], spans: list[dict[str, Any]]) -> None:
+def _resource_identity(res: Mapping[str, Any], spans: list[SpanRecord]) -> None:
     """User and session attributes of a resource (``user.id``, ``session.id``...: see
     ``tracing.identity``) copied onto its spans, unless a span sets its own."""
     found = {k: res[k] for k in IDENTITY_ATTRS if k in res}
@@ -283,7 +284,7 @@ def _resource_identity(res: Mapping[str, Any], spans: list[dict[str, Any]]) -> N
                 s["attributes"].setdefault(k, v)
 
 
-def _json_span(sp: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _json_span(sp: Mapping[str, Any], where: str) -> SpanRecord:
     """One OTLP/JSON span (``where`` is its place in the body, for error messages)."""
     attrs = _json_attributes(sp.get("attributes"), f"{where}.attributes")
     events = [
@@ -319,7 +320,7 @@ def _text(value: Any, where: str) -> str:
 
 
 def group_by_trace(
-    spans: list[dict[str, Any]], tags: dict[str, str], experiment_id: str
+    spans: list[SpanRecord], tags: dict[str, str], experiment_id: str
 ) -> list[Batch]:
     """Decoded OTLP spans, validated, as ``merge_spans`` batches (one per trace)."""
     by_trace: dict[str, Batch] = {}

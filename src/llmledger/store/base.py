@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-TraceRecord = dict[str, Any]
+from llmledger.records import TraceRecord
 
 ORDERABLE = ("timestamp_ms", "execution_time_ms", "total_cost", "total_tokens", "name")
 

@@ -25,7 +25,8 @@ import httpx
 
 from llmledger import config
 from llmledger.jsontext import dumps, loads
-from llmledger.store.base import TraceFilter, TraceRecord
+from llmledger.records import TotalsRecord, TraceRecord
+from llmledger.store.base import TraceFilter
 from llmledger.store.errors import RejectedError
 
 __all__ = ["AuthError", "HttpTraceStore", "RejectedError", "ServerUnavailableError"]
@@ -120,7 +121,7 @@ class HttpTraceStore:
         }
         self._request("POST", "/api/traces", body)
 
-    def log_totals(self, records: Sequence[TraceRecord]) -> None:
+    def log_totals(self, records: Sequence[TotalsRecord]) -> None:
         """Sampled-out traces: their totals only (``POST /api/traces/totals``)."""
         if records:
             body = {"traces": [{"info": r["info"], "spans": r["spans"]} for r in records]}

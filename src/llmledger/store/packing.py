@@ -18,10 +18,12 @@ read back in start-time order.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.jsontext import dumps, loads
+from llmledger.records import SpanRecord
 from llmledger.store import chunk_codec
 
 PRICES = "_prices"  # the key of the price table, in one span of the stored array
@@ -29,11 +31,11 @@ _BREAKDOWN = K.COST_BREAKDOWN
 _NONE = object()
 
 
-def _start(span: dict[str, Any]) -> int:
+def _start(span: SpanRecord) -> int:
     return span.get("start_time_ns") or 0
 
 
-def pack_spans(spans: list[dict[str, Any]]) -> str:
+def pack_spans(spans: Sequence[SpanRecord]) -> str:
     """The stored JSON text of all of a trace's spans. The spans are left as they were (each
     price is swapped for its index only while the text is written)."""
     table: list[Any] = []
@@ -53,7 +55,7 @@ def pack_spans(spans: list[dict[str, Any]]) -> str:
             bd["price"] = i
     if not table:
         return dumps(spans)
-    first = spans[0]
+    first = cast(dict[str, Any], spans[0])  # carries the table while the text is written
     had = first.get(PRICES, _NONE)
     try:
         first[PRICES] = table
@@ -67,25 +69,25 @@ def pack_spans(spans: list[dict[str, Any]]) -> str:
             bd["price"] = price
 
 
-def encode_chunk(spans: list[dict[str, Any]]) -> bytes:
+def encode_chunk(spans: Sequence[SpanRecord]) -> bytes:
     """What ``trace_spans.content`` stores for these spans: their JSON, compressed."""
     return chunk_codec.encode(pack_spans(spans))
 
 
-def stored_spans(stored: str | bytes | memoryview) -> list[dict[str, Any]]:
+def stored_spans(stored: str | bytes | memoryview) -> list[SpanRecord]:
     """The spans of a stored chunk as stored: each price still an index into the table."""
-    spans: list[dict[str, Any]] = loads(chunk_codec.decode(stored))
+    spans: list[SpanRecord] = loads(chunk_codec.decode(stored))
     return spans
 
 
-def unpack_spans(stored: str | bytes | memoryview) -> list[dict[str, Any]]:
+def unpack_spans(stored: str | bytes | memoryview) -> list[SpanRecord]:
     """A trace's spans from a stored chunk (JSON text, or its encoding), in start-time
     order."""
     spans = stored_spans(stored)
     table = None
     for s in spans:
         if PRICES in s:
-            table = s.pop(PRICES)
+            table = cast(dict[str, Any], s).pop(PRICES)
     if table:
         for s in spans:
             attrs = s.get("attributes")
@@ -97,12 +99,12 @@ def unpack_spans(stored: str | bytes | memoryview) -> list[dict[str, Any]]:
     return spans
 
 
-def unpack_chunks(texts: list[Any]) -> list[dict[str, Any]]:
+def unpack_chunks(texts: list[Any]) -> list[SpanRecord]:
     """A trace's spans from its chunks' texts, given in ``seq`` order: a span id stored again
     in a later chunk is the later version; in start-time order."""
     if len(texts) == 1:
         return unpack_spans(texts[0])
-    by_id: dict[Any, dict[str, Any]] = {}
+    by_id: dict[Any, SpanRecord] = {}
     for text in texts:
         for s in unpack_spans(text):
             by_id[s.get("span_id")] = s

@@ -29,6 +29,7 @@ from sqlalchemy import and_, insert, or_, select, update
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.jsontext import loads
+from llmledger.records import Contribution, SpanRecord, TraceRecord
 from llmledger.store import schema as t
 from llmledger.store.rollup import contributing_spans
 from llmledger.store.sql import SqlTraceStore, _StoredTrace
@@ -118,11 +119,15 @@ def _cost_of(attrs: dict[str, Any]) -> Decimal:
 
 def _reprice_trace(
     trace_id: str, st: _StoredTrace, model: str | None, report: RepriceReport
-) -> dict[str, Any] | None:
+) -> TraceRecord | None:
     """The re-priced record of a stored trace, or ``None`` when no cost changed."""
     from llmledger.server.ingest import finish_trace
 
-    spans = [dict(d, attributes=dict(d.get("attributes") or {})) for d in st.spans.values()]
+    spans: list[SpanRecord] = []
+    for stored in st.spans.values():  # copies: the stored versions are subtracted later
+        d = stored.copy()
+        d["attributes"] = dict(stored["attributes"] or {})
+        spans.append(d)
     olds: dict[str, tuple[str, Decimal, bool]] = {}
     for d in spans:
         attrs = d["attributes"]
@@ -275,7 +280,8 @@ def _batch(
             {"ids": ids},
         )
     stored = store._stored_traces(conn, ids)
-    records, old = [], []
+    records: list[TraceRecord] = []
+    old: list[Contribution] = []
     for _, tid in page:
         st = stored.get(tid)
         if st is None:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from llmledger import dialects
 from llmledger.attributes import SpanAttributeKey as K
+from llmledger.records import SpanRecord
 
 QUERY = "SELECT experiment_id, response_id, trace_id FROM response_ids WHERE response_id {in}"
 MAX_ID = 256  # the column's size: a longer id is not indexed (counted within its trace only)
@@ -46,7 +47,7 @@ def load(rows: Iterable[Any], experiments: set[int]) -> Claims:
 
 
 def mark_duplicates(
-    trace_id: str, experiment_id: int, new_spans: list[dict[str, Any]], claims: Claims
+    trace_id: str, experiment_id: int, new_spans: list[SpanRecord], claims: Claims
 ) -> None:
     """Mark the new spans whose call another trace of the experiment counts already."""
     if not claims:  # no trace counts any of the request's response ids (most requests)

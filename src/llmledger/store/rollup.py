@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from llmledger.records import Counted, CountedSpan, SpanRecord
 from llmledger.store import schema as t
 from llmledger.tracing.identity import column_value
 
@@ -63,19 +64,20 @@ _PROVIDER = "llmledger.llm.provider"
 _SPAN_KEYS = (_USAGE, _COST, _MODEL, _PROVIDER)
 
 
-def contributing_spans(spans: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def contributing_spans(spans: Iterable[SpanRecord | CountedSpan]) -> list[CountedSpan]:
     """What :func:`contributions` reads of a trace's spans (the counted ones, their usage,
     cost, model and provider), copied: enough to subtract a stored version's contribution
     while its spans themselves are being re-aggregated, which may replace their values."""
-    out = []
+    out: list[CountedSpan] = []
     for s in spans:
         if s.get("counted"):
             attrs = s.get("attributes") or {}
-            out.append({"counted": True, "attributes": {k: attrs.get(k) for k in _SPAN_KEYS}})
+            kept = {k: attrs.get(k) for k in _SPAN_KEYS}
+            out.append({"span_id": s["span_id"], "counted": True, "attributes": kept})
     return out
 
 
-def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
+def contributions(record: Counted) -> dict[str, dict[Key, Sums]]:
     """The rows one trace adds to each rollup table (table name -> key -> sums); a column
     a row does not name adds 0."""
     info = record["info"]
@@ -140,7 +142,7 @@ def contributions(record: dict[str, Any]) -> dict[str, dict[Key, Sums]]:
 
 
 def net_delta(
-    new: Iterable[dict[str, Any]], old: Iterable[dict[str, Any]], start: Delta | None = None
+    new: Iterable[Counted], old: Iterable[Counted], start: Delta | None = None
 ) -> Delta:
     """New contributions minus old ones, per table and key; all-zero rows dropped.
     ``start``: a delta to add them to (taken over, not copied)."""

@@ -20,29 +20,31 @@ from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
 from llmledger.jsontext import dumps, loads
+from llmledger.records import Contribution, CountedSpan, TotalsRecord
 from llmledger.store.rollup import apply_delta, net_delta
 from llmledger.tracing.sampling import money
 
-TraceRecord = dict[str, Any]
 _SELECT = "SELECT trace_id, content FROM sampled_traces WHERE trace_id {in}"
 
 
 def log_totals(
-    store: Any, records: Sequence[TraceRecord], require_experiments: bool = False
+    store: Any, records: Sequence[TotalsRecord], require_experiments: bool = False
 ) -> None:
     """Add totals records to the rollups of a ``SqlTraceStore`` (one transaction).
     ``require_experiments``: a record of an experiment that does not exist raises
     :class:`LookupError` and nothing is written (else it is created, as for whole traces)."""
     if not records:
         return
-    by_id: dict[str, TraceRecord] = {}
+    by_id: dict[str, TotalsRecord] = {}
     for rec in records:  # one per trace id: later parts of a batch merged into earlier ones
         tid = rec["info"]["trace_id"]
         by_id[tid] = merge_totals(by_id[tid], rec) if tid in by_id else rec
     ids = sorted(by_id)
     with store._write() as conn:
         lock_traces(conn, ids)
-        old = {tid: loads(text) for tid, text in store._rows_in(conn, _SELECT, ids)}
+        old: dict[str, Contribution] = {  # as stored: what the rollups read
+            tid: loads(text) for tid, text in store._rows_in(conn, _SELECT, ids)
+        }
         new = [merge_totals(old[tid], by_id[tid]) if tid in old else by_id[tid] for tid in ids]
         wanted = {int(r["info"].get("experiment_id") or 0) for r in new}
         if require_experiments and (missing := wanted - store._known_experiments(conn, wanted)):
@@ -68,7 +70,7 @@ def lock_traces(conn: Any, ids: list[str]) -> None:
         )
 
 
-def _row(rec: TraceRecord) -> dict[str, Any]:
+def _row(rec: TotalsRecord) -> dict[str, Any]:
     info = rec["info"]
     content = {"info": info, "spans": rec["spans"]}
     return {
@@ -79,28 +81,28 @@ def _row(rec: TraceRecord) -> dict[str, Any]:
     }
 
 
-def merge_totals(old: TraceRecord, new: TraceRecord) -> TraceRecord:
+def merge_totals(old: Contribution, new: TotalsRecord) -> TotalsRecord:
     """One trace's totals record from a stored one and a newly delivered one (a part of the
     trace, or the same again)."""
     spans = {s["span_id"]: s for s in old["spans"]}
     new_spans = {s["span_id"]: s for s in new["spans"]}
     spans.update(new_spans)
     rooted = new["info"].get("status") != "IN_PROGRESS"
-    base = new if rooted or old["info"].get("status") == "IN_PROGRESS" else old
-    info = dict(base["info"])
+    base: Contribution = new if rooted or old["info"].get("status") == "IN_PROGRESS" else old
+    info = base["info"].copy()
     info["tags"] = {**(old["info"].get("tags") or {}), **(new["info"].get("tags") or {})}
     models = {*(old["info"].get("models") or ()), *(new["info"].get("models") or ())}
     info["models"] = sorted(models)
     if base["info"].get("status") == "IN_PROGRESS":  # no root yet: the earliest part's time
         info["timestamp_ms"] = min(old["info"]["timestamp_ms"], new["info"]["timestamp_ms"])
     if base is new and len(spans) == len(new_spans):  # the same trace again: as delivered
-        return {"info": info, "spans": new["spans"]}
+        return {"info": info, "spans": new["spans"], "sampled_out": True}
     info["token_usage"], cost = _sum(list(spans.values()))
     info["cost"] = money(cost.to_json()) if cost is not None else None
-    return {"info": info, "spans": list(spans.values())}
+    return {"info": info, "spans": list(spans.values()), "sampled_out": True}
 
 
-def _sum(spans: list[dict[str, Any]]) -> tuple[Any, Any]:
+def _sum(spans: list[CountedSpan]) -> tuple[Any, Any]:
     from llmledger.tracing.aggregation import aggregate
     from llmledger.tracing.costing import cost_from_attributes
 

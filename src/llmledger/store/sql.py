@@ -36,9 +36,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
 from llmledger.jsontext import dumps, loads
+from llmledger.records import (
+    Contribution,
+    SpanBatch,
+    SpanRecord,
+    TotalsRecord,
+    TraceInfoRecord,
+    TraceRecord,
+)
 from llmledger.store import response_ids
 from llmledger.store import schema as t
-from llmledger.store.base import TraceFilter, TraceRecord, parse_order
+from llmledger.store.base import TraceFilter, parse_order
 from llmledger.store.families import fold_by_family, models_matching
 from llmledger.store.packing import encode_chunk, stored_spans, unpack_chunks
 from llmledger.store.rollup import (
@@ -288,7 +296,7 @@ class SqlTraceStore:
         self,
         conn: Any,
         records: Sequence[TraceRecord],
-        old: Sequence[TraceRecord] | None = None,
+        old: Sequence[Contribution] | None = None,
         rows: _Rows | None = None,
         delta: Delta | None = None,
     ) -> None:
@@ -364,14 +372,14 @@ class SqlTraceStore:
             out.extend(conn.exec_driver_sql(sql, tuple(chunk)).fetchall())
         return out
 
-    def _stored_contributors(self, conn: Any, ids: list[str]) -> list[TraceRecord]:
+    def _stored_contributors(self, conn: Any, ids: list[str]) -> list[Contribution]:
         """The stored versions of these traces, with only the spans rollups need."""
-        old: dict[str, TraceRecord] = {
+        old: dict[str, Contribution] = {
             tid: {"info": loads(info), "spans": []}
             for tid, info in self._rows_in(conn, _TRACE_INFOS, ids)
         }
         for tid, texts in _chunks_by_trace(self._rows_in(conn, _SPANS, list(old))).items():
-            by_id: dict[Any, dict[str, Any]] = {}  # no prices needed
+            by_id: dict[Any, SpanRecord] = {}  # no prices needed
             for text in texts:
                 by_id.update((s.get("span_id"), s) for s in stored_spans(text))
             old[tid]["spans"] = contributing_spans(by_id.values())
@@ -379,7 +387,7 @@ class SqlTraceStore:
 
     def merge_spans(
         self,
-        batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
+        batches: Sequence[SpanBatch],
         finish: Any,
         require_experiments: bool = False,
     ) -> list[TraceRecord]:
@@ -446,7 +454,7 @@ class SqlTraceStore:
         self,
         conn: Any,
         rids: set[str],
-        batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
+        batches: Sequence[SpanBatch],
         stored: dict[str, _StoredTrace],
     ) -> response_ids.Claims:
         """Which traces count these response ids, in the experiments of these traces."""
@@ -457,18 +465,18 @@ class SqlTraceStore:
 
     def _plan(
         self,
-        batches: Sequence[tuple[str, str, dict[str, str], list[dict[str, Any]]]],
+        batches: Sequence[SpanBatch],
         stored: dict[str, _StoredTrace],
         finish: Any,
         stored_claims: response_ids.Claims,
         rids: set[str],
-    ) -> tuple[list[TraceRecord], _Rows, Delta, list[TraceRecord], list[dict[str, Any]]]:
+    ) -> tuple[list[TraceRecord], _Rows, Delta, list[Contribution], list[dict[str, Any]]]:
         """What merging ``batches`` into the ``stored`` traces writes: the records, their
         rows, the rollup delta, the stored versions they replace (their contributions), and
         the response ids they newly count (``stored_claims``: those counted already; ``rids``:
         the response ids of all the batches' spans)."""
         records: list[TraceRecord] = []
-        old: list[TraceRecord] = []
+        old: list[Contribution] = []
         rows = _Rows()
         claims = dict(stored_claims)
         claimed: list[dict[str, Any]] = []
@@ -499,9 +507,9 @@ class SqlTraceStore:
         trace_id: str,
         stored: _StoredTrace,
         tags: dict[str, str],
-        new_spans: list[dict[str, Any]],
+        new_spans: list[SpanRecord],
         finish: Any,
-    ) -> tuple[TraceRecord, list[dict[str, Any]]]:
+    ) -> tuple[TraceRecord, list[SpanRecord]]:
         """The record of a stored trace with ``new_spans`` added (at most the span limit:
         the rest are counted as dropped), and the spans to append to it: the new ones and
         the stored ones that finishing changed (it may flip ``counted`` and add a cost, a
@@ -577,7 +585,8 @@ class SqlTraceStore:
                 ).scalars()
             )
             spans = unpack_chunks(texts) if texts else []
-            return {"info": loads(info), "spans": spans}
+            record: TraceRecord = {"info": loads(info), "spans": spans}
+            return record
 
     def search_traces(self, flt: TraceFilter, include_spans: bool = True) -> list[TraceRecord]:
         c = t.traces.c
@@ -632,7 +641,9 @@ class SqlTraceStore:
         query = query.order_by(c.trace_id).limit(flt.max_results).offset(flt.offset)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
+            records: dict[str, TraceRecord] = {
+                r.trace_id: {"info": loads(r.info), "spans": []} for r in rows
+            }
             if include_spans:
                 stored = self._rows_in(conn, _SPANS, list(records))
                 for tid, texts in _chunks_by_trace(stored).items():
@@ -677,7 +688,9 @@ class SqlTraceStore:
                 rows = conn.execute(query).all()
                 if not rows:
                     return
-                records = {r.trace_id: {"info": loads(r.info), "spans": []} for r in rows}
+                records: dict[str, TraceRecord] = {
+                    r.trace_id: {"info": loads(r.info), "spans": []} for r in rows
+                }
                 stored = self._rows_in(conn, _SPANS, list(records))
             for tid, texts in _chunks_by_trace(stored).items():
                 records[tid]["spans"] = (
@@ -931,7 +944,9 @@ class SqlTraceStore:
         return int(n or 0)
 
     # -- lifecycle (store/retention.py, store/sampled.py) ---------------------------------
-    def log_totals(self, records: Sequence[TraceRecord], require_experiments: bool = False) -> None:
+    def log_totals(
+        self, records: Sequence[TotalsRecord], require_experiments: bool = False
+    ) -> None:
         """Add sampled-out traces (totals records) to the rollups; their spans are not
         stored (see :mod:`llmledger.store.sampled`)."""
         from llmledger.store.sampled import log_totals
@@ -1030,7 +1045,7 @@ class _Rows:
         self.experiments: set[int] = set()
 
     def add(
-        self, rec: TraceRecord, spans: list[dict[str, Any]] | None = None, seq: int = 0
+        self, rec: TraceRecord, spans: list[SpanRecord] | None = None, seq: int = 0
     ) -> None:
         """The rows of ``rec``; its spans as chunk 0, or with ``seq``: ``spans`` (those new or
         changed since what is stored) appended as chunk ``seq`` to its stored chunks."""
@@ -1088,8 +1103,8 @@ class _StoredTrace:
 
     def __init__(
         self,
-        info: dict[str, Any],
-        spans: dict[str, dict[str, Any]],
+        info: TraceInfoRecord,
+        spans: dict[str, SpanRecord],
         chunks: int,
         next_seq: int,
         info_text: Any = None,
@@ -1109,17 +1124,17 @@ class _StoredTrace:
 
 
 def _experiment_of(
-    batch: tuple[str, str, dict[str, str], list[dict[str, Any]]], stored: dict[str, _StoredTrace]
+    batch: SpanBatch, stored: dict[str, _StoredTrace]
 ) -> int:
     """The experiment a batch's trace is (or will be) stored in: a stored trace keeps its."""
     st = stored.get(batch[0])
     return int(str(st.info.get("experiment_id")) if st is not None else batch[1])
 
 
-def _plain_spans(texts: Sequence[Any]) -> list[dict[str, Any]]:
+def _plain_spans(texts: Sequence[Any]) -> list[SpanRecord]:
     """A trace's spans from its chunks as stored (a later copy of a span id replaces the
     earlier one), without putting the price explanations back."""
-    by_id: dict[Any, dict[str, Any]] = {}
+    by_id: dict[Any, SpanRecord] = {}
     for text in texts:
         by_id.update((s.get("span_id"), s) for s in stored_spans(text))
     return list(by_id.values())
@@ -1134,8 +1149,8 @@ def _chunks_by_trace(rows: Sequence[Any]) -> dict[str, list[Any]]:
 
 
 def _admit(
-    stored: dict[str, dict[str, Any]], new: list[dict[str, Any]], limit: int
-) -> tuple[list[dict[str, Any]], int]:
+    stored: dict[str, SpanRecord], new: list[SpanRecord], limit: int
+) -> tuple[list[SpanRecord], int]:
     """The spans of ``new`` a trace with ``stored`` spans takes under the span ``limit``, and
     how many it drops. A span already stored is always taken (it replaces itself); a root is
     taken first, and even past the limit when the trace has no root yet (else the trace
@@ -1158,7 +1173,7 @@ def _admit(
     return admitted, dropped
 
 
-def _one_per_id(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _one_per_id(spans: list[SpanRecord]) -> list[SpanRecord]:
     """The spans, one per span id: a span sent twice in one request is stored once (the
     later copy), as one sent again in a later request replaces the stored one."""
     by_id = {d["span_id"]: d for d in spans}

@@ -32,11 +32,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmledger import config
+from llmledger.records import AnyRecord, split_totals
 from llmledger.store.errors import is_rejection
 from llmledger.tracing import sampling
 
 if TYPE_CHECKING:
-    from llmledger.store.base import TraceRecord, TraceStore
+    from llmledger.store.base import TraceStore
     from llmledger.tracing.trace_builder import TraceBuilder
 
 logger = logging.getLogger("llmledger.export")
@@ -176,14 +177,15 @@ class TraceExporter:
 
     def _export(self, batch: list[TraceBuilder]) -> bool:
         """Write ``batch``; ``False`` when a transient failure left part of it waiting."""
-        items = []
+        items: list[tuple[TraceBuilder, AnyRecord]] = []
         ratio = self._sampling_ratio()
         for builder in batch:
             try:
-                record = builder.record()
-                if not sampling.keeps_spans(builder.trace_id, ratio):
-                    record = sampling.totals_record(record)  # its cost still counts
-                items.append((builder, record))
+                whole = builder.record()
+                if sampling.keeps_spans(builder.trace_id, ratio):
+                    items.append((builder, whole))
+                else:  # its cost still counts
+                    items.append((builder, sampling.totals_record(whole)))
             except Exception as exc:
                 logger.exception("llmledger: trace %s could not be finished", builder.trace_id)
                 self._reject(builder, exc)
@@ -202,7 +204,7 @@ class TraceExporter:
             self.ratio = ratio if ratio >= 1.0 or hasattr(self.store, "log_totals") else 1.0
         return self.ratio
 
-    def _write(self, items: list[tuple[TraceBuilder, TraceRecord]]) -> bool:
+    def _write(self, items: list[tuple[TraceBuilder, AnyRecord]]) -> bool:
         """Store ``items``; a rejected batch is bisected until its invalid traces are alone."""
         if not items:
             return True
@@ -285,10 +287,9 @@ class TraceExporter:
             )
 
 
-def _store_records(store: TraceStore, records: list[TraceRecord]) -> None:
+def _store_records(store: TraceStore, records: list[AnyRecord]) -> None:
     """Store whole traces, and the totals records of sampled-out ones (rollups only)."""
-    totals = [r for r in records if sampling.is_totals(r)]
-    whole = [r for r in records if not sampling.is_totals(r)] if totals else records
+    whole, totals = split_totals(records)
     if whole:
         store.log_traces(whole)
     if totals:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from llmledger.jsontext import loads
+from llmledger.records import SpanRecord
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
@@ -53,7 +54,7 @@ def _carried(value: Any) -> dict[str, str]:
     return clean_metadata(value) if isinstance(value, Mapping) else {}
 
 
-def _first(spans: list[dict[str, Any]], keys: tuple[str, ...]) -> str | None:
+def _first(spans: list[SpanRecord], keys: tuple[str, ...]) -> str | None:
     for d in spans:
         attrs = d.get("attributes") or {}
         for key in keys:
@@ -63,7 +64,7 @@ def _first(spans: list[dict[str, Any]], keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def identity(span_dicts: Iterable[dict[str, Any]]) -> Identity:
+def identity(span_dicts: Iterable[SpanRecord]) -> Identity:
     """The metadata, user and session of a trace with these spans (see the module doc)."""
     carriers = [d for d in span_dicts if _CARRIED_KEYS.intersection(d.get("attributes") or ())]
     if not carriers:  # most traces: nothing to sort

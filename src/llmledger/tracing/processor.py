@@ -13,11 +13,11 @@ import orjson
 
 from llmledger import dialects
 from llmledger.attributes import SpanAttributeKey as K
+from llmledger.records import SpanRecord, TraceInfoRecord, TraceRecord
 from llmledger.storable import storable
 from llmledger.tracing.aggregation import aggregate, counting_spans, span_dict_call
 from llmledger.tracing.identity import METADATA_ATTR, _carried, identity
 from llmledger.tracing.serialization import MAX_STRING, preview, to_jsonable
-from llmledger.tracing.trace import TraceRecord
 from llmledger.usage import UsageError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ logger = logging.getLogger("llmledger.tracing")
 _OWN_JSON = (K.TOKEN_USAGE, K.COST, K.COST_BREAKDOWN, K.MODEL, K.PROVIDER)
 
 
-def prepare_span(span: Span, costs: dict[str, Any] | None = None) -> dict[str, Any]:
+def prepare_span(span: Span, costs: dict[str, Any] | None = None) -> SpanRecord:
     """The span as a JSON-safe dict, its usage and cost settled into the own keys.
 
     ``costs``, when given, receives the span's :class:`Cost` by span id (saves rebuilding
@@ -150,7 +150,7 @@ def build_record(
     trace_id: str,
     experiment_id: str,
     tags: dict[str, Any],
-    span_dicts: list[dict[str, Any]],
+    span_dicts: list[SpanRecord],
     costs: dict[str, Any] | None = None,
 ) -> TraceRecord:
     """Aggregate prepared spans into a trace record.
@@ -172,7 +172,7 @@ def build_record(
         root_attrs = {}
     models = sorted({str(m) for d in span_dicts if (m := d["attributes"].get(K.MODEL))})
     who = identity(span_dicts)
-    info = {
+    info: TraceInfoRecord = {
         "trace_id": trace_id,
         "experiment_id": str(experiment_id),
         "name": root["name"] if root is not None else None,
@@ -192,7 +192,7 @@ def build_record(
     return {"info": info, "spans": span_dicts}
 
 
-def _number_repeated_names(span_dicts: list[dict[str, Any]]) -> None:
+def _number_repeated_names(span_dicts: list[SpanRecord]) -> None:
     """Spans sharing a name become ``name_1``, ``name_2``... in start order (as in MLflow),
     so each LLM call is told apart in listings."""
     counts: dict[str, int] = {}
@@ -206,12 +206,12 @@ def _number_repeated_names(span_dicts: list[dict[str, Any]]) -> None:
 
 
 def aggregate_spans(
-    span_dicts: list[dict[str, Any]], costs: dict[str, Any] | None = None
+    span_dicts: list[SpanRecord], costs: dict[str, Any] | None = None
 ) -> tuple[dict[str, int] | None, Any]:
     """Trace usage and cost from prepared span dicts, by the rule in ``aggregation``."""
     from llmledger.tracing.costing import cost_from_attributes
 
-    def carries(d: dict[str, Any]) -> bool:
+    def carries(d: SpanRecord) -> bool:
         a = d["attributes"]
         return a.get(K.TOKEN_USAGE) is not None or a.get(K.COST) is not None
 

@@ -17,11 +17,9 @@ import hashlib
 from typing import Any
 
 from llmledger.attributes import SpanAttributeKey as K
+from llmledger.records import CountedSpan, TotalsRecord, TraceRecord
 
 _BOUND = 2**64
-# what a totals record leaves out of a trace's info (any other key is kept: what a rollup
-# may read, such as the user and session, goes with it)
-DROPPED_INFO_KEYS = frozenset({"request_preview", "response_preview"})
 SPAN_KEYS = (K.TOKEN_USAGE, K.COST, K.MODEL, K.PROVIDER)
 COST_KEYS = ("input_cost", "output_cost", "total_cost")
 
@@ -44,17 +42,19 @@ def _id_bits(trace_id: str) -> int:
         return int.from_bytes(hashlib.sha256(trace_id.encode()).digest()[:8], "big")
 
 
-def totals_record(record: dict[str, Any]) -> dict[str, Any]:
+def totals_record(record: TraceRecord) -> TotalsRecord:
     """A finished trace record reduced to its rollup contribution (see the module doc)."""
     info = record["info"]
-    spans = []
+    spans: list[CountedSpan] = []
     for s in record["spans"]:
         if not s.get("counted"):
             continue
         attrs = s.get("attributes") or {}
         kept = {k: attrs[k] for k in SPAN_KEYS if attrs.get(k) is not None}
         spans.append({"span_id": s["span_id"], "counted": True, "attributes": kept})
-    light = {k: v for k, v in info.items() if k not in DROPPED_INFO_KEYS}
+    light = info.copy()  # every other key is kept: what a rollup may read goes with it
+    light.pop("request_preview", None)
+    light.pop("response_preview", None)
     light["cost"] = money(info.get("cost"))
     return {"info": light, "spans": spans, "sampled_out": True}
 
@@ -65,6 +65,3 @@ def money(cost: Any) -> dict[str, Any] | None:
         return None
     return {k: cost[k] for k in COST_KEYS if k in cost}
 
-
-def is_totals(record: dict[str, Any]) -> bool:
-    return bool(record.get("sampled_out"))

@@ -22,6 +22,7 @@ from llmledger.usage import UsageError, normalize_usage
 
 if TYPE_CHECKING:
     from llmledger.pricing import Cost
+    from llmledger.records import SpanRecord
     from llmledger.tracing.trace_builder import TraceBuilder
 
 logger = logging.getLogger("llmledger.tracing")
@@ -256,7 +257,7 @@ class Span:
         if builder is not None:
             builder.span_ended(self)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SpanRecord:
         return {
             "name": self.name,
             "trace_id": self.trace_id,

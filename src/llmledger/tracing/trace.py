@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from llmledger.records import TraceInfoRecord, TraceRecord
 from llmledger.tracing.costing import cost_from_attributes
 from llmledger.tracing.span import Span
 
 if TYPE_CHECKING:
     from llmledger.pricing import Cost
 
-TraceRecord = dict[str, Any]
 
 
 @dataclass
@@ -39,7 +39,7 @@ class TraceInfo:
     response_preview: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TraceInfo:
+    def from_dict(cls, d: TraceInfoRecord) -> TraceInfo:
         return cls(
             trace_id=d["trace_id"],
             experiment_id=str(d.get("experiment_id", "0")),
@@ -51,7 +51,7 @@ class TraceInfo:
             trace_metadata=dict(d.get("trace_metadata") or {}),
             user=d.get("user"),
             session=d.get("session"),
-            token_usage=dict(d["token_usage"]) if d.get("token_usage") else None,
+            token_usage=dict(usage) if (usage := d.get("token_usage")) else None,
             cost=cost_from_attributes(d.get("cost")),
             models=list(d.get("models") or []),
             request_preview=d.get("request_preview"),

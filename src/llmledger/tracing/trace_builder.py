@@ -15,8 +15,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from llmledger.records import TraceInfoRecord, TraceRecord
     from llmledger.tracing.span import Span
-    from llmledger.tracing.trace import TraceRecord
 
 logger = logging.getLogger("llmledger.tracing")
 
@@ -43,7 +43,7 @@ def max_spans_per_trace() -> int:
     return value
 
 
-def note_spans_dropped(info: dict[str, Any], dropped: int) -> None:
+def note_spans_dropped(info: TraceInfoRecord, dropped: int) -> None:
     """Say on a trace's info that ``dropped`` of its spans were not recorded: its usage and
     cost cover only the spans that were (``cost.details["spans_dropped"]``: partial)."""
     if dropped <= 0:
