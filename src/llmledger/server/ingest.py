@@ -32,9 +32,7 @@ MAX_EXPERIMENT_ID = 2**31 - 1  # the experiments table's INTEGER column
 MAX_NESTING = 254  # containers in containers per request body (what orjson writes)
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # OTel ids are 16 hex digits
-_JSON_KEYS = frozenset(
-    (K.TOKEN_USAGE, K.COST, K.COST_BREAKDOWN, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
-)
+_JSON_KEYS = frozenset((K.TOKEN_USAGE, K.COST, K.COST_BREAKDOWN, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE))
 _JSON_STRING_KEYS = frozenset((K.MODEL, K.PROVIDER, K.REQUEST_MODEL))  # MLflow sends '"gpt-4o"'
 STATUSES = ("OK", "ERROR", "UNSET")
 Where = Callable[[], str]  # where a span is, for an error message (built only then)
