@@ -88,6 +88,7 @@ class WorkerError(RuntimeError):
 # With --at-commit: a snapshot of src/ at that commit, put first on every child's PYTHONPATH
 # (the dev venv's editable install points at the working tree, which others may be editing).
 SRC_SNAPSHOT: dict[str, str] = {}
+BASELINE_SRC: dict[str, str] = {}  # --p4-baseline: the src/ of the "llmledger-base" server
 
 
 def worker_env() -> dict[str, str]:
@@ -284,6 +285,10 @@ class Context:
     mlflow_version: str | None
     tmp: Path
     phoenix_version: str | None = None
+    p4_paths: tuple[str, ...] | None = None  # P4's paths (default: all)
+    p4_backends: tuple[str, ...] | None = None  # P4's stores (default: SQLite and PostgreSQL)
+    p4_baseline: str | None = None  # llmledger src/ snapshot to run beside the one measured
+    p4_contenders: tuple[str, ...] | None = None  # P4's servers (default: all)
 
 
 # -- P1: span overhead --------------------------------------------------------------------
@@ -707,7 +712,8 @@ P4_WORKERS = {("llmledger", "sqlite"): 4, ("llmledger", "postgresql"): 4,
               ("mlflow", "sqlite"): 4, ("mlflow", "postgresql"): 4,
               ("phoenix", "sqlite"): 1, ("phoenix", "postgresql"): 1}  # fmt: skip
 # Phoenix serves from one process (no workers option); it writes from a queue in bulk.
-CONTENDER_LABELS = {"llmledger": "llmledger", "mlflow": "MLflow", "phoenix": "Phoenix"}
+CONTENDER_LABELS = {"llmledger": "llmledger", "mlflow": "MLflow", "phoenix": "Phoenix",
+                    "llmledger-base": "llmledger (baseline)"}  # fmt: skip
 EXPECTED_TOKENS_P4 = 9 * 59
 EXPECTED_COST_P4 = 0.00013635
 
@@ -717,6 +723,8 @@ def start_server(kind: str, uri: str, workdir: Path, workers: int | None = None,
     if kind == "phoenix":
         return phx.server(uri, workdir, {**worker_env(), **(env or {})})
     port = sb.free_port()
+    if kind == "llmledger-base":  # llmledger from the baseline's src/ (--p4-baseline)
+        kind, env = "llmledger", {**(env or {}), "PYTHONPATH": BASELINE_SRC["path"]}
     if kind == "llmledger":
         cmd = [str(LLMLEDGER_BIN), "server", "--host", "127.0.0.1", "--port", str(port),
                "--backend-store-uri", uri, "--workers", str(workers or 1)]  # fmt: skip
@@ -823,7 +831,8 @@ def p4_case(ctx: Context, backend: str, contender: str, path: str, clients: int,
     else:
         pg_name = f"bench_p4_{contender}_{os.getpid()}_{rep}"
         uri = sb.pg_create(pg_name)
-    workers = P4_WORKERS[(contender, backend)]
+    kind = "llmledger" if contender == "llmledger-base" else contender  # its server and store
+    workers = P4_WORKERS[(kind, backend)]
     server = None
     try:
         server = start_server(contender, uri, workdir, workers)
@@ -836,7 +845,7 @@ def p4_case(ctx: Context, backend: str, contender: str, path: str, clients: int,
             expected = clients * (per_client + warmup)
         else:
             python = LLMLEDGER_PY  # the same posting client for both servers
-            args = [["p4-post", "--format", path, "--uri", server.base, "--server", contender,
+            args = [["p4-post", "--format", path, "--uri", server.base, "--server", kind,
                      "--experiment-id", eid, "--traces", str(per_client), "--batch", str(batch),
                      "--seed", str(1000 * rep + i)] for i in range(clients)]  # fmt: skip
             expected = clients * (per_client + batch)
@@ -848,9 +857,9 @@ def p4_case(ctx: Context, backend: str, contender: str, path: str, clients: int,
         cpu = server.cpu_s() - cpu0
         mem = server.memory()
         counts = (phx.stored_counts(uri, EXPECTED_TOKENS_P4, EXPECTED_COST_P4)
-                  if contender == "phoenix" else stored_counts(contender, uri, eid))  # fmt: skip
+                  if contender == "phoenix" else stored_counts(kind, uri, eid))  # fmt: skip
         problems = _log_problems([workdir / f"client-{i}.err" for i in range(clients)]
-                                 + [workdir / f"{contender}-server.log"])  # fmt: skip
+                                 + [workdir / f"{kind}-server.log"])  # fmt: skip
     finally:
         if server is not None:
             server.stop()
@@ -894,13 +903,20 @@ def bench_p4(ctx: Context) -> dict[str, Any]:
     # as many of the machine's ups and downs as MLflow's run does. Same traces, more of them.
     post_per_client = ({"llmledger": 25, "mlflow": 25, "phoenix": 25} if ctx.quick
                        else {"llmledger": 2000, "mlflow": 400, "phoenix": 400})  # fmt: skip
+    post_per_client["llmledger-base"] = post_per_client["llmledger"]
     warmup, batch = 5, 25
     reps = 1 if ctx.quick else min(ctx.reps, 3)
     backends = ["sqlite"]
     if sb.pg_available() and (not ctx.mlflow_version or ensure_mlflow_postgres_driver()):
         backends.append("postgresql")
+    if ctx.p4_backends:
+        backends = [b for b in backends if b in ctx.p4_backends]
     cases = [c for c in P4_CASES if (c[0] != "mlflow" or ctx.mlflow_version)
-             and (c[0] != "phoenix" or ctx.phoenix_version)]  # fmt: skip
+             and (c[0] != "phoenix" or ctx.phoenix_version)
+             and (not ctx.p4_paths or c[1] in ctx.p4_paths)
+             and (not ctx.p4_contenders or c[0] in ctx.p4_contenders)]  # fmt: skip
+    if ctx.p4_baseline:  # the baseline's server beside each of llmledger's cases
+        cases += [("llmledger-base", path) for contender, path in cases if contender == "llmledger"]
     runs: dict[str, list[dict[str, Any]]] = {}
     for rep in range(reps):
         for backend in backends:
@@ -958,7 +974,7 @@ def bench_p4(ctx: Context) -> dict[str, Any]:
                 issue, _p4_ratio(stats, backend, path, "traces_per_s", other), goal, ">=",
                 per_rep_ratios([r["traces_per_s"] for r in a], [r["traces_per_s"] for r in b]),
             ).to_json())  # fmt: skip
-    if ctx.profile or not ctx.quick:
+    if (ctx.profile or not ctx.quick) and not (ctx.p4_paths or ctx.p4_contenders):
         log("P4: profiling the llmledger server's ingestion of SDK batches (in-process)")
         workdir = Path(tempfile.mkdtemp(prefix="p4-profile-", dir=ctx.tmp))
         result["profile"] = run_worker(LLMLEDGER_PY, ["p4-profile", "--traces", "1000",
@@ -2247,6 +2263,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--at-commit", metavar="REV",
                         help="benchmark llmledger's src/ at this commit (e.g. HEAD), exported "
                         "from git, instead of the working tree")
+    parser.add_argument("--p4-paths", help="P4: only these paths (comma-separated: sdk,otlp,json)")
+    parser.add_argument("--p4-backends", help="P4: only these stores (sqlite,postgresql)")
+    parser.add_argument("--p4-contenders", help="P4: only these servers (llmledger,mlflow,phoenix)")
+    parser.add_argument("--p4-baseline", metavar="REV",
+                        help="P4: also run llmledger's server from src/ at REV (e.g. main), "
+                        "alternating with the one measured, as 'llmledger (baseline)'")
     args = parser.parse_args(argv)  # fmt: skip
 
     if args.render:
@@ -2281,9 +2303,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp:
         if args.at_commit:
             log(f"llmledger from src/ at {snapshot_src(args.at_commit, Path(tmp))} (git export)")
+        if args.p4_baseline:
+            saved = dict(SRC_SNAPSHOT)
+            log(f"P4 baseline: src/ at {snapshot_src(args.p4_baseline, Path(tmp) / 'base')}")
+            BASELINE_SRC.update(SRC_SNAPSHOT)
+            SRC_SNAPSHOT.clear()
+            SRC_SNAPSHOT.update(saved)
         ctx = Context(quick=args.quick, reps=args.reps or (3 if args.quick else 5),
                       profile=args.profile, mlflow_version=mlflow_version, tmp=Path(tmp),
-                      phoenix_version=phoenix_version)  # fmt: skip
+                      phoenix_version=phoenix_version,
+                      p4_paths=_csv(args.p4_paths), p4_backends=_csv(args.p4_backends),
+                      p4_baseline=args.p4_baseline,
+                      p4_contenders=_csv(args.p4_contenders))  # fmt: skip
         t_all = time.perf_counter()
         for key in keys:
             t0 = time.perf_counter()
@@ -2309,6 +2340,10 @@ def main(argv: list[str] | None = None) -> int:
         write_doc(report)
         log(f"wrote {DOC.relative_to(ROOT)} and {RESULTS.relative_to(ROOT)}")
     return 0
+
+
+def _csv(text: str | None) -> tuple[str, ...] | None:
+    return tuple(x.strip() for x in text.split(",") if x.strip()) if text else None
 
 
 if __name__ == "__main__":

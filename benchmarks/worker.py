@@ -685,17 +685,19 @@ def p4_post(fmt: str, uri: str, server: str, experiment_id: str, traces: int, ba
     reconnects = 0
 
     def post(body: bytes) -> tuple[int, bytes]:
-        """One request; a connection the server closed (after a 503, or idle) is opened again
-        and the request sent once more."""
+        """One request; a connection the server closed (after a 503, idle, or a worker
+        restarted on an overloaded machine) is opened again and the request sent again, up
+        to 4 times."""
         nonlocal conn, reconnects
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3, 4):
             try:
                 conn.request("POST", path, body=body, headers=headers)
                 resp = conn.getresponse()
                 return resp.status, resp.read()
             except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
-                if attempt == 2:
+                if attempt == 4:
                     raise
+                time.sleep(0.2 * attempt)
                 reconnects += 1
                 conn.close()
                 conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
@@ -790,6 +792,54 @@ def p4_profile(traces: int, batch: int, workdir: str) -> dict:
     n = sum(len(json.loads(gzip.decompress(b))["traces"]) for b in bodies[1:])
     return {"traces": n, "requests": len(bodies) - 1, "total_s": total,
             "profile": _top_functions(prof, total, 30)}  # fmt: skip
+
+
+def p4_otlp_profile(traces: int, batch: int, store_uri: str, profile: bool, reps: int) -> dict:
+    """The llmledger server's steps for ``POST /v1/traces`` (protobuf) in-process, without
+    HTTP and uvicorn: decode, ``group_by_trace`` (validation), ``storable_batches``,
+    ``merge_spans`` with ``finish_trace`` into ``store_uri`` (a fresh store), over P4's OTLP
+    bodies. Wall and CPU µs per trace per repetition (fresh trace ids each time); with
+    ``profile``, cProfile of one more repetition."""
+    import cProfile
+    import os
+
+    from llmledger.server.ingest import finish_trace, storable_batches
+    from llmledger.server.otlp import decode_protobuf, group_by_trace
+    from llmledger.store.sql import SqlTraceStore
+
+    store = SqlTraceStore(store_uri)
+    store.get_experiment("0")
+
+    def ingest(body: bytes) -> None:  # what api._ingest_otlp / api._ingest do
+        spans, tags = decode_protobuf(body)
+        batches = storable_batches(group_by_trace(spans, tags, "0"))
+        store.merge_spans(batches, finish_trace, require_experiments=True)
+
+    for body in _otlp_bodies(batch, batch, seed=999):  # warm-up (schema, catalog)
+        ingest(body)
+    runs = []
+    for rep in range(reps):
+        bodies = _otlp_bodies(traces, batch, seed=rep)
+        w0, c0 = time.perf_counter(), time.process_time()
+        for body in bodies:
+            ingest(body)
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        runs.append({"wall_us_per_trace": wall / traces * 1e6,
+                     "cpu_us_per_trace": cpu / traces * 1e6})  # fmt: skip
+    out: dict = {"traces": traces, "batch": batch, "store": store_uri.split(":")[0],
+                 "runs": runs, "load": os.getloadavg()}  # fmt: skip
+    if profile:
+        bodies = _otlp_bodies(traces, batch, seed=reps + 1)
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.enable()
+        for body in bodies:
+            ingest(body)
+        prof.disable()
+        total = time.perf_counter() - t0
+        out["profile_total_s"] = total
+        out["profile"] = _top_functions(prof, total, 40)
+    return out
 
 
 # -- P5: populating stores with the same traces ---------------------------------------------
@@ -1202,6 +1252,12 @@ def main(argv: list[str]) -> None:
     g.add_argument("--traces", type=int, default=1000)
     g.add_argument("--batch", type=int, default=100)
     g.add_argument("--dir", required=True)
+    g2 = sub.add_parser("p4-otlp-profile")
+    g2.add_argument("--traces", type=int, default=1000)
+    g2.add_argument("--batch", type=int, default=25)
+    g2.add_argument("--store", required=True, help="a store URI (a fresh one)")
+    g2.add_argument("--profile", action="store_true")
+    g2.add_argument("--reps", type=int, default=3)
     h = sub.add_parser("p5-templates")
     h.add_argument("--contender", required=True)
     h.add_argument("--db", required=True)
@@ -1235,6 +1291,8 @@ def main(argv: list[str]) -> None:
                       args.batch, args.seed)  # fmt: skip
     elif args.cmd == "p4-profile":
         out = p4_profile(args.traces, args.batch, args.dir)
+    elif args.cmd == "p4-otlp-profile":
+        out = p4_otlp_profile(args.traces, args.batch, args.store, args.profile, args.reps)
     elif args.cmd == "p5-templates":
         out = p5_templates(args.contender, args.db, args.out)
     elif args.cmd == "p5-populate":

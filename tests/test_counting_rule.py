@@ -175,3 +175,41 @@ def test_otlp_one_call_reported_twice_as_siblings_counts_once(server):
     rec = post_otlp(server, [root, *twice])
     assert rec["info"]["token_usage"]["input_tokens"] == 10_000
     assert rec["info"]["cost"]["total_cost"] == usd(PLAIN_COST)
+
+
+def test_the_short_path_for_flat_traces_counts_what_the_general_rule_counts():
+    """``counting_spans`` given ``response_id`` skips the rule's grouping when no carrying
+    span is above another and no response id repeats; on random trees (nested or flat,
+    ids unique, repeated or absent) it must count exactly the spans the full rule counts."""
+    import random
+
+    rng = random.Random(19)
+    short_paths = 0
+    for _ in range(3000):
+        n = rng.randint(1, 9)
+        spans = []  # (id, parent, carries)
+        for i in range(n):
+            parent = None if i == 0 else f"s{rng.randrange(i)}" if rng.random() < 0.3 else "s0"
+            spans.append((f"s{i}", parent, rng.random() < 0.8))
+        facts = {
+            sid: Call(
+                rng.choice([None, None, "r1", "r2", f"u{sid}"]),
+                rng.choice(["m", "M", None]),
+                rng.randint(0, 10),
+                rng.choice([None, rng.randint(10, 20)]),
+                rng.randint(-1, 2),
+            )
+            for sid, _, _ in spans
+        }
+        def call(s, facts=facts):
+            return facts[s[0]]
+
+        args = (spans, lambda s: s[2], lambda s: s[0], lambda s: s[1], call)
+        full = counting_spans(*args)
+        short = counting_spans(*args, lambda s, facts=facts: facts[s[0]].response_id)
+        assert short == full
+        carrying = {s[0] for s in spans if s[2]}
+        flat = all(s[1] not in carrying for s in spans if s[2])
+        rids = [facts[s].response_id for s in carrying if facts[s].response_id]
+        short_paths += flat and len(rids) == len(set(rids))
+    assert short_paths > 500  # the short path was taken often enough to be tested

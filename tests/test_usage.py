@@ -242,3 +242,47 @@ def test_add_usage_sums_the_1h_writes():
         "cache_creation_input_tokens": 240,
         "cache_creation_1h_input_tokens": 150,
     }
+
+
+def test_the_short_path_for_plain_usage_agrees_with_the_general_one(monkeypatch):
+    """``normalize_usage`` answers the commonest usage ({input, output, total} as ints) on a
+    short path; on random dicts around that shape it must give what the general path gives
+    (the same dict, the same key order, the same error)."""
+    import random
+
+    import llmledger.usage as usage_mod
+
+    rng = random.Random(7)
+    values = [0, 1, 45, 14, 59, -1, True, 3.0, "45", None, 10**12]
+    keys = ["input_tokens", "output_tokens", "total_tokens", "prompt_tokens", "cached_tokens"]
+
+    def outcome(raw):
+        try:
+            result = usage_mod.normalize_usage(raw)
+        except usage_mod.UsageError as exc:
+            return ("error", str(exc))
+        return ("ok", result, list(result or ()))
+
+    short = 0
+    for _ in range(4000):
+        raw = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, 4))}
+        if rng.random() < 0.4:  # the plain shape, sometimes consistent
+            i, o = rng.randint(0, 500), rng.randint(0, 500)
+            raw = {
+                "input_tokens": i,
+                "output_tokens": o,
+                "total_tokens": i + o + rng.choice([0, 0, 1]),
+            }
+        fast = outcome(dict(raw))
+        short += usage_mod._plain_usage(raw) is not None
+        with monkeypatch.context() as m:
+            m.setattr(usage_mod, "_plain_usage", lambda raw: None)
+            assert outcome(dict(raw)) == fast, raw
+    assert short > 500
+    assert usage_mod.normalize_usage(
+        {"total_tokens": 59, "output_tokens": 14, "input_tokens": 45}
+    ) == {
+        "input_tokens": 45,
+        "output_tokens": 14,
+        "total_tokens": 59,
+    }

@@ -147,6 +147,9 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
     """
     if raw is None:
         return None
+    plain = _plain_usage(raw)
+    if plain is not None:
+        return plain
     if not isinstance(raw, Mapping):
         raise UsageError(f"token usage must be a dict, got {type(raw).__name__}")
     found: dict[str, int] = {}
@@ -179,6 +182,21 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
     if miss is not None and INPUT not in found:
         found[INPUT] = miss + found.get(CACHE_READ, 0)
     return complete_usage(found)
+
+
+def _plain_usage(raw: Any) -> dict[str, int] | None:
+    """The canonical usage of the commonest usage dict, when ``raw`` is one: exactly the
+    input, output and total counts, non-negative ``int``s with the total their sum (what the
+    general path of :func:`normalize_usage` returns for it: the same dict, in canonical key
+    order); else ``None``, for the general path."""
+    if raw.__class__ is not dict or len(raw) != 3:
+        return None
+    inp, out, total = raw.get(INPUT), raw.get(OUTPUT), raw.get(TOTAL)
+    if inp.__class__ is not int or out.__class__ is not int or total.__class__ is not int:
+        return None
+    if inp < 0 or out < 0 or total != inp + out:
+        return None
+    return {INPUT: inp, OUTPUT: out, TOTAL: total}
 
 
 def _merge_ttl_split(found: dict[str, int], split: Mapping[str, Any]) -> None:

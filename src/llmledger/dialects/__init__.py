@@ -124,15 +124,19 @@ def usage_from_attributes(attrs: Mapping[str, Any]) -> dict[str, int] | None:
     return complete_usage(found) if found else None
 
 
+_SPAN_TYPE_KEYS = (K.SPAN_TYPE, *mlflow.SPAN_TYPE_KEYS)
+_SPAN_TYPE_DIALECTS = (openinference, genai, openllmetry, vercel)
+
+
 def span_type(attrs: dict[str, Any]) -> str:
     """The span type an OTLP span declares (its type keys are removed from ``attrs``)."""
-    for key in (K.SPAN_TYPE, *mlflow.SPAN_TYPE_KEYS):
+    for key in _SPAN_TYPE_KEYS:
         value = attrs.pop(key, None)
         if isinstance(value, str) and value:
             if value[:1] == '"':
                 value = mlflow.json_text(value)
             return str(value)
-    for dialect in (openinference, genai, openllmetry, vercel):
+    for dialect in _SPAN_TYPE_DIALECTS:
         found = dialect.span_type(attrs)
         if found:
             return found

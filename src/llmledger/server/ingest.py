@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from llmledger.attributes import ALIASES, SpanType
 from llmledger.attributes import SpanAttributeKey as K
-from llmledger.attributes import SpanType, canonical_key
 from llmledger.dialects import usage_from_attributes
 from llmledger.jsontext import loads
 from llmledger.records import SpanBatch, SpanRecord, TraceRecord
@@ -32,8 +32,8 @@ MAX_EXPERIMENT_ID = 2**31 - 1  # the experiments table's INTEGER column
 MAX_NESTING = 254  # containers in containers per request body (what orjson writes)
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SPAN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # OTel ids are 16 hex digits
-_JSON_KEYS = (K.TOKEN_USAGE, K.COST, K.COST_BREAKDOWN, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE)
-_JSON_STRING_KEYS = (K.MODEL, K.PROVIDER, K.REQUEST_MODEL)  # MLflow sends '"gpt-4o"'
+_JSON_KEYS = frozenset((K.TOKEN_USAGE, K.COST, K.COST_BREAKDOWN, K.INPUTS, K.OUTPUTS, K.SPAN_TYPE))
+_JSON_STRING_KEYS = frozenset((K.MODEL, K.PROVIDER, K.REQUEST_MODEL))  # MLflow sends '"gpt-4o"'
 STATUSES = ("OK", "ERROR", "UNSET")
 Where = Callable[[], str]  # where a span is, for an error message (built only then)
 
@@ -62,7 +62,7 @@ def _canonical_attributes(attrs: Mapping[str, Any], where: Where) -> dict[str, A
     for key, value in attrs.items():
         if not key or not isinstance(key, str):
             raise IngestError(f"{where()}: attribute keys must be non-empty strings")
-        key = canonical_key(key)
+        key = ALIASES.get(key, key)  # attributes.canonical_key, inlined (every attribute)
         if isinstance(value, str):
             if key in _JSON_KEYS:
                 try:  # MLflow and OTLP carry these as JSON text

@@ -36,13 +36,18 @@ def _any_value(v: Any) -> Any:
 
 
 def _attributes(kvs: Any) -> dict[str, Any]:
-    """OTLP KeyValues (protobuf) as a dict. Most values are strings: a non-empty
-    ``string_value`` needs no ``WhichOneof``."""
+    """OTLP KeyValues (protobuf) as a dict. Most values are strings, the rest mostly
+    integers (token counts): a non-empty ``string_value`` or a non-zero ``int_value`` is the
+    value set (one of a oneof), and needs no ``WhichOneof``."""
     out = {}
     for kv in kvs:
         v = kv.value
         s = v.string_value
-        out[kv.key] = s if s else _any_value(v)
+        if s:
+            out[kv.key] = s
+        else:
+            n = v.int_value
+            out[kv.key] = n if n else _any_value(v)
     return out
 
 

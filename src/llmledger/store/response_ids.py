@@ -50,6 +50,10 @@ def mark_duplicates(
     trace_id: str, experiment_id: int, new_spans: list[SpanRecord], claims: Claims
 ) -> None:
     """Mark the new spans whose call another trace of the experiment counts already."""
+    if not claims:  # no trace counts any of the request's response ids (most requests)
+        for d in new_spans:
+            d["attributes"].pop(K.DUPLICATE_OF, None)
+        return
     for d in new_spans:
         attrs = d["attributes"]
         attrs.pop(K.DUPLICATE_OF, None)  # decided here only, never taken from a client
@@ -69,6 +73,8 @@ def claim(
     """Claim the response ids, among ``new`` (those of the spans just arrived, whose claims
     were looked up), of the trace's counted spans that no trace claims yet (added to
     ``claims``); the ``response_ids`` rows to insert."""
+    if not new:
+        return []
     rows = []
     for d in spans:
         rid = response_id(d) if d.get("counted") else None

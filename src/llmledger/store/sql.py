@@ -425,7 +425,7 @@ class SqlTraceStore:
             rids = response_ids.wanted(s for b in batches for s in b[3])
             claims = self._claims(conn, rids, batches, stored)
         versions = {tid: st.version for tid, st in stored.items()}
-        records, rows, delta, old, claimed = self._plan(batches, stored, finish, claims)
+        records, rows, delta, old, claimed = self._plan(batches, stored, finish, claims, rids)
         with self._write() as conn:
             if conn.dialect.name == "postgresql" and ids:
                 # Serialise writers of the same traces (and of the same response ids) across
@@ -443,7 +443,9 @@ class SqlTraceStore:
             ):  # written meanwhile (a race)
                 stored = self._stored_traces(conn, ids)
                 claims = self._claims(conn, rids, batches, stored)
-                records, rows, delta, old, claimed = self._plan(batches, stored, finish, claims)
+                records, rows, delta, old, claimed = self._plan(
+                    batches, stored, finish, claims, rids
+                )
             self._replace_traces(conn, records, old, rows, delta)
             self._insert(conn, "response_ids", claimed)
         return records
@@ -467,10 +469,12 @@ class SqlTraceStore:
         stored: dict[str, _StoredTrace],
         finish: Any,
         stored_claims: response_ids.Claims,
+        rids: set[str],
     ) -> tuple[list[TraceRecord], _Rows, Delta, list[Contribution], list[dict[str, Any]]]:
         """What merging ``batches`` into the ``stored`` traces writes: the records, their
         rows, the rollup delta, the stored versions they replace (their contributions), and
-        the response ids they newly count (``stored_claims``: those counted already)."""
+        the response ids they newly count (``stored_claims``: those counted already; ``rids``:
+        the response ids of all the batches' spans)."""
         records: list[TraceRecord] = []
         old: list[Contribution] = []
         rows = _Rows()
@@ -494,7 +498,7 @@ class SqlTraceStore:
                 else:  # in too many chunks: written whole again, as one
                     rows.add(rec)
             records.append(rec)
-            new = response_ids.wanted(new_spans)
+            new = response_ids.wanted(new_spans) if rids else rids  # most requests have none
             claimed += response_ids.claim(trace_id, eid, rec["spans"], new, claims)
         return records, rows, net_delta(records, old), old, claimed
 

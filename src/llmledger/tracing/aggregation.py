@@ -57,10 +57,12 @@ def counting_spans(
     span_id: Callable[[S], str],
     parent_id: Callable[[S], str | None],
     call: Callable[[S], Call] | None = None,
+    response_id: Callable[[S], str | None] | None = None,
 ) -> list[S]:
     """The spans whose usage and cost count at trace level (see the module docstring).
     ``call``: what each carrying span says about its call (without it, no two spans are
-    taken for the same call)."""
+    taken for the same call). ``response_id``: each span's response id, when the caller can
+    give it alone more cheaply than ``call`` (it must be ``call``'s ``response_id``)."""
     carrying = [s for s in spans if carries(s)]
     if len(carrying) <= 1:
         return carrying
@@ -80,6 +82,10 @@ def counting_spans(
             below.setdefault(up, []).append(sid)
     if call is None:
         return [s for s in carrying if span_id(s) not in below]
+    if not below and response_id is not None and _distinct(map(response_id, by_id.values())):
+        # No carrying span is above another (most traces) and no two share a response id:
+        # every one is a call of its own and counts, as the general path below would find.
+        return list(by_id.values())
     facts = {sid: call(s) for sid, s in by_id.items()}
     # bottom-up: a wrapper whose only carrying child is the same call joins the child's group
     group: dict[str, str] = {}  # top span of a group of one call -> the span that counts
@@ -93,6 +99,17 @@ def counting_spans(
     kept_ids = set(group.values())
     counted = [sid for sid in by_id if sid in kept_ids]
     return [by_id[sid] for sid in _one_per_response_id(counted, facts)]
+
+
+def _distinct(response_ids: Iterable[str | None]) -> bool:
+    """Whether no response id appears twice (spans without one aside)."""
+    seen: set[str] = set()
+    for rid in response_ids:
+        if rid:
+            if rid in seen:
+                return False
+            seen.add(rid)
+    return True
 
 
 def _same_call(parent: Call, child: Call) -> bool:

@@ -216,7 +216,12 @@ def aggregate_spans(
         return a.get(K.TOKEN_USAGE) is not None or a.get(K.COST) is not None
 
     counted = counting_spans(
-        span_dicts, carries, lambda d: d["span_id"], lambda d: d.get("parent_id"), span_dict_call
+        span_dicts,
+        carries,
+        lambda d: d["span_id"],
+        lambda d: d.get("parent_id"),
+        span_dict_call,
+        lambda d: dialects.response_id(d["attributes"]),
     )
     # a call another trace of the experiment counts already (llmledger.store.response_ids)
     counted = [d for d in counted if K.DUPLICATE_OF not in d["attributes"]]
