@@ -156,9 +156,7 @@ def test_gc_deletes_old_raw_traces_and_keeps_every_total(two_uris, monkeypatch):
     # its traces are gone, not its totals: the summary is as it was, to the last bit
     assert assert_session_summary_exact(store, scan=False) == before_summary
     after_sessions = store.top_spenders(0, 2**52, "session", [eid])
-    assert [s["total_cost"] for s in after_sessions] == [
-        s["total_cost"] for s in before_sessions
-    ]
+    assert [s["total_cost"] for s in after_sessions] == [s["total_cost"] for s in before_sessions]
     assert store.gc()["traces"] == 0  # idempotent: a second run finds nothing
     store.log_totals([sampled])  # deleting the experiment takes its sampled-out rows too
     assert store.delete_experiment(eid) == 5

@@ -81,11 +81,9 @@ def test_summary_exact_through_merges_replacements_and_moves(store):
     _send(store, *late_roots, eid=eid)
     assert_session_summary_exact(store)
     # a trace's root again, 30 hours earlier and in another session; one delivered twice
-    moved = [
-        (f"tr-s{i}", [_root(f"tr-s{i}", DAY0 - 30 * HOUR_MS + i, "s-moved")]) for i in (1, 2)
-    ]
+    moved = [(f"tr-s{i}", [_root(f"tr-s{i}", DAY0 - 30 * HOUR_MS + i, "s-moved")]) for i in (1, 2)]
     _send(store, *moved, eid=eid)
-    _send(store, (f"tr-s4", [_call("tr-s4", "c0", DAY0, 777)]), eid=eid)
+    _send(store, ("tr-s4", [_call("tr-s4", "c0", DAY0, 777)]), eid=eid)
     got = assert_session_summary_exact(store)
     assert got[(int(eid), "s-moved")]["traces"] == 2
     assert got[(int(eid), "s-moved")]["first_hour_ms"] == DAY0 - 30 * HOUR_MS
@@ -110,7 +108,8 @@ def test_summary_exact_after_a_reprice(store):
     assert report.changed_traces == 6
     after = assert_session_summary_exact(store)
     # 3 traces of 1000 x $1/M + 100 x $2/M each, from 3 x (1000 x $0.15/M + 100 x $0.60/M)
-    assert before[(0, "s0")]["total_cost"] == pytest.approx(float(3 * (1000 * MINI_IN + 100 * MINI_OUT)))
+    old = float(3 * (1000 * MINI_IN + 100 * MINI_OUT))
+    assert before[(0, "s0")]["total_cost"] == pytest.approx(old)
     assert after[(0, "s0")]["total_cost"] == pytest.approx(3 * 0.0012)
 
 

@@ -4,7 +4,7 @@ A trace *contributes* to the rollup tables, all keyed by experiment and the UTC 
 trace's start: ``usage_rollup`` per (model, provider) of its counted spans, ``tag_rollup`` per
 tag, ``user_rollup`` and ``session_rollup`` for its user and session (when it names them), and
 ``trace_rollup`` per latency bucket (plus one totals row, bucket -1); with the session rollup,
-``session_summary`` (one row per session, see :mod:`llmledger.store.session_summary`). When a trace is
+``session_summary`` (a row per session: :mod:`llmledger.store.session_summary`). When a trace is
 replaced, its old contribution is subtracted and the new one added in the same transaction,
 so rollups always equal what a scan of the raw rows would give.
 

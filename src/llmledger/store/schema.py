@@ -196,7 +196,16 @@ session_summary = Table(
     Column("last_hour_ms", BigInteger),
     *(Column(c, BigInteger, nullable=False, default=0) for c in ROLLUP_SUMS),
     *(Column(c, Float, nullable=False, default=0.0) for c in ROLLUP_COSTS),
-    Index("ix_session_summary_cost", "experiment_id", "total_cost"),
+    # the sessions that end after a time: a short or recent range's candidates
+    Index("ix_session_summary_last", "experiment_id", "last_hour_ms"),
+)
+# the ranking's order (cost, most first; ties by session id), so a walk of the index gives
+# the top sessions of a wide range without sorting its rows
+Index(
+    "ix_session_summary_cost",
+    session_summary.c.experiment_id,
+    session_summary.c.total_cost.desc(),
+    session_summary.c.session_id,
 )
 
 trace_rollup = Table(

@@ -55,6 +55,7 @@ from llmledger.tracing.trace_builder import max_spans_per_trace, note_spans_drop
 
 logger = logging.getLogger("llmledger.store")
 
+DAY_MS = 86_400_000
 RARE = 20_000  # a model filter matching fewer traces than this is driven from its index
 # a trace whose spans are in this many chunks is written whole again (one chunk) by its
 # next merge: reads stay a few rows, and the rewrite costs 1/64 of the trace per append
@@ -806,11 +807,22 @@ class SqlTraceStore:
         if by != "session":
             raise ValueError(f"cannot rank by {by!r}: use 'user' or 'session'")
         r = t.session_summary.c
-        where = [
-            r.traces > 0,
-            r.first_hour_ms < end_time_ms,
-            r.last_hour_ms >= hour_of(start_time_ms),
-        ]
+        start_hour = hour_of(start_time_ms)
+        # Two ways to the rows (the ``+ 0`` keeps an index out, on SQLite): a short range
+        # that ends in the last day (the sessions ending after its start are the few of
+        # the last hours) through the index of last hours, then sorted by cost; any other
+        # through the cost index, in cost order, stopping at ``limit`` rows in the range
+        # (a walk of ~limit / (share of the sessions in the range) rows).
+        recent = end_time_ms - start_time_ms < DAY_MS and end_time_ms > _now_ms() - DAY_MS
+        last, cost = (
+            (r.last_hour_ms, r.total_cost + 0)
+            if recent
+            else (
+                r.last_hour_ms + 0,
+                r.total_cost,
+            )
+        )
+        where = [r.traces > 0, r.first_hour_ms < end_time_ms, last >= start_hour]
         if experiment_ids is not None:
             where.append(r.experiment_id.in_([int(e) for e in experiment_ids]))
         if user is not None:
@@ -844,7 +856,7 @@ class SqlTraceStore:
                     r.last_hour_ms,
                 )
                 .where(*where)
-                .order_by(r.total_cost.desc(), r.session_id)
+                .order_by(cost.desc(), r.session_id)
                 .limit(limit)
             )
         with self.engine.connect() as conn:
@@ -1037,6 +1049,10 @@ class SqlTraceStore:
             q = q.where(t.traces.c.experiment_id == int(experiment_id))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _rollup_group(

@@ -52,10 +52,14 @@ def upgrade() -> None:
         " FROM session_rollup GROUP BY experiment_id, session_id"
     )
     op.create_index(
-        "ix_session_summary_cost", "session_summary", ["experiment_id", "total_cost"]
+        "ix_session_summary_cost",
+        "session_summary",
+        ["experiment_id", sa.text("total_cost DESC"), "session_id"],
     )
+    op.create_index("ix_session_summary_last", "session_summary", ["experiment_id", "last_hour_ms"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_session_summary_last", "session_summary")
     op.drop_index("ix_session_summary_cost", "session_summary")
     op.drop_table("session_summary")
