@@ -369,6 +369,8 @@ def test_otlp_identity_attributes_rest_filters_and_the_cli(server, capsys):
     assert [(s["session"], s["traces"], s["total_cost"]) for s in sessions["sessions"]] == [
         ("conv-1", 1, call_cost)
     ]
+    nobody = httpx.get(server.url + "/api/sessions", params={"user": "nobody"})
+    assert nobody.status_code == 200 and nobody.json()["sessions"] == []  # empty, no error
 
     # the SDK over HTTP: the store's queries, search_traces(user=...), and the CLI report
     from llmledger.store.http import HttpTraceStore
