@@ -28,6 +28,7 @@ from llmledger.tracing import fluent
 from llmledger.tracing.export import exporter_for
 from llmledger.tracing.sampling import keeps_spans, totals_record
 from server_process import ServerProcess
+from summary_checks import assert_session_summary_exact
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -49,7 +50,10 @@ def record_traces(monkeypatch, ids: list[str], start_ms: int, step_ms: int = 37 
     for i in range(len(ids)):
         t0 = start_ms + i * step_ms
         with llmledger.start_span("agent", start_time_ns=t0 * 1_000_000) as root:
-            llmledger.update_current_trace(tags={"team": TEAMS[i % 3]})
+            # users and sessions too: their rollups and the session summary are totals
+            llmledger.update_current_trace(
+                tags={"team": TEAMS[i % 3]}, user=f"u{i % 4}", session=f"s{i // 3}"
+            )
             for j in range(1 + i % 2):
                 ts = (t0 + 1 + j) * 1_000_000
                 with llmledger.start_span(f"llm{j}", span_type="LLM", start_time_ns=ts) as s:
@@ -66,11 +70,12 @@ def record_traces(monkeypatch, ids: list[str], start_ms: int, step_ms: int = 37 
 
 
 def rollup_rows(uri: str, experiment_id: int | None = None) -> dict[str, list[tuple]]:
-    """Every row of the three rollups, as stored (optionally one experiment's, without its id)."""
+    """Every row of the rollups, as stored (optionally one experiment's, without its id)."""
     store = SqlTraceStore(uri)
     out = {}
+    tables = (t.usage_rollup, t.tag_rollup, t.trace_rollup, t.user_rollup, t.session_rollup)
     with store.engine.connect() as conn:
-        for table in (t.usage_rollup, t.tag_rollup, t.trace_rollup):
+        for table in tables:
             rows = conn.execute(select(table)).all()
             if experiment_id is not None:
                 rows = [r[1:] for r in rows if r[0] == experiment_id]
@@ -122,6 +127,9 @@ def test_gc_deletes_old_raw_traces_and_keeps_every_total(two_uris, monkeypatch):
     assert exp["retention_days"] == 30 and exp["experiment_id"] == eid
     assert store.get_experiment(eid)["retention_days"] == 30
     before_rows, before_metrics = rollup_rows(uri), metrics(store)
+    before_summary = assert_session_summary_exact(store, scan=False)
+    before_sessions = store.top_spenders(0, 2**52, "session", [eid])
+    assert len(before_sessions) == 4 and all(s["traces"] for s in before_sessions)  # s0..s3
     assert before_metrics["totals"][0]["traces"] == 12 + 5 + 4 + 1
     assert before_metrics["totals"][0]["total_cost"] > 0
 
@@ -145,6 +153,10 @@ def test_gc_deletes_old_raw_traces_and_keeps_every_total(two_uris, monkeypatch):
     # the totals of the old months are exactly what they were
     assert rollup_rows(uri) == before_rows
     assert metrics(store) == before_metrics
+    # its traces are gone, not its totals: the summary is as it was, to the last bit
+    assert assert_session_summary_exact(store, scan=False) == before_summary
+    after_sessions = store.top_spenders(0, 2**52, "session", [eid])
+    assert [s["total_cost"] for s in after_sessions] == [s["total_cost"] for s in before_sessions]
     assert store.gc()["traces"] == 0  # idempotent: a second run finds nothing
     store.log_totals([sampled])  # deleting the experiment takes its sampled-out rows too
     assert store.delete_experiment(eid) == 5
@@ -251,6 +263,9 @@ def test_sampled_run_has_exactly_the_totals_of_an_unsampled_run(two_uris, monkey
         n_light = len(conn.execute(select(t.sampled_traces.c.trace_id)).all())
     assert n_light == 200 - 22
     assert rollup_rows(sampled_uri) == rollup_rows(full_uri)  # to the last bit
+    # the session summary is its (equal) session rollup's, to float addition order
+    assert_session_summary_exact(full)
+    assert_session_summary_exact(sampled, scan=False)
     assert metrics(sampled) == metrics(full)
     kept, whole = sampled.get_trace(expected_kept[0]), full.get_trace(expected_kept[0])
     assert kept["info"] == whole["info"]  # a sampled-in trace is stored whole

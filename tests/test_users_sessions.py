@@ -14,6 +14,7 @@ import pytest
 import llmledger
 from llmledger.store.base import TraceFilter
 from llmledger.store.sql import SqlTraceStore
+from summary_checks import assert_session_summary_exact
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -185,6 +186,7 @@ def test_user_and_session_rollups_equal_a_scan_after_merges_and_replacements(sto
         assert "u-moved" in got or group_by == "session"
         top = store.top_spenders(*window, group_by, [eid])
         assert [r[group_by] for r in top] == sorted(got, key=lambda k: (-got[k]["total_cost"], k))
+    assert_session_summary_exact(store)
     store.delete_experiment(eid)
     assert store.usage_metrics(*window, 40 * DAY_MS, "user", [eid]) == []
     assert store.top_spenders(*window, "session", [eid]) == []
@@ -367,6 +369,8 @@ def test_otlp_identity_attributes_rest_filters_and_the_cli(server, capsys):
     assert [(s["session"], s["traces"], s["total_cost"]) for s in sessions["sessions"]] == [
         ("conv-1", 1, call_cost)
     ]
+    nobody = httpx.get(server.url + "/api/sessions", params={"user": "nobody"})
+    assert nobody.status_code == 200 and nobody.json()["sessions"] == []  # empty, no error
 
     # the SDK over HTTP: the store's queries, search_traces(user=...), and the CLI report
     from llmledger.store.http import HttpTraceStore
@@ -390,6 +394,7 @@ def test_otlp_identity_attributes_rest_filters_and_the_cli(server, capsys):
     assert len(lines) == 3 and all(line.endswith(" $0.00021") for line in lines), out
     assert main(["costs", "--tracking-uri", server.url, "--by", "session", "--days", "2"]) == 0
     assert "conv-1" in capsys.readouterr().out
+    assert len(assert_session_summary_exact(SqlTraceStore(server.store_uri))) == 3
 
 
 def test_the_sdk_sends_its_metadata_through_the_server(server):

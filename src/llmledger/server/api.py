@@ -454,7 +454,8 @@ def top_sessions(
     user: str | None = Query(None, max_length=1000),
 ) -> dict[str, Any]:
     """The sessions that cost most in a range (default: the last 30 days, in whole hours):
-    traces, calls, tokens, cost (the session rollup), first start, last end, duration and
+    each session whose span (first to last trace, in hours) overlaps the range, with its whole
+    traces, calls, tokens and cost (the session summary), first start, last end, duration and
     user (its traces). ``user``: that user's sessions only."""
     start, end = _range(start_time_ms, end_time_ms)
     rows = _store(request).top_spenders(

@@ -3,7 +3,8 @@
 A trace *contributes* to the rollup tables, all keyed by experiment and the UTC hour of the
 trace's start: ``usage_rollup`` per (model, provider) of its counted spans, ``tag_rollup`` per
 tag, ``user_rollup`` and ``session_rollup`` for its user and session (when it names them), and
-``trace_rollup`` per latency bucket (plus one totals row, bucket -1). When a trace is
+``trace_rollup`` per latency bucket (plus one totals row, bucket -1); with the session rollup,
+``session_summary`` (a row per session: :mod:`llmledger.store.session_summary`). When a trace is
 replaced, its old contribution is subtracted and the new one added in the same transaction,
 so rollups always equal what a scan of the raw rows would give.
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from llmledger.records import Counted, CountedSpan, SpanRecord
 from llmledger.store import schema as t
+from llmledger.store import session_summary
 from llmledger.tracing.identity import column_value
 
 HOUR_MS = 3_600_000
@@ -194,6 +196,8 @@ def apply_delta(conn: Any, delta: dict[str, dict[Key, Sums]], mark: str) -> None
                 row.append(v if col in _COST_KEYS else round(v))
             params.append(tuple(row))
         conn.exec_driver_sql(sql, params)
+    # after the hourly rows it sums (the same order for every writer: no deadlock)
+    session_summary.apply(conn, delta.get("session_rollup", {}), mark)
 
 
 @functools.cache
