@@ -445,3 +445,227 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- the queries, over HTTP ----------------------------------------------------------------
+
+TRACES_TARGET = 10_000_000  # env P5PG_TRACES to measure another size
+DATABASE = "llmledger_bench_{size}"  # kept between runs (not dropped), e.g. ..._10m
+OVERVIEW_BUDGET_S = 0.100  # p50
+TRACES_BUDGET_S = 0.300  # p95
+FAMILY_FILTERS = [*FAMILIES, RARE_MODEL]
+COST_RANGES = [(0.001, 0.002), (0.005, 0.01), (0.02, 0.05), (0.05, 1.0)]
+
+
+def size_label(n: int) -> str:
+    return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1_000}k"
+
+
+def requests(eid: int, end_ms: int, n: int, seed: int = 5) -> list[dict[str, Any]]:
+    """The pages' requests, ``n`` varied ones per query (the UI's parameters; the data's
+    last hour as *now*). ``target``: "overview" (p50 budget) or "traces" (p95 budget)."""
+    rng = random.Random(seed)
+    base = {"experiment_id": eid}
+    traces = {**base, "max_results": 50, "order_by": "timestamp_ms DESC"}  # the Traces tab
+
+    def users() -> str:
+        return f"user-{rng.randrange(USERS):05d}"
+
+    def cost() -> dict[str, float]:
+        lo, hi = COST_RANGES[rng.randrange(len(COST_RANGES))]
+        return {"min_cost": lo, "max_cost": hi}
+
+    def team() -> str:
+        return f"team:{TEAMS[rng.randrange(len(TEAMS))][0]}"
+
+    queries: list[tuple[str, str, str, Callable[[int], dict[str, Any]]]] = [
+        ("overview", "/api/metrics", "cost by day x model, 30 days (P5's query)",
+         lambda k: {**base, "start_time_ms": end_ms - (k % 24) * HOUR_MS - DAYS * DAY_MS,
+                    "end_time_ms": end_ms - (k % 24) * HOUR_MS, "bucket": "day",
+                    "group_by": "model"}),
+        ("overview", "/api/metrics", "Overview: cost by day x family, 7 days (the UI default)",
+         lambda k: {**base, "start_time_ms": end_ms - (k % 24) * HOUR_MS - 7 * DAY_MS,
+                    "end_time_ms": end_ms - (k % 24) * HOUR_MS, "bucket": "day",
+                    "group_by": "family", "tz_offset_minutes": 60 * (k % 3)}),
+        ("traces", "/api/traces", "model family (4 families + o4-mini ~0.5 %), newest first",
+         lambda k: {**traces, "model": FAMILY_FILTERS[k % len(FAMILY_FILTERS)]}),
+        ("traces", "/api/traces", "user (1 of 10,000), newest first",
+         lambda k: {**traces, "user": users()}),
+        ("traces", "/api/traces", "tag team:* (40 % ... 1 %) or env:staging, newest first",
+         lambda k: {**traces, "tag": "env:staging" if k % 6 == 5 else team()}),
+        ("traces", "/api/traces", "cost range (4 ranges), newest first",
+         lambda k: {**traces, **cost()}),
+        ("traces", "/api/traces", "cost range, most expensive first",
+         lambda k: {**traces, **cost(), "order_by": "total_cost DESC"}),
+        ("traces", "/api/traces", "family + tag + cost range, newest first",
+         lambda k: {**traces, "model": FAMILY_FILTERS[k % len(FAMILY_FILTERS)], "tag": team(),
+                    **cost()}),
+        ("traces", "/api/traces", "user + family + cost range, newest first",
+         lambda k: {**traces, "user": users(), "model": FAMILY_FILTERS[k % 4], **cost()}),
+    ]  # fmt: skip
+    return [
+        {"target": kind, "endpoint": path, "label": label, "params": [f(k) for k in range(n)]}
+        for kind, path, label, f in queries
+    ]
+
+
+def time_varied(base: str, path: str, params: list[dict[str, Any]], warmup: int = 2
+                ) -> dict[str, Any]:  # fmt: skip
+    """Latency of GET ``path`` with each of ``params`` in turn, one keep-alive connection;
+    ``warmup`` untimed requests first (the first params again)."""
+    import serverbench as sb
+
+    conn = sb._conn(base, 600)
+    times, rows, first = [], [], None
+    try:
+        for i, p in enumerate(params[:warmup] + params):
+            t0 = time.perf_counter()
+            conn.request("GET", sb.path_with_query(path, p))
+            resp = conn.getresponse()
+            body = resp.read()
+            dt = time.perf_counter() - t0
+            if resp.status != 200:
+                raise RuntimeError(f"GET {path} {p}: HTTP {resp.status}: {body[:300]!r}")
+            first = dt if first is None else first
+            if i >= warmup:
+                times.append(dt)
+                d = json.loads(body)
+                rows.append(len(d.get("traces") or d.get("series") or []))
+    finally:
+        conn.close()
+    return {"times_s": times, "first_s": first, "rows": rows, **sb.latency_stats(times)}
+
+
+def explain(uri: str, eid: int, params: dict[str, Any]) -> list[str]:
+    """``EXPLAIN ANALYZE`` of the trace search the server runs for ``params`` (its SQL,
+    rendered by SQLAlchemy from ``SqlTraceStore.search_traces``)."""
+    from llmledger.store.base import TraceFilter
+    from llmledger.store.sql import SqlTraceStore
+
+    store = SqlTraceStore(uri)
+    tags = dict([params["tag"].split(":", 1)]) if params.get("tag") else {}
+    flt = TraceFilter(experiment_ids=[str(eid)], model=params.get("model"), tags=tags,
+                      user=params.get("user"), min_cost=params.get("min_cost"),
+                      max_cost=params.get("max_cost"), order_by=[params["order_by"]],
+                      max_results=params["max_results"] + 1)  # fmt: skip
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT TRACES.TRACE_ID"):
+            statements.append(cursor.mogrify(statement, parameters).decode())
+
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        store.search_traces(flt, include_spans=False)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", grab)
+    if not statements:
+        return []
+    with psycopg.connect(pg(uri), autocommit=True) as conn:
+        plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statements[0]).fetchall()
+    return [" ".join(statements[0].split()), *(r[0] for r in plan)]
+
+
+def bench(quick: bool, start_server: Callable[..., Any], workdir: Any,
+          progress: Callable[[str], None] = log) -> dict[str, Any]:  # fmt: skip
+    """Generate (once) and time the pages' queries against ``llmledger server``."""
+    import os
+
+    import serverbench as sb
+
+    if not sb.pg_available():
+        return {"skipped": f"PostgreSQL not reachable at {sb.PG_ADMIN_URI}"}
+    n = 200_000 if quick else int(os.environ.get("P5PG_TRACES", TRACES_TARGET))
+    name = DATABASE.format(size=size_label(n if quick else TRACES_TARGET))
+    uri = sb.PG_ADMIN_URI.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0]
+    uri += "/" + name
+    with psycopg.connect(sb.PG_ADMIN_URI, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    m = meta(uri)
+    if m is None or m["done"] != n or not m["indexed"]:
+        progress(f"P5PG: generating {n:,} traces into database {name} (once; resumes)")
+        end_ms = int(time.time() * 1000) // HOUR_MS * HOUR_MS
+        m = generate(uri, n, m["end_ms"] if m else end_ms, progress=progress)
+    eid = m["experiment_id"]
+    with psycopg.connect(pg(uri), autocommit=True) as conn:
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    n_req = 8 if quick else 20
+    reqs = requests(eid, m["end_ms"], n_req)
+    server = start_server("llmledger", uri, workdir)
+    try:
+        for r in reqs:
+            progress(f"P5PG {n:,}: {r['label']}")
+            r.update(time_varied(server.base, r["endpoint"], r["params"]))
+            r["explain"] = []
+        rss = server.memory()
+    finally:
+        server.stop()
+    for r in reqs:  # the slowest trace search of each query, explained
+        if r["endpoint"] == "/api/traces":
+            worst = max(range(len(r["times_s"])), key=lambda i: r["times_s"][i])
+            r["explain"] = explain(uri, eid, r["params"][worst])
+        r["params"] = r["params"][:3]  # a sample, for the record
+    return {"traces": n, "database": name, "bytes": size, "seconds_generate": m["seconds"],
+            "requests": n_req, "rss": rss, "rows": reqs, "targets": targets(n, reqs)}  # fmt: skip
+
+
+def targets(n: int, reqs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in reqs:
+        if r["label"].endswith("(P5's query)"):
+            name, value = f"P5 on PostgreSQL, {n:,} traces: {r['label']}, p50 ÷ 100 ms", r["p50_s"]
+            value /= OVERVIEW_BUDGET_S
+        elif r["target"] == "traces":
+            name, value = (
+                f"P5 on PostgreSQL, {n:,} traces: traces by {r['label']}, p95 ÷ 300 ms",
+                r["p95_s"],
+            )
+            value /= TRACES_BUDGET_S
+        else:
+            continue
+        out.append({"name": name, "issue": "#19", "value": value, "goal": 1.0, "op": "<=",
+                    "per_rep": [], "met": value <= 1.0, "detail": ""})  # fmt: skip
+    return out
+
+
+def _ms(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    ms = x * 1e3
+    return f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
+
+
+def render(res: dict[str, Any], md_table: Callable[[list[str], list[list[str]]], str]) -> str:
+    if res.get("skipped"):
+        return f"Skipped: {res['skipped']}."
+    rows = []
+    for r in res["rows"]:
+        budget = OVERVIEW_BUDGET_S if r["target"] == "overview" else TRACES_BUDGET_S
+        stat = r["p50_s"] if r["target"] == "overview" else r["p95_s"]
+        label = "p50" if r["target"] == "overview" else "p95"
+        ok = "✓" if stat < budget else "✗"
+        rows.append([f"`GET {r['endpoint']}` {r['label']}", _ms(r["p50_s"]), _ms(r["p95_s"]),
+                     _ms(r["max_s"]), _ms(r["first_s"]), f"{min(r['rows'])}-{max(r['rows'])}",
+                     f"{label} < {budget * 1e3:.0f} ms: {ok}"])  # fmt: skip
+    out = [
+        f"`llmledger server` (1 worker) on PostgreSQL, database `{res['database']}` holding "
+        f"{res['traces']:,} generated traces ({res['bytes'] / 1e9:.1f} GB, generated once in "
+        f"{res['seconds_generate'] / 60:.0f} min by `benchmarks/p5_postgres.py`, kept and "
+        "reused): a root + 2 LLM calls each, start times uniform over 30 days, 10,000 users, "
+        f"sessions of {TRACES_PER_SESSION} traces, tags `team` (5 values, 40 % to 1 %) and "
+        "`env`, 4 model families with dated snapshots and `o4-mini` in ~0.5 % of traces. "
+        f"Each query: {res['requests']} requests with varied parameters (family, user, tag, "
+        "cost range, window), after 2 warm-up ones, one keep-alive connection; ms. *first* = "
+        "the first warm-up request. Server peak RSS "
+        f"{res['rss']['peak_rss_sum_mb']:.0f} MB.",
+        "",
+        md_table(["request", "p50", "p95", "max", "first", "rows", "budget"], rows),
+    ]
+    for r in res["rows"]:
+        if r.get("explain"):
+            sql, *plan = r["explain"]
+            out += ["", f"*{r['label']}*, its slowest request: `{sql[:500]}`", "", "```",
+                    *plan[:25], "```"]  # fmt: skip
+    return "\n".join(out)

@@ -683,6 +683,7 @@ def render_p3(res: dict[str, Any]) -> str:
 
 # -- P4, P5, issue #6: the tracking server ------------------------------------------------
 
+import p5_postgres as p5pg  # noqa: E402
 import phoenix_anchor as phx  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
 import serverbench as sb  # noqa: E402
 
@@ -1349,6 +1350,16 @@ def render_p5(res: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def bench_p5pg(ctx: Context) -> dict[str, Any]:
+    """P5 at 10M traces on PostgreSQL (issue #19): see ``p5_postgres.py``."""
+    workdir = Path(tempfile.mkdtemp(prefix="p5pg-", dir=ctx.tmp))
+    return p5pg.bench(ctx.quick, start_server, workdir, progress=log)
+
+
+def render_p5pg(res: dict[str, Any]) -> str:
+    return p5pg.render(res, md_table)
+
+
 # -- issue #6: UI latency at 1M traces ----------------------------------------------------
 
 UI_BUDGET_S = 0.300
@@ -1604,6 +1615,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("P3", "P3: cost lookup", bench_p3, render_p3),
         Benchmark("P4", "P4: server ingestion", bench_p4, render_p4, render_profile_p4),
         Benchmark("P5", "P5: aggregation at 1M traces", bench_p5, render_p5),
+        Benchmark("P5PG", "P5 on PostgreSQL: 10M traces (issue #19)", bench_p5pg, render_p5pg),
         Benchmark("UI", "Issue #6: UI latency at 1M traces (SQLite)", bench_ui, render_ui),
         Benchmark("P6", "P6: bytes on disk per span", bench_p6, render_p6),
     ]
@@ -1789,7 +1801,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller, fewer runs (~1 min)")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,UI,P6",
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,P5PG,UI,P6",
                         help="comma-separated benchmarks: " + ",".join(BENCHMARKS))
     parser.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
     parser.add_argument("--profile", action="store_true",
