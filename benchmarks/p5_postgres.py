@@ -14,8 +14,8 @@ GROUP BY over the chunk's traces, added with the same "insert or add" as the wri
 ``tests/test_p5_postgres.py`` checks it against ``log_traces`` on the same traces.
 
 Chunks of ``CHUNK`` traces commit one at a time with the count done in ``p5pg_meta``: an
-interrupted run resumes. The secondary indexes of the trace tables are dropped while loading
-and built once at the end (a sort, instead of millions of random inserts).
+interrupted run resumes. The keys and indexes of the trace tables are dropped while loading and
+built once at the end (a sort, instead of millions of random inserts and key checks).
 
     .venv/bin/python benchmarks/p5_postgres.py generate --uri postgresql://... --traces 1000000
 """
@@ -283,17 +283,19 @@ def clone_sql() -> list[str]:
                                user_id, session_id, {cols})
             SELECT g.trace_id, %(eid)s, g.ts, t.execution_time_ms, {info}, g.user_id,
                    g.session_id, {src}
-            FROM gen g JOIN p5pg_tpl t USING (tpl) JOIN traces s ON s.trace_id = t.trace_id""",
+            FROM gen g JOIN p5pg_tpl t USING (tpl)
+            JOIN p5pg_tpl_traces s ON s.trace_id = t.trace_id""",
         """INSERT INTO trace_spans (trace_id, seq, content)
             SELECT g.trace_id, s.seq, s.content
-            FROM gen g JOIN p5pg_tpl t USING (tpl) JOIN trace_spans s ON s.trace_id = t.trace_id""",
+            FROM gen g JOIN p5pg_tpl t USING (tpl)
+            JOIN p5pg_tpl_spans s ON s.trace_id = t.trace_id""",
         """INSERT INTO trace_tags (trace_id, key, value)
             SELECT trace_id, 'team', team FROM gen UNION ALL
             SELECT trace_id, 'env', env FROM gen""",
         """INSERT INTO trace_models (trace_id, model)
             SELECT g.trace_id, m.model
             FROM gen g JOIN p5pg_tpl t USING (tpl)
-            JOIN trace_models m ON m.trace_id = t.trace_id""",
+            JOIN p5pg_tpl_models m ON m.trace_id = t.trace_id""",
     ]
 
 
@@ -347,31 +349,64 @@ def rollup_sql() -> list[str]:
     ]  # fmt: skip
 
 
-# -- secondary indexes: dropped while loading, built at the end ---------------------------
+# -- keys and indexes: dropped while loading, built at the end ----------------------------
+
+_TRACE_TABLES = ("traces", "trace_spans", "trace_tags", "trace_models")
 
 
-def _secondary_indexes() -> list[Any]:
-    from llmledger.store import schema as t
+def save_ddl(conn: psycopg.Connection[Any]) -> None:
+    """Record (once) the statements that re-create the trace tables' primary keys, foreign
+    keys and indexes, in that order, as PostgreSQL itself defines them."""
+    conn.execute("CREATE TABLE IF NOT EXISTS p5pg_ddl (pos serial, drop_sql text, create_sql text)")
+    if conn.execute("SELECT count(*) FROM p5pg_ddl").fetchone()[0]:
+        return
+    tables = ", ".join(f"'{x}'::regclass" for x in _TRACE_TABLES)
+    for contype in ("p", "f"):
+        for table, name, definition in conn.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            f"FROM pg_constraint WHERE conrelid IN ({tables}) AND contype = %s ORDER BY 1, 2",
+            (contype,),
+        ).fetchall():
+            conn.execute(
+                "INSERT INTO p5pg_ddl (drop_sql, create_sql) VALUES (%s, %s)",
+                (f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}",
+                 f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"),
+            )  # fmt: skip
+    for name, definition in conn.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+        f"WHERE indrelid IN ({tables}) AND NOT indisprimary ORDER BY 1"
+    ).fetchall():
+        conn.execute("INSERT INTO p5pg_ddl (drop_sql, create_sql) VALUES (%s, %s)",
+                     (f"DROP INDEX IF EXISTS {name}", definition))  # fmt: skip
 
-    return [ix for table in (t.traces, t.trace_tags, t.trace_models) for ix in table.indexes]
+
+def drop_keys(conn: psycopg.Connection[Any]) -> None:
+    """Drop the trace tables' keys and indexes (foreign keys first)."""
+    rows = conn.execute("SELECT drop_sql, create_sql FROM p5pg_ddl ORDER BY pos").fetchall()
+    for drop, _create in sorted(rows, key=lambda r: "FOREIGN KEY" not in r[1]):
+        conn.execute(drop)
 
 
-def drop_indexes(conn: psycopg.Connection[Any]) -> None:
-    for ix in _secondary_indexes():
-        conn.execute(f"DROP INDEX IF EXISTS {ix.name}")
-
-
-def build_indexes(uri: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(uri)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
-        for ix in _secondary_indexes():
+def build_keys(uri: str, progress: Callable[[str], None]) -> None:
+    with psycopg.connect(pg(uri), autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        for (sql,) in conn.execute("SELECT create_sql FROM p5pg_ddl ORDER BY pos").fetchall():
             t0 = time.perf_counter()
-            ix.create(conn, checkfirst=True)
-            log(f"index {ix.name} built in {time.perf_counter() - t0:.0f} s")
-    engine.dispose()
+            conn.execute(sql)
+            progress(f"{sql[:90]}: {time.perf_counter() - t0:.0f} s")
+
+
+_TEMPLATE_COPIES = {
+    "p5pg_tpl_traces": "SELECT s.* FROM traces s JOIN p5pg_tpl t USING (trace_id)",
+    "p5pg_tpl_spans": "SELECT s.* FROM trace_spans s JOIN p5pg_tpl t USING (trace_id)",
+    "p5pg_tpl_models": "SELECT s.* FROM trace_models s JOIN p5pg_tpl t USING (trace_id)",
+}
+
+
+def copy_templates(conn: psycopg.Connection[Any]) -> None:
+    """The templates' rows, copied aside: read by every chunk while the keys are dropped."""
+    for table, query in _TEMPLATE_COPIES.items():
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS {query}")
 
 
 def _timed(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> str:
@@ -399,7 +434,10 @@ def generate(uri: str, traces: int, end_ms: int, chunk: int = CHUNK,
         with psycopg.connect(pg(uri)) as conn:
             conn.execute("SET synchronous_commit = off")
             conn.execute("SET work_mem = '256MB'")
-            drop_indexes(conn)
+            save_ddl(conn)
+            copy_templates(conn)
+            drop_keys(conn)
+            conn.execute("UPDATE p5pg_meta SET indexed = false")
             conn.commit()
             for a in range(m["done"], traces, chunk):
                 b = min(a + chunk, traces)
@@ -419,9 +457,9 @@ def generate(uri: str, traces: int, end_ms: int, chunk: int = CHUNK,
                 )
     m = meta(uri) or {}
     if not m.get("indexed"):
-        progress("building the secondary indexes")
+        progress("building the keys and indexes")
         t0 = time.perf_counter()
-        build_indexes(uri)
+        build_keys(uri, progress)
         with psycopg.connect(pg(uri), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
             conn.execute("UPDATE p5pg_meta SET indexed = true, seconds = seconds + %s",
@@ -553,7 +591,9 @@ def explain(uri: str, eid: int, params: dict[str, Any]) -> list[str]:
 
     def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if statement.lstrip().upper().startswith("SELECT TRACES.TRACE_ID"):
-            statements.append(cursor.mogrify(statement, parameters).decode())
+            statements.append(
+                psycopg.ClientCursor(cursor.connection).mogrify(statement, parameters)
+            )
 
     event.listen(store.engine, "before_cursor_execute", grab)
     try:
@@ -602,6 +642,7 @@ def bench(quick: bool, start_server: Callable[..., Any], workdir: Any,
         rss = server.memory()
     finally:
         server.stop()
+    progress("P5PG: EXPLAIN ANALYZE of the slowest request of each trace search")
     for r in reqs:  # the slowest trace search of each query, explained
         if r["endpoint"] == "/api/traces":
             worst = max(range(len(r["times_s"])), key=lambda i: r["times_s"][i])
