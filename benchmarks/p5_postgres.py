@@ -475,7 +475,14 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--traces", type=int, required=True)
     g.add_argument("--end-ms", type=int, default=int(time.time() * 1000) // HOUR_MS * HOUR_MS)
     g.add_argument("--chunk", type=int, default=CHUNK)
+    e = sub.add_parser("explain")
+    e.add_argument("--uri", required=True)
+    e.add_argument("--eid", type=int, required=True)
+    e.add_argument("--params", required=True, help="the /api/traces parameters, as JSON")
     args = p.parse_args(argv)
+    if args.cmd == "explain":
+        print(json.dumps(explain(args.uri, args.eid, json.loads(args.params))))
+        return 0
     out = generate(args.uri, args.traces, args.end_ms, args.chunk)
     print(json.dumps(out, default=str))
     return 0
@@ -607,7 +614,21 @@ def explain(uri: str, eid: int, params: dict[str, Any]) -> list[str]:
     return [" ".join(statements[0].split()), *(r[0] for r in plan)]
 
 
-def bench(quick: bool, start_server: Callable[..., Any], workdir: Any,
+def explain_in_child(uri: str, eid: int, params: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """:func:`explain` in a child process with ``env``: the llmledger the server runs."""
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, __file__, "explain", "--uri", uri, "--eid", str(eid),
+         "--params", json.dumps(params)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return [f"(EXPLAIN failed: {proc.stderr.strip()[-300:]})"]
+    return list(json.loads(proc.stdout))
+
+
+def bench(quick: bool, start_server: Callable[..., Any], workdir: Any, env: dict[str, str],
           progress: Callable[[str], None] = log) -> dict[str, Any]:  # fmt: skip
     """Generate (once) and time the pages' queries against ``llmledger server``."""
     import os
@@ -646,9 +667,10 @@ def bench(quick: bool, start_server: Callable[..., Any], workdir: Any,
     for r in reqs:  # the slowest trace search of each query, explained
         if r["endpoint"] == "/api/traces":
             worst = max(range(len(r["times_s"])), key=lambda i: r["times_s"][i])
-            r["explain"] = explain(uri, eid, r["params"][worst])
+            r["explain"] = explain_in_child(uri, eid, r["params"][worst], env)
         r["params"] = r["params"][:3]  # a sample, for the record
     return {"traces": n, "database": name, "bytes": size, "seconds_generate": m["seconds"],
+            "end_ms": m["end_ms"],
             "requests": n_req, "rss": rss, "rows": reqs, "targets": targets(n, reqs)}  # fmt: skip
 
 
@@ -704,9 +726,62 @@ def render(res: dict[str, Any], md_table: Callable[[list[str], list[list[str]]],
         "",
         md_table(["request", "p50", "p95", "max", "first", "rows", "budget"], rows),
     ]
+    out += render_anchors(res, md_table)
     for r in res["rows"]:
         if r.get("explain"):
             sql, *plan = r["explain"]
             out += ["", f"*{r['label']}*, its slowest request: `{sql[:500]}`", "", "```",
                     *plan[:25], "```"]  # fmt: skip
     return "\n".join(out)
+
+
+# Phoenix's request i answers the same question as llmledger's request PEERS[i]
+PHOENIX_PEERS = [0, 0, 2, 3, 4, 5, 7]
+
+
+def render_anchors(res: dict[str, Any], md_table: Callable[[list[str], list[list[str]]], str]
+                   ) -> list[str]:  # fmt: skip
+    """Phoenix (PostgreSQL, its largest loaded size) and MLflow (P5's 1M SQLite run)."""
+    out: list[str] = []
+    phx = res.get("phoenix")
+    if phx and not phx.get("skipped"):
+        rows = []
+        for i, r in enumerate(phx["rows"]):
+            mine = res["rows"][PHOENIX_PEERS[i]]
+            if "p50_s" not in r:
+                rows.append([r["label"], "n/a", "n/a", "", mine["label"], _ms(mine["p50_s"]),
+                             _ms(mine["p95_s"]), ""])  # fmt: skip
+                continue
+            ratio = mine["p50_s"] / r["p50_s"]
+            rows.append([r["label"], _ms(r["p50_s"]), _ms(r["p95_s"]),
+                         f"{min(r['rows'])}-{max(r['rows'])}", mine["label"], _ms(mine["p50_s"]),
+                         _ms(mine["p95_s"]),
+                         f"1/{1 / ratio:.1f}" if ratio < 1 else f"{ratio:.1f}x"])  # fmt: skip
+        out += [
+            "",
+            f"**Phoenix {phx['version']}** (`phoenix serve`, PostgreSQL, database "
+            f"`{phx['database']}`): {phx['traces']:,} traces of the same plan "
+            f"({phx['bytes'] / 1e9:.1f} GB), loaded by cloning the rows Phoenix wrote for the "
+            f"templates it received over OTLP ({phx['seconds_generate'] / 60:.0f} min), against "
+            f"llmledger at {res['traces']:,}. Its GraphQL queries as its UI sends them "
+            "(spans table: 50 rows, newest first, a filter condition); same warm-up and "
+            f"request count. Server peak RSS {phx['rss']['peak_rss_sum_mb']:.0f} MB.",
+            "",
+            md_table([f"Phoenix, {phx['traces']:,} traces", "p50", "p95", "rows",
+                      f"llmledger, {res['traces']:,} traces", "p50", "p95",
+                      "llmledger ÷ Phoenix, p50"], rows),
+        ]  # fmt: skip
+    ml = res.get("mlflow_p5") or {}
+    if ml:
+        cells = []
+        for key, label in (
+            ("llmledger", "llmledger (SQLite, 1M)"),
+            ("mlflow_raw", "MLflow `query_trace_metrics`, raw spans (SQLite, 1M)"),
+            ("mlflow_rollups", "MLflow, its daily rollups (SQLite, 1M)"),
+        ):
+            if key in ml:
+                cells.append([label, _ms(ml[key]["p50_s"]), _ms(ml[key]["p95_s"])])
+        out += ["", "MLflow at 1M traces, cost by day x model (from the P5 section's last run; "
+                "MLflow's data not rebuilt on PostgreSQL):", "",
+                md_table(["contender", "p50 ms", "p95 ms"], cells)]  # fmt: skip
+    return out

@@ -683,6 +683,7 @@ def render_p3(res: dict[str, Any]) -> str:
 
 # -- P4, P5, issue #6: the tracking server ------------------------------------------------
 
+import p5_phoenix as p5phx  # noqa: E402
 import p5_postgres as p5pg  # noqa: E402
 import phoenix_anchor as phx  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
 import serverbench as sb  # noqa: E402
@@ -1353,7 +1354,14 @@ def render_p5(res: dict[str, Any]) -> str:
 def bench_p5pg(ctx: Context) -> dict[str, Any]:
     """P5 at 10M traces on PostgreSQL (issue #19): see ``p5_postgres.py``."""
     workdir = Path(tempfile.mkdtemp(prefix="p5pg-", dir=ctx.tmp))
-    return p5pg.bench(ctx.quick, start_server, workdir, progress=log)
+    res = p5pg.bench(ctx.quick, start_server, workdir, worker_env(), progress=log)
+    if ctx.phoenix_version and not res.get("skipped"):
+        res["phoenix"] = p5phx.bench(ctx.quick, start_server, workdir, res["end_ms"], log)
+    with contextlib.suppress(OSError, json.JSONDecodeError, KeyError):  # MLflow: P5's 1M run
+        p5 = json.loads(RESULTS.read_text())["benchmarks"]["P5"]["sizes"]["1000000"]
+        res["mlflow_p5"] = {k: p5[k] for k in ("llmledger", "mlflow_raw", "mlflow_rollups")
+                            if k in p5}  # fmt: skip
+    return res
 
 
 def render_p5pg(res: dict[str, Any]) -> str:
@@ -1831,7 +1839,7 @@ def main(argv: list[str] | None = None) -> int:
     mlflow_version = ensure_mlflow() if needs_mlflow else _mlflow_installed_version()
     if needs_mlflow and not mlflow_version:
         log("MLflow could not be installed: its columns are n/a")
-    needs_phoenix = any(k in ("P4", "P6") for k in keys)
+    needs_phoenix = any(k in ("P4", "P6", "P5PG") for k in keys)
     phoenix_version = phx.ensure_phoenix(log) if needs_phoenix else phx.installed_version()
     if needs_phoenix and not phoenix_version:
         log("Phoenix could not be installed: its columns are n/a")
