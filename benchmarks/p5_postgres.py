@@ -488,10 +488,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 # -- the queries, over HTTP ----------------------------------------------------------------
 
 TRACES_TARGET = 10_000_000  # env P5PG_TRACES to measure another size
@@ -785,3 +781,7 @@ def render_anchors(res: dict[str, Any], md_table: Callable[[list[str], list[list
                 "MLflow's data not rebuilt on PostgreSQL):", "",
                 md_table(["contender", "p50 ms", "p95 ms"], cells)]  # fmt: skip
     return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
