@@ -691,6 +691,8 @@ def render_p3(res: dict[str, Any]) -> str:
 
 # -- P4, P5, issue #6: the tracking server ------------------------------------------------
 
+import p5_phoenix as p5phx  # noqa: E402
+import p5_postgres as p5pg  # noqa: E402
 import phoenix_anchor as phx  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
 import serverbench as sb  # noqa: E402
 
@@ -1366,6 +1368,23 @@ def render_p5(res: dict[str, Any]) -> str:
         out += ["", "Generated stores (cached in `benchmarks/.data/`, reused by later runs):", "",
                 md_table(["traces", "store", "size", "time to generate"], data_rows)]
     return "\n".join(out)
+
+
+def bench_p5pg(ctx: Context) -> dict[str, Any]:
+    """P5 at 10M traces on PostgreSQL (issue #19): see ``p5_postgres.py``."""
+    workdir = Path(tempfile.mkdtemp(prefix="p5pg-", dir=ctx.tmp))
+    res = p5pg.bench(ctx.quick, start_server, workdir, worker_env(), progress=log)
+    if ctx.phoenix_version and not res.get("skipped") and os.environ.get("P5PG_PHOENIX") != "0":
+        res["phoenix"] = p5phx.bench(ctx.quick, start_server, workdir, res["end_ms"], log)
+    with contextlib.suppress(OSError, json.JSONDecodeError, KeyError):  # MLflow: P5's 1M run
+        p5 = json.loads(RESULTS.read_text())["benchmarks"]["P5"]["sizes"]["1000000"]
+        res["mlflow_p5"] = {k: p5[k] for k in ("llmledger", "mlflow_raw", "mlflow_rollups")
+                            if k in p5}  # fmt: skip
+    return res
+
+
+def render_p5pg(res: dict[str, Any]) -> str:
+    return p5pg.render(res, md_table)
 
 
 # -- issue #6: UI latency at 1M traces ----------------------------------------------------
@@ -2064,6 +2083,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("P4FLOOR", "P4 floor: PostgreSQL's own COPY of the same rows", bench_p4floor,
                   render_p4floor),
         Benchmark("P5", "P5: aggregation at 1M traces", bench_p5, render_p5),
+        Benchmark("P5PG", "P5 on PostgreSQL: 10M traces (issue #19)", bench_p5pg, render_p5pg),
         Benchmark("UI", "Issue #6: UI latency at 1M traces (SQLite)", bench_ui, render_ui),
         Benchmark("P6", "P6: bytes on disk per span", bench_p6, render_p6),
         Benchmark("TS", "TypeScript SDK: per-span overhead", bench_ts, render_ts),
@@ -2250,7 +2270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller, fewer runs (~1 min)")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P4FLOOR,P5,UI,P6,TS",
+    parser.add_argument("--only", default="P1,P2,P3,P4,P4FLOOR,P5,P5PG,UI,P6,TS",
                         help="comma-separated benchmarks: " + ",".join(BENCHMARKS))
     parser.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
     parser.add_argument("--profile", action="store_true",
@@ -2286,7 +2306,7 @@ def main(argv: list[str] | None = None) -> int:
     mlflow_version = ensure_mlflow() if needs_mlflow else _mlflow_installed_version()
     if needs_mlflow and not mlflow_version:
         log("MLflow could not be installed: its columns are n/a")
-    needs_phoenix = any(k in ("P4", "P6") for k in keys)
+    needs_phoenix = any(k in ("P4", "P6", "P5PG") for k in keys)
     phoenix_version = phx.ensure_phoenix(log) if needs_phoenix else phx.installed_version()
     if needs_phoenix and not phoenix_version:
         log("Phoenix could not be installed: its columns are n/a")
