@@ -92,8 +92,8 @@ def test_generated_rows_and_rollups_equal_what_log_traces_writes(
     assert len(got) == len(want) == n
     assert got == want  # info text included: the clone's text is what our dumps writes
     for table, cols in (
-        ("trace_tags", "trace_id, key, value"),
-        ("trace_models", "trace_id, model"),
+        ("trace_tags", "trace_id, key, value, experiment_id, timestamp_ms"),
+        ("trace_models", "trace_id, model, experiment_id, timestamp_ms"),
     ):
         q = f"SELECT {cols} FROM {table} WHERE trace_id LIKE 'tr-%' ORDER BY {cols}"
         tpl = {r[0] for r in _rows(postgres_uri, "SELECT trace_id FROM p5pg_tpl")}

@@ -234,9 +234,9 @@ def test_default_experiment_exists_in_a_new_store(tmp_path):
 
 @pytest.mark.parametrize("rare", [0, 20_000])
 def test_model_filter_gives_the_same_answer_on_both_query_plans(rare, monkeypatch):
-    from llmledger.store import sql
+    from llmledger.store import trace_search
 
-    monkeypatch.setattr(sql, "RARE", rare)  # 0: walk the ordering index; else: model index
+    monkeypatch.setattr(trace_search, "RARE", rare)  # 0: walk the ordering index; else: model index
     for i, model in enumerate(["gpt-4o", "gpt-4o-mini", "gpt-4o", "gpt-4o"]):
         _record(f"t{i}", model=model, inp=100 * (i + 1), out=1)
         time.sleep(0.002)

@@ -20,7 +20,7 @@ from llmledger.store import schema as t
 
 logger = logging.getLogger("llmledger.store")
 
-HEAD = "0013"
+HEAD = "0014"
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_EXPERIMENT_NAME = "Default"
 

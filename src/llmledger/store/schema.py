@@ -64,9 +64,11 @@ traces = Table(
         postgresql_include=["total_cost"],
     ),
     Index("ix_traces_time", "timestamp_ms"),  # the default order, without an experiment filter
-    Index("ix_traces_experiment_cost", "experiment_id", "total_cost"),
-    Index("ix_traces_experiment_tokens", "experiment_id", "total_tokens"),
-    Index("ix_traces_experiment_duration", "experiment_id", "execution_time_ms"),
+    # with the id: equal costs (tokens, durations) come out in the page's order too, instead
+    # of being read whole and sorted (schema 0014)
+    Index("ix_traces_experiment_cost", "experiment_id", "total_cost", "trace_id"),
+    Index("ix_traces_experiment_tokens", "experiment_id", "total_tokens", "trace_id"),
+    Index("ix_traces_experiment_duration", "experiment_id", "execution_time_ms", "trace_id"),
     # a user's or a session's traces in time order (few per user among millions)
     Index("ix_traces_user_time", "user_id", "experiment_id", "timestamp_ms"),
     Index("ix_traces_session_time", "session_id", "experiment_id", "timestamp_ms"),
@@ -92,7 +94,11 @@ trace_tags = Table(
     Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
     Column("key", String(256), primary_key=True),
     Column("value", Text),
-    Index("ix_trace_tags_key_value", "key", "value"),
+    # the trace's experiment and start time, copied (rewritten with the trace): a tag's
+    # traces newest first are an ordered walk of this index (schema 0014)
+    Column("experiment_id", Integer),
+    Column("timestamp_ms", BigInteger),
+    Index("ix_trace_tags_key_value", "key", "value", "experiment_id", "timestamp_ms", "trace_id"),
 )
 
 trace_models = Table(
@@ -100,7 +106,9 @@ trace_models = Table(
     metadata,
     Column("trace_id", String(64), ForeignKey("traces.trace_id"), primary_key=True),
     Column("model", String(256), primary_key=True),
-    Index("ix_trace_models_model", "model"),
+    Column("experiment_id", Integer),  # as in trace_tags (schema 0014)
+    Column("timestamp_ms", BigInteger),
+    Index("ix_trace_models_model", "model", "experiment_id", "timestamp_ms", "trace_id"),
 )
 
 # Traces sampled out (LLMLEDGER_TRACE_SAMPLING_RATIO): no spans stored, only what their

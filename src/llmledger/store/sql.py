@@ -44,9 +44,9 @@ from llmledger.records import (
     TraceInfoRecord,
     TraceRecord,
 )
-from llmledger.store import response_ids
+from llmledger.store import response_ids, trace_search
 from llmledger.store import schema as t
-from llmledger.store.base import TraceFilter, parse_order
+from llmledger.store.base import TraceFilter
 from llmledger.store.families import fold_by_family, models_matching
 from llmledger.store.packing import encode_chunk, stored_spans, unpack_chunks
 from llmledger.store.rollup import (
@@ -64,7 +64,6 @@ from llmledger.tracing.trace_builder import max_spans_per_trace, note_spans_drop
 logger = logging.getLogger("llmledger.store")
 
 DAY_MS = 86_400_000
-RARE = 20_000  # a model filter matching fewer traces than this is driven from its index
 # a trace whose spans are in this many chunks is written whole again (one chunk) by its
 # next merge: reads stay a few rows, and the rewrite costs 1/64 of the trace per append
 MAX_CHUNKS = 64
@@ -597,60 +596,10 @@ class SqlTraceStore:
             return record
 
     def search_traces(self, flt: TraceFilter, include_spans: bool = True) -> list[TraceRecord]:
-        c = t.traces.c
-        where = []
-        if flt.text:
-            where.append(self._text_matches(flt.text))
+        """The page of traces ``flt`` selects, in its order (plans: ``store/trace_search.py``)."""
         models = self._models_matching(flt.model) if flt.model is not None else []
-        rare_model = bool(models) and self._is_rare_model(models)
-        if flt.experiment_ids is not None:
-            # with a rare model the experiment must not pick an (experiment_id, ...) index:
-            # the model's few traces are looked up by id and sorted (1.1 s -> 40 ms at 1M)
-            eid = c.experiment_id + 0 if rare_model else c.experiment_id
-            where.append(eid.in_([int(e) for e in flt.experiment_ids]))
-        if flt.start_time_ms is not None:
-            where.append(c.timestamp_ms >= flt.start_time_ms)
-        if flt.end_time_ms is not None:
-            where.append(c.timestamp_ms < flt.end_time_ms)
-        if flt.min_cost is not None:
-            where.append(c.total_cost >= flt.min_cost)
-        if flt.max_cost is not None:
-            where.append(c.total_cost <= flt.max_cost)
-        if flt.min_tokens is not None:
-            where.append(c.total_tokens >= flt.min_tokens)
-        if flt.max_tokens is not None:
-            where.append(c.total_tokens <= flt.max_tokens)
-        if flt.status is not None:
-            where.append(c.status == flt.status.upper())
-        if flt.name is not None:
-            where.append(c.name == flt.name)
-        if flt.user is not None:
-            where.append(c.user_id == flt.user[:MAX_ID])
-        if flt.session is not None:
-            where.append(c.session_id == flt.session[:MAX_ID])
-        if models:
-            m = t.trace_models.c
-            if rare_model:  # drive the query from the model's few traces
-                where.append(c.trace_id.in_(select(m.trace_id).where(m.model.in_(models))))
-            else:  # common model: walk the ordering index and check each trace
-                where.append(exists().where(and_(m.trace_id == c.trace_id, m.model.in_(models))))
-        for key, value in flt.tags.items():
-            g = t.trace_tags.c
-            where.append(
-                exists().where(and_(g.trace_id == c.trace_id, g.key == key, g.value == str(value)))
-            )
-        # the page's ids first, then their infos: a filter the ordering index covers (time,
-        # id, cost) or that is an index probe (tags, models) then walks that index alone,
-        # reading a trace's row only for the page (at 10M traces on PostgreSQL, a walk
-        # that read each row to test it: 419 ms -> ... ms; see docs/benchmarks.md, P5PG)
-        query = select(c.trace_id).where(*where)
-        for clause in flt.order_by:
-            column, desc = parse_order(clause)
-            col = getattr(c, column)
-            if rare_model:  # an expression: the few rows are sorted, no ordering index walked
-                col = col + 0 if column != "name" else col.concat("")
-            query = query.order_by(col.desc() if desc else col.asc())
-        query = query.order_by(c.trace_id).limit(flt.max_results).offset(flt.offset)
+        text = self._text_matches(flt.text) if flt.text else None
+        query = trace_search.page_ids(flt, models, text, self._count)
         with self.engine.connect() as conn:
             ids = list(conn.execute(query).scalars())
             records: dict[str, TraceRecord] = {
@@ -744,16 +693,11 @@ class SqlTraceStore:
             stored = conn.execute(select(r.model).distinct()).scalars().all()
         return models_matching(model, stored)
 
-    def _is_rare_model(self, models: list[str]) -> bool:
-        """Fewer than RARE traces name these models (an index-only count, capped)."""
-        m = t.trace_models.c
+    def _count(self, query: Any) -> int:
+        """How many rows ``query`` returns."""
         with self.engine.connect() as conn:
-            matches = conn.execute(
-                select(func.count()).select_from(
-                    select(m.trace_id).where(m.model.in_(models)).limit(RARE).subquery()
-                )
-            ).scalar()
-        return (matches or 0) < RARE
+            rows = conn.execute(select(func.count()).select_from(query.subquery())).scalar()
+        return int(rows or 0)
 
     def usage_metrics(
         self,
@@ -1172,9 +1116,13 @@ class _Rows:
         tags: dict[str, Any] = {}
         for key, value in (info.get("tags") or {}).items():
             tags.setdefault(str(key)[:256], value)
-        self.tags.extend({"trace_id": trace_id, "key": k, "value": v} for k, v in tags.items())
+        ts = info["timestamp_ms"]  # copied: a tag's or model's traces are read in time order
+        self.tags.extend(
+            {"trace_id": trace_id, "key": k, "value": v, "experiment_id": eid, "timestamp_ms": ts}
+            for k, v in tags.items()
+        )
         self.models.extend(
-            {"trace_id": trace_id, "model": m}
+            {"trace_id": trace_id, "model": m, "experiment_id": eid, "timestamp_ms": ts}
             for m in dict.fromkeys(str(m)[:256] for m in info.get("models") or [])
         )
         if seq:
