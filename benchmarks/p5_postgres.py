@@ -601,7 +601,9 @@ def explain(uri: str, eid: int, params: dict[str, Any]) -> list[str]:
     from sqlalchemy import event
 
     def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT TRACES.TRACE_ID"):
+        # the page's ids: the general plan, or the streams merged (store/trace_search.py)
+        if statement.lstrip().upper().startswith(("SELECT TRACES.TRACE_ID",
+                                                  "SELECT MERGED.TRACE_ID")):  # fmt: skip
             statements.append(
                 psycopg.ClientCursor(cursor.connection).mogrify(statement, parameters)
             )

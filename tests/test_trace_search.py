@@ -148,6 +148,14 @@ def test_both_plans_give_the_page_the_filter_defines(store, monkeypatch):
     # the streams were the plan of many of them, from a model and from a tag
     assert len(streamed) > 30
     assert {kind for kind, _ in streamed} == {"model", "tag"}
+    # every model and tag counted as common: with a cost or user filter, the general plan
+    monkeypatch.setattr(trace_search, "RARE", 0)
+    streamed.clear()
+    for flt in filters:
+        want = _expected(store, infos, flt)
+        assert [r["info"]["trace_id"] for r in store.search_traces(flt, False)] == want, flt
+    rowless = [f for f in filters if f.min_cost is None and f.max_cost is None and not f.user]
+    assert 0 < len(streamed) <= len(rowless) < len(filters)
     monkeypatch.setattr(trace_search, "_stream_driver", lambda *a: None)  # the general plan
     for flt in filters:
         want = _expected(store, infos, flt)

@@ -18,7 +18,13 @@ Two plans give the same rows in the same order (``tests/test_trace_search.py`` c
   two streams, two models of one family, counted once) and the page cut from the merge. Its
   traces are in the page exactly when they are among the first ``offset + max_results`` of
   some stream, so the limits lose nothing. With several such filters, the stream is the one
-  fewest traces pass (an index-only count, capped at ``RARE``).
+  fewest traces pass (an index-only count, capped at ``RARE``); with a filter on the
+  trace's own row too (cost, tokens, status...), only when fewer than ``RARE`` pass it,
+  since each trace of a stream is then read, where the ordering index holds the cost.
+
+Filters that many traces pass each but few pass together (a family, a tag and a cost range
+with no trace in common) stay slow with either plan: proving a page empty reads all the
+traces of one filter (at 10 million traces on PostgreSQL, seconds; docs/benchmarks.md).
 
 Ties in the order are broken by the trace id, in the first clause's direction (an index read
 backwards gives both descending).
@@ -49,7 +55,7 @@ def page_ids(flt: TraceFilter, models: list[str], text: ColumnElement[bool] | No
     """The query of the page's trace ids. ``models``: the model filter's names (the model
     and its family's stored variants); ``text``: the text filter's condition; ``count``:
     runs a count query (to choose a plan)."""
-    driver = _stream_driver(flt, models, count)
+    driver = _stream_driver(flt, models, bool(_row_conditions(flt, text)), count)
     if driver is not None:
         return _streamed(flt, models, text, driver)
     return _walked(flt, models, text, bool(models) and _count_models(models, None, count) < RARE)
@@ -131,8 +137,12 @@ def _walked(flt: TraceFilter, models: list[str], text: ColumnElement[bool] | Non
 # -- time-ordered streams of one model or tag ---------------------------------------------
 
 
-def _stream_driver(flt: TraceFilter, models: list[str], count: Count) -> Driver | None:
-    """What the streams read, or None when the general plan is the one to use."""
+def _stream_driver(flt: TraceFilter, models: list[str], row_filters: bool,
+                   count: Count) -> Driver | None:  # fmt: skip
+    """What the streams read, or None when the general plan is the one to use.
+    ``row_filters``: some filters are on the trace's row (cost, tokens, ...), which a stream
+    reads for each of its traces, and the ordering index (on PostgreSQL) holds the cost
+    already: then the streams are for a driver that fewer than ``RARE`` traces pass."""
     if (
         flt.experiment_ids is None
         or flt.user is not None
@@ -147,9 +157,11 @@ def _stream_driver(flt: TraceFilter, models: list[str], count: Count) -> Driver 
         candidates.append(("model", models))
     if not candidates or len(eids) > MAX_STREAMS:
         return None
-    if len(candidates) == 1:
+    if len(candidates) == 1 and not row_filters:
         return candidates[0]
-    return min(candidates, key=lambda d: _count_driver(d, eids, count))
+    counts = [(_count_driver(d, eids, count), i) for i, d in enumerate(candidates)]
+    fewest, i = min(counts)
+    return None if row_filters and fewest >= RARE else candidates[i]
 
 
 def _count_models(models: list[str], eids: list[int] | None, count: Count) -> int:
