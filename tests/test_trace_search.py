@@ -162,6 +162,15 @@ def test_both_plans_give_the_page_the_filter_defines(store, monkeypatch):
         assert [r["info"]["trace_id"] for r in store.search_traces(flt, False)] == want, flt
 
 
+def test_no_experiment_is_no_trace_and_no_page_is_no_trace(store):
+    _populate(store, random.Random(5), n=20)
+    for flt in (
+        TraceFilter(experiment_ids=[], model="gpt-4o"),
+        TraceFilter(experiment_ids=["0", "7"], tags={"team": "search"}, max_results=0),
+    ):
+        assert store.search_traces(flt, False) == []
+
+
 def test_a_trace_in_two_streams_is_on_the_page_once(store):
     """A trace calling both variants of a family is in both of their streams."""
     spans = [_span("both", "root", None, DAY0, {})]

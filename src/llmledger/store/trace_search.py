@@ -155,7 +155,7 @@ def _stream_driver(flt: TraceFilter, models: list[str], row_filters: bool,
     candidates: list[Driver] = [("tag", [kv]) for kv in flt.tags.items()]
     if models and len(models) * len(eids) <= MAX_STREAMS:
         candidates.append(("model", models))
-    if not candidates or len(eids) > MAX_STREAMS:
+    if not candidates or not 0 < len(eids) <= MAX_STREAMS:
         return None
     if len(candidates) == 1 and not row_filters:
         return candidates[0]
